@@ -1,0 +1,134 @@
+"""The planner: premise -> validated StoryPlan -> the Story skeleton (characters, style, outline).
+
+The plan schema is deliberately flat and small: a 0.5B model fills it reliably under a grammar,
+and everything richer (slugs, palettes, voices) is derived here, deterministically.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from pydantic import BaseModel, Field, create_model
+
+from storyteller import prompts
+from storyteller.agent.structured import generate_structured
+from storyteller.backends.base import Completion, LLMBackend
+from storyteller.story import Appearance, Character, PageBeat, Story, StyleGuide, slugify
+
+
+class PlanCharacter(BaseModel):
+    name: str = Field(min_length=1, max_length=40)
+    species: str = Field(min_length=1, max_length=40)
+    look: str = Field(max_length=200)
+    clothing: str = Field(max_length=200)
+    colors: list[str] = Field(min_length=1, max_length=3)
+    personality: str = Field(max_length=200)
+
+
+class PlanPage(BaseModel):
+    beat: str = Field(min_length=3, max_length=400)
+    scene: str = Field(min_length=2, max_length=200)
+    characters: list[str] = Field(max_length=4)
+
+
+class StoryPlan(BaseModel):
+    title: str = Field(min_length=1, max_length=120)
+    style_description: str = Field(max_length=400)
+    characters: list[PlanCharacter] = Field(min_length=1, max_length=4)
+    pages: list[PlanPage]
+
+
+def plan_model(pages: int) -> type[StoryPlan]:
+    """StoryPlan with the page count fixed in the schema, so a grammar enforces it."""
+    return create_model(
+        "StoryPlan", __base__=StoryPlan, pages=(list[PlanPage], Field(min_length=pages, max_length=pages))
+    )
+
+
+def check_plan(plan: StoryPlan) -> None:
+    """Rules beyond the schema; a ValueError here is sent back to the model as the re-ask."""
+    names = {c.name.strip().lower() for c in plan.characters}
+    if len(names) != len(plan.characters):
+        raise ValueError("two characters have the same name")
+    for number, page in enumerate(plan.pages, 1):
+        unknown = [n for n in page.characters if n.strip().lower() not in names]
+        if unknown:
+            raise ValueError(f"page {number} names characters not in the character list: {unknown}")
+
+
+# Palettes for common styles; other styles get a stable palette derived from their name.
+STYLE_PALETTES = {
+    "watercolor": ["#f4efe6", "#9cc5d9", "#e8a87c", "#c3d9a5", "#6b7fa8", "#d98c8c"],
+    "pencil": ["#f7f5f0", "#d9d6cf", "#a8a49b", "#6e6a62", "#3c3a36", "#8c7b6b"],
+    "crayon": ["#fff6d9", "#ff6f59", "#ffd23f", "#3bceac", "#0ead69", "#540d6e"],
+    "pixel": ["#1a1c2c", "#5d275d", "#b13e53", "#ef7d57", "#ffcd75", "#38b764"],
+    "ink": ["#fbfaf7", "#1b1b1b", "#c0392b", "#2c3e50", "#e0c097", "#7f8c8d"],
+    "oil": ["#2e2a24", "#8c5a3c", "#d9a05b", "#5b7553", "#3f5f8a", "#e8d5b5"],
+    "pastel": ["#fdf6f0", "#f7cac9", "#92a8d1", "#b5e2c5", "#fbe7a1", "#d4b8e0"],
+}
+_STYLE_ALIASES = {"watercolour": "watercolor", "sketch": "pencil", "pixel art": "pixel", "comic": "ink", "painterly": "oil"}
+
+
+def palette_for(style: str) -> list[str]:
+    key = style.strip().lower()
+    for alias, name in _STYLE_ALIASES.items():
+        key = key.replace(alias, name)
+    for name, palette in STYLE_PALETTES.items():
+        if name in key:
+            return palette
+    digest = hashlib.sha256(key.encode()).digest()
+    return [f"#{digest[i]:02x}{digest[i + 1]:02x}{digest[i + 2]:02x}" for i in range(0, 18, 3)]
+
+
+def make_plan(llm: LLMBackend, premise: str, *, pages: int, style: str, notes: str = "", seed: int | None = None,
+              max_attempts: int = 3) -> tuple[StoryPlan, Completion, list[dict]]:
+    messages = [
+        {"role": "system", "content": prompts.render("plan_system")},
+        {"role": "user", "content": prompts.render("plan_user", premise=premise, pages=pages, style=style, notes=notes)},
+    ]
+    return generate_structured(
+        llm, messages, plan_model(pages), max_attempts=max_attempts, check=check_plan, seed=seed,
+        max_tokens=300 + 140 * pages,
+    )
+
+
+def story_from_plan(plan: StoryPlan, *, premise: str, style: str, seed: int = 0) -> Story:
+    characters: list[Character] = []
+    slugs: dict[str, str] = {}
+    for planned in plan.characters:
+        slug = _unique(slugify(planned.name, fallback="character"), set(slugs.values()))
+        slugs[planned.name.strip().lower()] = slug
+        characters.append(
+            Character(
+                name=planned.name.strip(),
+                slug=slug,
+                appearance=Appearance(
+                    species=planned.species.strip().lower() or "person",
+                    face=planned.look.strip(),
+                    clothing="" if planned.clothing.strip().lower() in ("", "none", "nothing") else planned.clothing.strip(),
+                    colors=[c.strip().lower() for c in planned.colors if c.strip()],
+                ),
+                personality=planned.personality.strip(),
+            )
+        )
+    outline = [
+        PageBeat(beat=p.beat.strip(), scene=p.scene.strip(),
+                 characters=[slugs[n.strip().lower()] for n in p.characters if n.strip().lower() in slugs])
+        for p in plan.pages
+    ]
+    return Story(
+        title=plan.title.strip(),
+        premise=premise,
+        style=StyleGuide(name=style, description=plan.style_description.strip(), palette=palette_for(style)),
+        characters=characters,
+        outline=outline,
+        seed=seed,
+    )
+
+
+def _unique(slug: str, taken: set[str]) -> str:
+    candidate, n = slug, 2
+    while candidate in taken:
+        candidate = f"{slug}-{n}"
+        n += 1
+    return candidate

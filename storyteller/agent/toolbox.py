@@ -1,0 +1,46 @@
+"""The backends and tools one configuration resolves to.
+
+Backends come from the process-wide registry, so two Toolboxes with the same settings (two
+stories at once, or a second story in one process) share loaded models.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from storyteller.backends import Registry, get_registry
+from storyteller.backends.base import Backend, LLMBackend
+from storyteller.config import Settings
+
+
+class Toolbox:
+    def __init__(self, settings: Settings, registry: Registry | None = None):
+        self.settings = settings
+        self.registry = registry or get_registry()
+
+    def backend(self, role: str) -> Backend:
+        config = self.settings.role(role)
+        return self.registry.backend(role, config.backend, config.options)
+
+    def tool(self, name: str, role: str):
+        return self.registry.tool_class(name)(backend=self.backend(role))
+
+    @cached_property
+    def llm(self) -> LLMBackend:
+        return self.backend("llm")
+
+    @cached_property
+    def illustrate(self):
+        return self.tool("illustrate", "illustrator")
+
+    @cached_property
+    def narrate(self):
+        return self.tool("narrate", "narrator")
+
+    @cached_property
+    def caption(self):
+        return self.tool("caption", "captioner")
+
+    @cached_property
+    def ask(self):
+        return self.tool("ask", "vqa")

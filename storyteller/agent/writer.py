@@ -1,0 +1,67 @@
+"""The writer: one page of text from the plan, the pages so far and the character sheets."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from storyteller import prompts
+from storyteller.backends.base import LLMBackend
+from storyteller.story import Provenance, Story
+
+WORDS_PER_PAGE = 70
+_PREAMBLE = re.compile(r"^\s*(page\s*\d+\s*(of\s*\d+)?\s*[:.\-–]*|\*\*page\s*\d+\*\*)\s*", re.I)
+
+
+def character_line(story: Story, slug: str) -> str:
+    c = story.character(slug)
+    look = c.appearance.describe()
+    return f"{c.name}: {look}" + (f"; {c.personality}" if c.personality else "")
+
+
+def clean_page_text(text: str) -> str:
+    """Strip what small models add around a page (labels, quotes of the prompt), and cut a sentence
+    that the token limit broke off, so a page never ends mid-word."""
+    text = _PREAMBLE.sub("", text.strip()).strip().strip('"').strip()
+    text = re.sub(r"\s+", " ", text)
+    if text and text[-1] not in ".!?\"'”’)":
+        last = max(text.rfind(p) for p in ".!?")
+        if last > len(text) // 3:
+            text = text[: last + 1]
+    return text
+
+
+def write_page(
+    llm: LLMBackend,
+    story: Story,
+    number: int,
+    *,
+    previous: list[str],
+    context: str = "",
+    direction: str = "",
+    seed: int | None = None,
+    on_text: Callable[[str], None] | None = None,
+) -> tuple[str, Provenance]:
+    beat = story.outline[number - 1]
+    # Only the last pages verbatim: older ones reach the writer through the memory's summaries.
+    recent = previous[-3:]
+    messages = [
+        {"role": "system", "content": prompts.render("page_system")},
+        {
+            "role": "user",
+            "content": prompts.render(
+                "page_user", title=story.title, premise=story.premise,
+                characters=[character_line(story, c.slug) for c in story.characters],
+                context=context, previous=recent, number=number, total=len(story.outline), beat=beat.beat,
+                scene=beat.scene, direction=direction, words=WORDS_PER_PAGE,
+            ),
+        },
+    ]
+    completion = llm.complete(messages, max_tokens=int(WORDS_PER_PAGE * 2.2), temperature=0.7, seed=seed, on_text=on_text)
+    text = clean_page_text(completion.text)
+    if not text:
+        # Small models sometimes answer with nothing; the beat itself is an honest page rather
+        # than an empty one, and provenance says so.
+        text = beat.beat
+        completion.provenance.parameters["fallback"] = "empty model output: page text is the plan's beat"
+    return text, completion.provenance

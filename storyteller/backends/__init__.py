@@ -1,0 +1,144 @@
+"""The backend registry: one per process, keyed by role and name, extended through entry points.
+
+A plugin package declares, in its pyproject.toml,
+
+    [project.entry-points."storyteller.plugins"]
+    myplugin = "my_package.storyteller_plugin:register"
+
+and `register(registry)` calls `registry.add_backend(...)` / `registry.add_tool(...)`. The
+built-in backends are registered by exactly that mechanism (see `builtin.py`). Backends are named
+by import path, so listing or configuring them imports no model library; the class is imported
+when the backend is first used, and its instance (with its loaded model) is shared by every call.
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from typing import Any
+
+from storyteller.backends.base import ROLES, Backend, Role
+from storyteller.errors import BackendUnavailable, ConfigError
+
+ENTRY_POINT_GROUP = "storyteller.plugins"
+
+
+@dataclass(frozen=True)
+class BackendEntry:
+    role: Role
+    name: str
+    target: str  # "package.module:ClassName"
+    summary: str
+    extra: str | None  # the pip extra that brings its libraries, for error messages
+    plugin: str
+
+
+@dataclass(frozen=True)
+class ToolEntry:
+    name: str
+    target: str
+    plugin: str
+
+
+def _import_target(target: str, *, extra: str | None):
+    module_name, _, attr = target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        hint = f"pip install 'storyteller[{extra}]'" if extra else f"install the package that provides {module_name}"
+        raise BackendUnavailable(f"{target} cannot be imported: {exc}", fix=hint) from exc
+    return getattr(module, attr)
+
+
+class Registry:
+    def __init__(self) -> None:
+        self._backends: dict[tuple[str, str], BackendEntry] = {}
+        self._tools: dict[str, ToolEntry] = {}
+        self._instances: dict[tuple, Backend] = {}
+        self._lock = threading.Lock()
+        self._current_plugin = "?"
+
+    # -- registration (called from plugins' register functions) ---------------------------
+    def add_backend(self, role: Role, name: str, target: str, *, summary: str = "", extra: str | None = None) -> None:
+        if role not in ROLES:
+            raise ConfigError(f"plugin {self._current_plugin} registers unknown role {role!r}; roles are {', '.join(ROLES)}")
+        self._backends[(role, name)] = BackendEntry(role, name, target, summary, extra, self._current_plugin)
+
+    def add_tool(self, name: str, target: str) -> None:
+        self._tools[name] = ToolEntry(name, target, self._current_plugin)
+
+    def load_plugins(self) -> None:
+        for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: (e.name != "builtin", e.name)):
+            self._current_plugin = ep.name
+            try:
+                ep.load()(self)
+            except Exception as exc:  # a broken third-party plugin must not take the program down
+                raise ConfigError(
+                    f"plugin {ep.name!r} ({ep.value}) failed to register: {exc}",
+                    fix=f"upgrade or uninstall the package providing {ep.value.split(':')[0]}",
+                ) from exc
+        self._current_plugin = "?"
+
+    # -- lookup ---------------------------------------------------------------------------
+    def backends(self, role: Role | None = None) -> list[BackendEntry]:
+        return [e for e in self._backends.values() if role is None or e.role == role]
+
+    def tools(self) -> list[ToolEntry]:
+        return list(self._tools.values())
+
+    def entry(self, role: Role, name: str) -> BackendEntry:
+        try:
+            return self._backends[(role, name)]
+        except KeyError:
+            known = ", ".join(sorted(e.name for e in self.backends(role))) or "none"
+            raise ConfigError(
+                f"no {role} backend named {name!r} (known: {known})",
+                fix="check the backend name in your config, or install the plugin that provides it",
+            ) from None
+
+    def backend(self, role: Role, name: str, options: dict[str, Any] | None = None) -> Backend:
+        """The shared instance for (role, name, options): created once per process, loaded lazily."""
+        options = dict(options or {})
+        key = (role, name, _freeze(options))
+        with self._lock:
+            instance = self._instances.get(key)
+            if instance is None:
+                entry = self.entry(role, name)
+                cls = _import_target(entry.target, extra=entry.extra)
+                try:
+                    instance = cls(**options)
+                except TypeError as exc:
+                    raise ConfigError(f"bad options for {role} backend {name!r}: {exc}") from exc
+                self._instances[key] = instance
+            return instance
+
+    def tool_class(self, name: str):
+        try:
+            entry = self._tools[name]
+        except KeyError:
+            raise ConfigError(f"no tool named {name!r} (known: {', '.join(sorted(self._tools))})") from None
+        return _import_target(entry.target, extra=None)
+
+
+def _freeze(value: Any):
+    if isinstance(value, dict):
+        return tuple(sorted((k, _freeze(v)) for k, v in value.items()))
+    if isinstance(value, (list, tuple)):
+        return tuple(_freeze(v) for v in value)
+    return value
+
+
+_registry: Registry | None = None
+_registry_lock = threading.Lock()
+
+
+def get_registry() -> Registry:
+    global _registry
+    with _registry_lock:
+        if _registry is None:
+            registry = Registry()
+            registry.load_plugins()
+            _registry = registry
+        return _registry

@@ -1,0 +1,237 @@
+"""What a backend is: one model family serving one role, loaded on first use.
+
+Backends know nothing about stories. Inputs in (text, PIL images, plain request objects), outputs
+out, each output with its Provenance. Every model call goes through `Backend.timed()`, the one
+instrumented path that measures the call, builds its provenance and emits a ModelCall event.
+"""
+
+from __future__ import annotations
+
+import abc
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal, TypeVar
+
+from storyteller.events import ModelCall, emit
+from storyteller.story import Provenance
+
+Role = Literal["llm", "captioner", "vqa", "illustrator", "narrator", "image_embedder", "text_embedder"]
+ROLES: tuple[Role, ...] = ("llm", "captioner", "vqa", "illustrator", "narrator", "image_embedder", "text_embedder")
+
+T = TypeVar("T")
+
+
+class Backend(abc.ABC):
+    """Base of every backend. Construction is cheap; `setup()` loads the model on first use."""
+
+    role: ClassVar[Role]
+    name: ClassVar[str]
+    kind: ClassVar[Literal["neural", "procedural", "classical"]] = "neural"
+
+    def __init__(self, **options: Any):
+        self.options = options
+        self._setup_lock = threading.Lock()
+        self._ready = False
+        self.load_seconds: float | None = None
+
+    @property
+    @abc.abstractmethod
+    def model_id(self) -> str:
+        """The model's hub id, file or directory (what provenance records)."""
+
+    def setup(self) -> None:
+        """Load weights. Raise BackendUnavailable with a fix when that is impossible."""
+
+    def ensure_setup(self) -> None:
+        if self._ready:
+            return
+        with self._setup_lock:
+            if not self._ready:
+                started = time.perf_counter()
+                self.setup()
+                self.load_seconds = time.perf_counter() - started
+                emit(
+                    ModelCall(
+                        role=self.role, operation="load", backend=self.name, model=self.model_id,
+                        duration_s=self.load_seconds, thread=threading.current_thread().name, started_at=started,
+                    )
+                )
+                self._ready = True
+
+    def timed(
+        self,
+        operation: str,
+        call: Callable[[], T],
+        *,
+        seed: int | None = None,
+        prompt: str | None = None,
+        parameters: dict[str, Any] | None = None,
+        count_tokens: Callable[[T], int | None] = lambda _: None,
+    ) -> tuple[T, Provenance]:
+        """Run one model call: load if needed, time it, record provenance, emit an event."""
+        self.ensure_setup()
+        started = time.perf_counter()
+        result = call()
+        duration = time.perf_counter() - started
+        emit(
+            ModelCall(
+                role=self.role, operation=operation, backend=self.name, model=self.model_id,
+                duration_s=duration, output_tokens=count_tokens(result),
+                thread=threading.current_thread().name, started_at=started,
+            )
+        )
+        provenance = Provenance(
+            backend=self.name, model=self.model_id, kind=self.kind, seed=seed, prompt=prompt,
+            parameters=parameters or {}, duration_s=round(duration, 4),
+        )
+        return result, provenance
+
+    def describe(self) -> str:
+        return f"{self.name} ({self.kind}) {self.model_id}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Role interfaces. Outputs are plain dataclasses so a backend could equally run remotely.
+# ---------------------------------------------------------------------------------------------
+@dataclass
+class Completion:
+    text: str
+    output_tokens: int
+    provenance: Provenance
+
+
+class LLMBackend(Backend):
+    role: ClassVar[Role] = "llm"
+
+    @property
+    def context_length(self) -> int:
+        return 4096
+
+    @property
+    def supports_json_schema(self) -> bool:
+        """True when `json_schema` constrains decoding; otherwise it is only described in the prompt."""
+        return False
+
+    @abc.abstractmethod
+    def complete(
+        self,
+        messages: list[dict[str, str]],
+        *,
+        max_tokens: int = 512,
+        temperature: float = 0.7,
+        seed: int | None = None,
+        json_schema: dict | None = None,
+        on_text: Callable[[str], None] | None = None,
+    ) -> Completion:
+        """Chat completion. `on_text` receives text deltas as they are generated."""
+
+
+@dataclass
+class TextResult:
+    text: str
+    provenance: Provenance
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+class CaptionerBackend(Backend):
+    role: ClassVar[Role] = "captioner"
+
+    @abc.abstractmethod
+    def caption(self, image, prompt: str | None = None) -> TextResult: ...
+
+
+class VQABackend(Backend):
+    role: ClassVar[Role] = "vqa"
+
+    @abc.abstractmethod
+    def answer(self, image, question: str) -> TextResult: ...
+
+
+@dataclass
+class Figure:
+    """A character as an illustrator needs it: how it looks, not who it is in a story."""
+
+    key: str
+    label: str
+    description: str
+    colors: list[str] = field(default_factory=list)
+    species: str = "person"
+    reference_image: Any = None  # PIL.Image or None
+
+
+@dataclass
+class IllustrationRequest:
+    prompt: str
+    seed: int
+    width: int = 768
+    height: int = 512
+    negative_prompt: str = ""
+    scene: str = ""
+    style: str = ""
+    palette: list[str] = field(default_factory=list)
+    figures: list[Figure] = field(default_factory=list)
+    caption: str = ""
+
+
+@dataclass
+class ImageResult:
+    image: Any  # PIL.Image.Image
+    provenance: Provenance
+
+
+class IllustratorBackend(Backend):
+    role: ClassVar[Role] = "illustrator"
+
+    @abc.abstractmethod
+    def illustrate(self, requests: list[IllustrationRequest]) -> list[ImageResult]:
+        """One image per request; backends batch where the model allows."""
+
+
+@dataclass
+class VoiceSpec:
+    voice_id: str
+    length_scale: float = 1.0
+    pitch_shift: float = 0.0
+
+
+@dataclass
+class AudioResult:
+    samples: Any  # numpy float32 array, mono, in [-1, 1]
+    sample_rate: int
+    provenance: Provenance
+
+    @property
+    def seconds(self) -> float:
+        return len(self.samples) / self.sample_rate
+
+
+class NarratorBackend(Backend):
+    role: ClassVar[Role] = "narrator"
+
+    @abc.abstractmethod
+    def voices(self) -> list[VoiceSpec]:
+        """Distinct voices this narrator can speak with, most neutral first."""
+
+    @abc.abstractmethod
+    def synthesize(self, text: str, voice: VoiceSpec | None = None) -> AudioResult: ...
+
+
+class TextEmbedderBackend(Backend):
+    role: ClassVar[Role] = "text_embedder"
+
+    @abc.abstractmethod
+    def embed(self, texts: list[str]) -> Any:
+        """float32 array (len(texts), dim), L2-normalised."""
+
+
+class ImageEmbedderBackend(Backend):
+    role: ClassVar[Role] = "image_embedder"
+
+    @abc.abstractmethod
+    def embed_images(self, images: list) -> Any: ...
+
+    @abc.abstractmethod
+    def embed_texts(self, texts: list[str]) -> Any: ...
+

@@ -1,0 +1,423 @@
+"""Text-to-image with diffusers: SD 1.5, SDXL, SD/SDXL-Turbo, LCM and whatever else
+`AutoPipelineForText2Image` knows, from a hub id or a directory saved with `save_pretrained`.
+
+Reference pictures of characters (Figure.reference_image) are used in one of two honest ways:
+through an IP-Adapter when one is configured (the picture conditions the image), or as the start
+image of img2img (the picture is repainted). Which one is an explicit option, never a silent
+fallback: an IP-Adapter asked of a pipeline that cannot load one is an error.
+
+Loading follows hf_common's rules (a directory loads with no network; a hub id needs the cache).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from storyteller.backends import hf_common
+from storyteller.backends.base import IllustrationRequest, IllustratorBackend, ImageResult
+from storyteller.errors import BackendCallError, BackendUnavailable, InvalidInput
+
+EXTRA = "diffusion"
+DEFAULT_MODEL = "stable-diffusion-v1-5/stable-diffusion-v1-5"
+EXAMPLE_HUB_ID = DEFAULT_MODEL
+MIN_SIDE = 64
+
+# Short names people use for schedulers -> (diffusers class, extra config).
+SCHEDULERS: dict[str, tuple[str, dict[str, Any]]] = {
+    "ddim": ("DDIMScheduler", {}),
+    "pndm": ("PNDMScheduler", {}),
+    "lms": ("LMSDiscreteScheduler", {}),
+    "euler": ("EulerDiscreteScheduler", {}),
+    "euler_a": ("EulerAncestralDiscreteScheduler", {}),
+    "heun": ("HeunDiscreteScheduler", {}),
+    "dpm++": ("DPMSolverMultistepScheduler", {}),
+    "dpm++_karras": ("DPMSolverMultistepScheduler", {"use_karras_sigmas": True}),
+    "unipc": ("UniPCMultistepScheduler", {}),
+    "lcm": ("LCMScheduler", {}),
+}
+REFERENCE_MODES = ("auto", "ip_adapter", "img2img", "none")
+LORA_ADAPTER = "storyteller_lora"
+
+
+class DiffusersIllustrator(IllustratorBackend):
+    """options:
+    model: hub id or directory (model_index.json inside); steps; guidance_scale; scheduler (a short
+    name from SCHEDULERS or any diffusers scheduler class name); negative_prompt (added to every
+    request's own); lora (file or directory) + lora_weight_name + lora_scale; ip_adapter (hub id or
+    directory) + ip_adapter_subfolder + ip_adapter_weight_name + ip_adapter_scale; reference_mode
+    (auto: IP-Adapter when configured, else img2img; or ip_adapter / img2img / none) + strength
+    (img2img); batch_size (requests of one size per pipeline call); device, dtype, variant;
+    memory savers cpu_offload, vae_slicing, vae_tiling; max_side (largest width/height accepted);
+    call_options (extra keyword arguments for every pipeline call, e.g. {"clip_skip": 2}).
+    """
+
+    name = "diffusers"
+
+    def __init__(
+        self,
+        model: str = DEFAULT_MODEL,
+        steps: int = 25,
+        guidance_scale: float = 7.5,
+        scheduler: str | None = None,
+        negative_prompt: str = "",
+        lora: str | None = None,
+        lora_weight_name: str | None = None,
+        lora_scale: float = 1.0,
+        ip_adapter: str | None = None,
+        ip_adapter_subfolder: str = "models",
+        ip_adapter_weight_name: str | None = None,
+        ip_adapter_scale: float = 0.6,
+        reference_mode: str = "auto",
+        strength: float = 0.6,
+        batch_size: int = 4,
+        device: str | None = None,
+        dtype: str | None = None,
+        variant: str | None = None,
+        cpu_offload: bool = False,
+        vae_slicing: bool = False,
+        vae_tiling: bool = False,
+        max_side: int = 2048,
+        call_options: dict[str, Any] | None = None,
+    ):
+        super().__init__(
+            model=model, steps=steps, guidance_scale=guidance_scale, scheduler=scheduler,
+            negative_prompt=negative_prompt, lora=lora, lora_weight_name=lora_weight_name, lora_scale=lora_scale,
+            ip_adapter=ip_adapter, ip_adapter_subfolder=ip_adapter_subfolder,
+            ip_adapter_weight_name=ip_adapter_weight_name, ip_adapter_scale=ip_adapter_scale,
+            reference_mode=reference_mode, strength=strength, batch_size=batch_size, device=device, dtype=dtype,
+            variant=variant, cpu_offload=cpu_offload, vae_slicing=vae_slicing, vae_tiling=vae_tiling,
+            max_side=max_side, call_options=call_options,
+        )
+        # Options are checked here, before any weights load, so a bad config fails at once.
+        if steps < 1:
+            raise ValueError(f"steps must be >= 1, got {steps}")
+        if guidance_scale < 0:
+            raise ValueError(f"guidance_scale must be >= 0, got {guidance_scale}")
+        if not 0.0 < strength <= 1.0:
+            raise ValueError(f"strength must be in (0, 1], got {strength}")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if reference_mode not in REFERENCE_MODES:
+            raise ValueError(f"reference_mode must be one of {', '.join(REFERENCE_MODES)}, got {reference_mode!r}")
+        if reference_mode == "ip_adapter" and not ip_adapter:
+            raise ValueError("reference_mode='ip_adapter' needs the ip_adapter option (a hub id or directory)")
+        if ip_adapter and not ip_adapter_weight_name:
+            raise ValueError("ip_adapter needs ip_adapter_weight_name, e.g. 'ip-adapter_sd15.safetensors'")
+        if max_side < MIN_SIDE or max_side % 8:
+            raise ValueError(f"max_side must be a multiple of 8 and >= {MIN_SIDE}, got {max_side}")
+        self.model = model
+        self.steps = steps
+        self.guidance_scale = guidance_scale
+        self.scheduler = scheduler
+        self.negative_prompt = negative_prompt
+        self.lora = lora
+        self.lora_weight_name = lora_weight_name
+        self.lora_scale = lora_scale
+        self.ip_adapter = ip_adapter
+        self.ip_adapter_subfolder = ip_adapter_subfolder
+        self.ip_adapter_weight_name = ip_adapter_weight_name
+        self.ip_adapter_scale = ip_adapter_scale
+        self.reference_mode = ("ip_adapter" if ip_adapter else "img2img") if reference_mode == "auto" else reference_mode
+        self.strength = strength
+        self.batch_size = batch_size
+        self.device_option, self.dtype_option, self.variant = device, dtype, variant
+        self.cpu_offload, self.vae_slicing, self.vae_tiling = cpu_offload, vae_slicing, vae_tiling
+        self.max_side = max_side
+        self.call_options = dict(call_options or {})
+        self._pipe = None
+        self._img2img = None
+        self._device = "cpu"
+        # A pipeline keeps per-call state (scheduler timesteps, adapter scales): one call at a time.
+        self._call_lock = threading.Lock()
+
+    @property
+    def model_id(self) -> str:
+        return self.model
+
+    # -- loading -----------------------------------------------------------------------------
+    def setup(self) -> None:
+        try:
+            import diffusers
+            import torch  # noqa: F401
+        except ImportError as exc:
+            raise BackendUnavailable(f"diffusers is not installed ({exc})", fix=f"pip install 'storyteller[{EXTRA}]'") from exc
+
+        source, local = resolve_pipeline_source(self.model)
+        self._device, dtype = pipeline_device_and_dtype(self.device_option, self.dtype_option)
+        kwargs: dict[str, Any] = dtype_kwarg(diffusers, dtype, since="0.42")
+        if local:
+            kwargs["local_files_only"] = True  # a folder must never trigger a hub lookup
+        if self.variant:
+            kwargs["variant"] = self.variant
+        pipe = load_or_explain(lambda: diffusers.AutoPipelineForText2Image.from_pretrained(source, **kwargs),
+                               self.model, local)
+
+        if self.scheduler:
+            pipe.scheduler = _make_scheduler(diffusers, self.scheduler, pipe.scheduler.config)
+        if self.lora:
+            self._load_lora(pipe)
+        if self.ip_adapter:
+            self._load_ip_adapter(pipe)
+
+        if self.cpu_offload:
+            if not self._device.startswith("cuda"):
+                raise BackendUnavailable(
+                    f"cpu_offload moves model parts between CPU and a GPU; the device here is {self._device}",
+                    fix="set cpu_offload: false, or run on a CUDA GPU",
+                )
+            pipe.enable_model_cpu_offload(device=self._device)  # accelerate places each part when it runs
+        else:
+            pipe.to(self._device)
+        if self.vae_slicing and hasattr(pipe.vae, "enable_slicing"):
+            pipe.vae.enable_slicing()
+        if self.vae_tiling and hasattr(pipe.vae, "enable_tiling"):
+            pipe.vae.enable_tiling()
+        pipe.set_progress_bar_config(disable=True)
+        self._pipe = pipe
+
+    def _load_lora(self, pipe) -> None:
+        if not hasattr(pipe, "load_lora_weights"):
+            raise BackendUnavailable(f"{type(pipe).__name__} cannot load LoRA weights", fix="remove the lora option")
+        path = Path(self.lora).expanduser()
+        if not path.exists():
+            raise BackendUnavailable(
+                f"LoRA not found: {path}",
+                fix="set lora to a .safetensors file or a directory written by save_lora_weights()",
+            )
+        source, weight_name = (str(path.parent), path.name) if path.is_file() else (str(path), self.lora_weight_name)
+        try:
+            pipe.load_lora_weights(source, weight_name=weight_name, adapter_name=LORA_ADAPTER)
+        except (OSError, ValueError, KeyError) as exc:
+            raise BackendUnavailable(f"cannot load LoRA {path} into {type(pipe).__name__}: {exc}",
+                                     fix="check the LoRA was trained for this base model") from exc
+        # set_adapters scales the UNet and the text encoders alike, for every pipeline family;
+        # a scale of 0 multiplies the LoRA's contribution by zero, i.e. the base model's output.
+        pipe.set_adapters([LORA_ADAPTER], adapter_weights=[self.lora_scale])
+
+    def _load_ip_adapter(self, pipe) -> None:
+        if not hasattr(pipe, "load_ip_adapter"):
+            raise BackendUnavailable(
+                f"the pipeline {type(pipe).__name__} ({self.model}) does not support IP-Adapter",
+                fix="remove the ip_adapter option (reference_mode img2img uses reference pictures without it), "
+                    "or use a Stable Diffusion 1.5 / SDXL / SD3 / Flux model",
+            )
+        ip_path = Path(self.ip_adapter).expanduser()
+        if hf_common._looks_like_path(self.ip_adapter) and not ip_path.is_dir():
+            raise BackendUnavailable(
+                f"IP-Adapter directory not found: {ip_path}",
+                fix=f"download it with `hf download h94/IP-Adapter --local-dir {ip_path}` on a machine with network",
+            )
+        source = str(ip_path) if ip_path.is_dir() else self.ip_adapter
+        try:
+            pipe.load_ip_adapter(source, subfolder=self.ip_adapter_subfolder, weight_name=self.ip_adapter_weight_name)
+        except (OSError, ValueError, KeyError) as exc:
+            raise BackendUnavailable(
+                f"cannot load IP-Adapter {self.ip_adapter} ({self.ip_adapter_subfolder}/{self.ip_adapter_weight_name}): {exc}",
+                fix="the folder needs the weight file and an image_encoder/ folder beside it, matching the base model",
+            ) from exc
+        pipe.set_ip_adapter_scale(self.ip_adapter_scale)
+
+    def _img2img_pipe(self):
+        if self._img2img is None:
+            from diffusers import AutoPipelineForImage2Image
+
+            try:
+                # from_pipe shares every component (and the loaded LoRA): no second copy in memory.
+                self._img2img = AutoPipelineForImage2Image.from_pipe(self._pipe)
+            except ValueError as exc:
+                raise BackendUnavailable(f"{type(self._pipe).__name__} has no img2img counterpart: {exc}",
+                                         fix="set reference_mode: none") from exc
+            self._img2img.set_progress_bar_config(disable=True)
+        return self._img2img
+
+    # -- inputs ------------------------------------------------------------------------------
+    def check_inputs(self, requests: list[IllustrationRequest]) -> None:
+        """Reject what the pipeline would fail on (or silently crop), with the precise reason."""
+        for i, r in enumerate(requests):
+            for side, value in (("width", r.width), ("height", r.height)):
+                if value % 8 or not MIN_SIDE <= value <= self.max_side:
+                    raise InvalidInput(
+                        f"request {i}: {side} {value} must be a multiple of 8 between {MIN_SIDE} and {self.max_side}"
+                    )
+            if not r.prompt.strip():
+                raise InvalidInput(f"request {i}: the prompt is empty")
+            if self._mode(r) == "img2img" and int(self.steps * self.strength) < 1:
+                raise InvalidInput(
+                    f"img2img with steps={self.steps} and strength={self.strength} runs no denoising step",
+                    fix="raise steps or strength",
+                )
+
+    def _mode(self, request: IllustrationRequest) -> str:
+        if self.reference_mode == "ip_adapter":
+            return "ip_adapter"  # every call needs an image; requests without one get scale 0
+        if self.reference_mode == "img2img" and _reference(request) is not None:
+            return "img2img"
+        return "text"
+
+    # -- generation --------------------------------------------------------------------------
+    def illustrate(self, requests: list[IllustrationRequest]) -> list[ImageResult]:
+        self.check_inputs(requests)
+        results: list[ImageResult | None] = [None] * len(requests)
+        groups: dict[tuple, list[int]] = defaultdict(list)
+        for i, r in enumerate(requests):
+            groups[(r.width, r.height, self._mode(r))].append(i)
+        for (width, height, mode), indices in groups.items():
+            # IP-Adapter embeddings are computed per call for one reference: one request per call.
+            size = 1 if mode == "ip_adapter" else self.batch_size
+            for start in range(0, len(indices), size):
+                chunk = indices[start:start + size]
+                for i, result in zip(chunk, self._run([requests[i] for i in chunk], width, height, mode)):
+                    results[i] = result
+        return results  # type: ignore[return-value]
+
+    def _run(self, batch: list[IllustrationRequest], width: int, height: int, mode: str) -> list[ImageResult]:
+        import torch
+
+        prompts = [_full_prompt(r) for r in batch]
+        negatives = [", ".join(p for p in (self.negative_prompt, r.negative_prompt) if p) for r in batch]
+        kwargs: dict[str, Any] = dict(
+            self.call_options,
+            prompt=prompts, negative_prompt=negatives, num_inference_steps=self.steps,
+            guidance_scale=self.guidance_scale, output_type="pil",
+            # One CPU generator per image: the starting noise depends only on the seed, not on the
+            # device or on which other requests share the batch.
+            generator=[torch.Generator(device="cpu").manual_seed(r.seed) for r in batch],
+        )
+        parameters: dict[str, Any] = {
+            "steps": self.steps, "guidance_scale": self.guidance_scale, "width": width, "height": height,
+            "scheduler": self.scheduler, "mode": mode, "lora": self.lora,
+            "lora_scale": self.lora_scale if self.lora else None, "batch_size": len(batch),
+        }
+        ip_scale = None
+        if mode == "img2img":
+            kwargs["image"] = [_reference(r).convert("RGB").resize((width, height)) for r in batch]
+            kwargs["strength"] = self.strength
+            parameters["strength"] = self.strength
+        else:
+            kwargs.update(width=width, height=height)
+        if mode == "ip_adapter":
+            reference = _reference(batch[0])
+            from PIL import Image
+
+            # A pipeline with an IP-Adapter needs an image on every call; without a reference the
+            # adapter's scale is set to 0 for this call, so a neutral grey picture has no effect.
+            ip_scale = self.ip_adapter_scale if reference is not None else 0.0
+            kwargs["ip_adapter_image"] = reference.convert("RGB") if reference is not None else Image.new("RGB", (224, 224), "gray")
+            parameters.update(ip_adapter=self.ip_adapter, ip_adapter_scale=ip_scale)
+
+        def call():
+            with self._call_lock:
+                pipe = self._img2img_pipe() if mode == "img2img" else self._pipe
+                if ip_scale is not None:
+                    pipe.set_ip_adapter_scale(ip_scale)
+                try:
+                    return pipe(**kwargs)
+                except (RuntimeError, ValueError) as exc:
+                    raise BackendCallError(f"diffusers pipeline failed: {exc}",
+                                           fix="lower width/height or batch_size, or enable vae_tiling/cpu_offload") from exc
+                finally:
+                    if ip_scale is not None:
+                        pipe.set_ip_adapter_scale(self.ip_adapter_scale)
+
+        output, provenance = self.timed("illustrate", call, seed=batch[0].seed, prompt=prompts[0], parameters=parameters)
+        flagged = getattr(output, "nsfw_content_detected", None) or [False] * len(batch)
+        results = []
+        for r, prompt, negative, image, nsfw in zip(batch, prompts, negatives, output.images, flagged):
+            params = dict(parameters, negative_prompt=negative)
+            if nsfw:
+                params["safety_checker_blanked"] = True  # the pipeline's safety checker replaced the image
+            results.append(ImageResult(
+                image=image,
+                provenance=provenance.model_copy(update={
+                    "seed": r.seed, "prompt": prompt, "parameters": params,
+                    # The call's time shared over its images, so per-image times add up.
+                    "duration_s": round(provenance.duration_s / len(batch), 4),
+                }),
+            ))
+        return results
+
+
+def _reference(request: IllustrationRequest):
+    """The first figure's reference picture: the main character comes first in a request."""
+    for figure in request.figures:
+        if figure.reference_image is not None:
+            return figure.reference_image
+    return None
+
+
+def _full_prompt(request: IllustrationRequest) -> str:
+    # Text encoders of SD-family models read 77 tokens: the request's prompt first, the style last.
+    if request.style and request.style.lower() not in request.prompt.lower():
+        return f"{request.prompt}, {request.style}"
+    return request.prompt
+
+
+def _make_scheduler(diffusers, name: str, config):
+    class_name, extra = SCHEDULERS.get(name.lower(), (name, {}))
+    cls = getattr(diffusers, class_name, None)
+    if cls is None or not hasattr(cls, "from_config"):
+        raise BackendUnavailable(f"unknown scheduler {name!r}",
+                                 fix=f"use one of {', '.join(SCHEDULERS)} or a diffusers scheduler class name")
+    return cls.from_config(config, **extra)
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading helpers. Device choice and download hints come from hf_common; what differs here is
+# that a diffusers folder is marked by model_index.json, not config.json.
+# ---------------------------------------------------------------------------------------------
+def pipeline_device_and_dtype(device: str | None, dtype: str | None):
+    """cuda/mps -> float16 (what SD weights are published in), cpu -> float32; options override."""
+    device = hf_common.choose_device(device)
+    if dtype in (None, "auto"):
+        dtype = "float32" if device == "cpu" else "float16"
+    return device, hf_common.choose_dtype(device, dtype)
+
+
+def dtype_kwarg(library, dtype, *, since: str) -> dict[str, Any]:
+    """{"dtype": ...} for diffusers versions that renamed `torch_dtype` (0.42), else {"torch_dtype": ...}."""
+    from packaging.version import Version
+
+    new = Version(library.__version__.split("+")[0]) >= Version(since)
+    return {"dtype" if new else "torch_dtype": dtype}
+
+
+def resolve_pipeline_source(model: str) -> tuple[str, bool]:
+    """(what to pass to from_pretrained, is_local): an existing pipeline folder, or a hub id.
+
+    A path that does not exist is an error naming it, rather than a confusing hub lookup.
+    """
+    path = Path(model).expanduser()
+    if path.exists() or hf_common._looks_like_path(model):
+        if not path.is_dir():
+            what = "is a file, not a pipeline folder" if path.exists() else "does not exist"
+            raise BackendUnavailable(f"diffusion model directory {path} {what}",
+                                     fix=hf_common.download_fix(model, EXAMPLE_HUB_ID))
+        if not (path / "model_index.json").is_file():
+            raise BackendUnavailable(
+                f"diffusion model directory {path} has no model_index.json (not a diffusers pipeline folder)",
+                fix="point model at the folder written by save_pretrained() or `hf download`; "
+                    + hf_common.download_fix(model, EXAMPLE_HUB_ID),
+            )
+        return str(path.resolve()), True
+    return model, False
+
+
+def load_or_explain(load, model: str, local: bool):
+    """Run a from_pretrained call, turning "cannot find/download" into BackendUnavailable with a fix."""
+    try:
+        return load()
+    except ImportError as exc:
+        raise BackendUnavailable(f"loading {model} needs a library that is missing: {exc}",
+                                 fix=f"pip install 'storyteller[{EXTRA}]', or install the package the message names") from exc
+    except (OSError, ValueError, KeyError) as exc:
+        if local:
+            raise BackendUnavailable(f"cannot load the pipeline in {model}: {exc}",
+                                     fix="the folder is incomplete or of another kind; "
+                                         + hf_common.download_fix(model, EXAMPLE_HUB_ID)) from exc
+        raise BackendUnavailable(
+            f"cannot load {model!r} (no network, or not in the Hugging Face cache): {exc}",
+            fix=hf_common.download_fix(model, EXAMPLE_HUB_ID),
+        ) from exc

@@ -1,0 +1,147 @@
+"""Chat LLMs through transformers: any causal LM with a chat template, from the hub or a folder.
+
+This is the backend for people with a GPU (or patience) and a model such as Qwen2.5-7B-Instruct
+or Llama-3.1-8B-Instruct downloaded with `hf download`. It cannot constrain decoding to a JSON
+schema, so `supports_json_schema` is False and the planner describes the schema in its prompt and
+re-asks when the answer does not validate.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from storyteller.backends import hf_common
+from storyteller.backends.base import Completion, LLMBackend
+from storyteller.errors import BackendCallError
+
+EXAMPLE_HUB_ID = "Qwen/Qwen2.5-1.5B-Instruct"
+
+
+def _make_streamer(tokenizer, on_delta: Callable[[str], None]):
+    """A TextStreamer that hands finished text pieces to a callback, in generate()'s own thread.
+
+    TextStreamer already does the hard part (decoding the growing token list and releasing text
+    only at word boundaries, so multi-token characters never arrive half-made); no second thread
+    is needed, and an exception raised by the callback stops generation.
+    """
+    from transformers import TextStreamer
+
+    class _CallbackStreamer(TextStreamer):
+        def on_finalized_text(self, text: str, stream_end: bool = False) -> None:
+            if text:
+                on_delta(text)
+
+    return _CallbackStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
+
+
+class TransformersLLM(LLMBackend):
+    """options: model (hub id or directory), device (cpu/cuda/mps), dtype (auto/fp32/fp16/bf16),
+    context_length (default: the model's), trust_remote_code (default False)."""
+
+    name = "transformers"
+
+    def __init__(self, model: str = EXAMPLE_HUB_ID, device: str | None = None, dtype: str | None = None,
+                 context_length: int | None = None, trust_remote_code: bool = False):
+        super().__init__(model=model, device=device, dtype=dtype, context_length=context_length,
+                         trust_remote_code=trust_remote_code)
+        self._model_ref = str(model)
+        self._device_option = device
+        self._dtype_option = dtype
+        self._context_option = context_length
+        self.trust_remote_code = bool(trust_remote_code)
+        self._model = None
+        self._tokenizer = None
+        self._context_length: int | None = None
+        self.device = "cpu"
+        # One model, many stories: generate() calls are serialised (and seeding the global RNG
+        # for one call must not interleave with another call's sampling).
+        self._call_lock = threading.Lock()
+
+    @property
+    def model_id(self) -> str:
+        return self._model_ref
+
+    @property
+    def context_length(self) -> int:
+        if self._context_option:
+            return int(self._context_option)
+        return self._context_length or 4096
+
+    @property
+    def supports_json_schema(self) -> bool:
+        return False
+
+    def setup(self) -> None:
+        transformers = hf_common.require_transformers()
+        source = hf_common.resolve_source(self._model_ref, example_hub_id=EXAMPLE_HUB_ID, family="causal LM")
+        self.device = hf_common.choose_device(self._device_option)
+        dtype = hf_common.choose_dtype(self.device, self._dtype_option)
+        common = dict(what="tokenizer", example_hub_id=EXAMPLE_HUB_ID, trust_remote_code=self.trust_remote_code)
+        self._tokenizer = hf_common.load_pretrained(transformers.AutoTokenizer.from_pretrained, source, **common)
+        common["what"] = "causal language model"
+        model = hf_common.load_pretrained(transformers.AutoModelForCausalLM.from_pretrained, source,
+                                          **common, **hf_common.dtype_kwarg(dtype))
+        self._model = model.to(self.device).eval()
+        config = self._model.config
+        self._context_length = (getattr(config, "max_position_embeddings", None)
+                                or getattr(config, "n_positions", None) or 4096)
+
+    # -- prompt ------------------------------------------------------------------------------
+    def _prompt_ids(self, messages: list[dict[str, str]]):
+        tok = self._tokenizer
+        if getattr(tok, "chat_template", None):
+            text = tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        else:
+            # A base model without a template: a plain transcript is the honest best effort.
+            text = "".join(f"{m['role']}: {m['content']}\n" for m in messages) + "assistant:"
+        # The template already wrote BOS/role tokens; adding special tokens again would double them.
+        return tok(text, return_tensors="pt", add_special_tokens=False)
+
+    def complete(self, messages, *, max_tokens=512, temperature=0.7, seed=None, json_schema=None,
+                 on_text: Callable[[str], None] | None = None) -> Completion:
+        if max_tokens < 1:
+            raise ValueError(f"max_tokens must be at least 1, got {max_tokens}")
+        if temperature < 0:
+            raise ValueError(f"temperature must be >= 0, got {temperature}")
+
+        def run() -> tuple[str, int]:
+            import torch
+
+            encoded = self._prompt_ids(messages).to(self.device)
+            prompt_len = encoded["input_ids"].shape[1]
+            room = self.context_length - prompt_len
+            if room < 1:
+                raise BackendCallError(
+                    f"the prompt is {prompt_len} tokens; the model's context is {self.context_length}",
+                    fix="shorten the story context (memory budget) or use a model with a longer context",
+                )
+            new_tokens = min(int(max_tokens), room)
+            pieces: list[str] = []
+
+            def on_delta(text: str) -> None:
+                pieces.append(text)
+                if on_text is not None:
+                    on_text(text)
+
+            gen_kwargs = dict(max_new_tokens=new_tokens, streamer=_make_streamer(self._tokenizer, on_delta))
+            if temperature == 0:
+                gen_kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+            else:
+                gen_kwargs.update(do_sample=True, temperature=float(temperature))
+            tok = self._tokenizer
+            if tok.pad_token_id is None and tok.eos_token_id is not None:
+                gen_kwargs["pad_token_id"] = tok.eos_token_id  # silences the open-ended generation warning
+            with self._call_lock, hf_common.seeded(seed, self.device), torch.inference_mode():
+                output = self._model.generate(**encoded, **gen_kwargs)
+            generated = output[0, prompt_len:]
+            text = tok.decode(generated, skip_special_tokens=True)
+            return text, int(generated.shape[0])
+
+        (text, tokens), provenance = self.timed(
+            "complete", run, seed=seed, prompt=messages[-1]["content"],
+            parameters={"max_tokens": max_tokens, "temperature": temperature,
+                        "json_schema": json_schema is not None, "json_constrained": False},
+            count_tokens=lambda r: r[1],
+        )
+        return Completion(text=text, output_tokens=tokens, provenance=provenance)

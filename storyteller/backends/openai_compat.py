@@ -1,0 +1,241 @@
+"""Any OpenAI-compatible chat server as the story LLM, VQA model or captioner.
+
+One client serves every server that speaks the OpenAI chat API: OpenAI itself, Ollama
+(`http://127.0.0.1:11434/v1`), vLLM (`vllm serve ORG/NAME`, port 8000), llama.cpp's servers
+(`python -m llama_cpp.server` or `llama-server`, port 8000). The `openai` package is imported
+lazily (extra "openai"), so configuring this backend costs nothing until it is used.
+
+JSON output: servers differ in how they accept a schema, so the option `json_mode` says which
+form this server understands:
+  - "json_schema": OpenAI, vLLM, Ollama >= 0.5: response_format {"type": "json_schema", ...}
+  - "json_object": llama.cpp servers: response_format {"type": "json_object", "schema": ...}
+  - "none" (default): the server cannot constrain decoding; `supports_json_schema` is False and
+    the caller (the planner) describes the schema in the prompt and re-asks on invalid JSON.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from storyteller.backends.base import CaptionerBackend, Completion, LLMBackend, TextResult, VQABackend
+from storyteller.errors import BackendCallError, BackendUnavailable, InvalidInput
+
+DEFAULT_BASE_URL = "http://127.0.0.1:8000/v1"
+JSON_MODES = ("none", "json_schema", "json_object")
+START_SERVER_HINT = (
+    "start an OpenAI-compatible server there, e.g. `python -m llama_cpp.server --model FILE.gguf --port 8000`, "
+    "`ollama serve` (then base_url=http://127.0.0.1:11434/v1) or `vllm serve ORG/NAME`, "
+    "or set the backend option base_url to the server you run"
+)
+DESCRIBE_PROMPT = "Describe this picture in one or two sentences."
+
+
+def image_data_url(image) -> str:
+    """A PIL image (or a path to one) as a PNG data URL, the form vision chat APIs accept inline."""
+    from storyteller.backends.hf_common import as_rgb_image
+
+    buffer = io.BytesIO()
+    as_rgb_image(image).save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+class _OpenAIClientMixin:
+    """Connection handling shared by the three roles: options, lazy client, error translation."""
+
+    name = "openai"
+
+    def _init_client_options(self, base_url: str, model: str | None, api_key_env: str, timeout: float,
+                             max_retries: int) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._model = model
+        self.api_key_env = api_key_env
+        self.timeout = float(timeout)
+        self.max_retries = int(max_retries)
+        self._client = None
+
+    @property
+    def model_id(self) -> str:
+        return f"{self._model or '(server default)'} @ {self.base_url}"
+
+    def _connect(self) -> None:
+        try:
+            import openai
+        except ImportError as exc:
+            raise BackendUnavailable("the openai package is not installed", fix="pip install 'storyteller[openai]'") from exc
+        # Local servers need no key; the client library insists on a non-empty one all the same.
+        api_key = os.environ.get(self.api_key_env) or "not-needed"
+        self._client = openai.OpenAI(base_url=self.base_url, api_key=api_key, timeout=self.timeout,
+                                     max_retries=self.max_retries)
+        # Probe once, without retries, so a missing server is reported at load time with the URL.
+        try:
+            listed = [m.id for m in self._client.with_options(max_retries=0).models.list()]
+        except openai.NotFoundError:
+            listed = []  # some servers do not implement /models; the first call will tell
+        except Exception as exc:
+            raise self._translate(exc) from exc
+        if self._model is None:
+            if not listed:
+                raise BackendUnavailable(f"the server at {self.base_url} lists no models",
+                                         fix="set the backend option model to the model name the server serves")
+            self._model = listed[0]
+
+    def _translate(self, exc: Exception) -> Exception:
+        """Map the client's exceptions onto storyteller's: unreachable/unauthorised -> unavailable."""
+        import openai
+
+        if isinstance(exc, openai.APITimeoutError):
+            return BackendCallError(f"{self.base_url} did not answer within {self.timeout:g} s",
+                                    fix="raise the backend option timeout, or use a smaller model")
+        if isinstance(exc, openai.APIConnectionError):
+            return BackendUnavailable(f"cannot connect to an OpenAI-compatible server at {self.base_url}: {exc}",
+                                      fix=START_SERVER_HINT)
+        if isinstance(exc, (openai.AuthenticationError, openai.PermissionDeniedError)):
+            return BackendUnavailable(f"{self.base_url} refused the API key: {exc}",
+                                      fix=f"export {self.api_key_env}=YOUR_KEY (or set api_key_env to the variable holding it)")
+        if isinstance(exc, openai.NotFoundError):
+            return BackendUnavailable(f"{self.base_url} does not serve model {self._model!r}: {exc}",
+                                      fix="set the backend option model to a name listed at BASE_URL/models")
+        if isinstance(exc, openai.APIStatusError):
+            return BackendCallError(f"{self.base_url} answered HTTP {exc.status_code}: {exc.message}")
+        return exc
+
+    def _chat(self, **kwargs) -> Any:
+        try:
+            return self._client.chat.completions.create(model=self._model, **kwargs)
+        except Exception as exc:
+            raise self._translate(exc) from exc
+
+
+class OpenAICompatLLM(_OpenAIClientMixin, LLMBackend):
+    """options: base_url, model (default: the first the server lists), api_key_env, timeout,
+    json_mode ("none" | "json_schema" | "json_object"), context_length, max_retries."""
+
+    def __init__(self, base_url: str = DEFAULT_BASE_URL, model: str | None = None, api_key_env: str = "OPENAI_API_KEY",
+                 timeout: float = 120.0, json_mode: str = "none", context_length: int = 4096, max_retries: int = 2):
+        if json_mode not in JSON_MODES:
+            raise ValueError(f"json_mode must be one of {', '.join(JSON_MODES)}, not {json_mode!r}")
+        super().__init__(base_url=base_url, model=model, api_key_env=api_key_env, timeout=timeout,
+                         json_mode=json_mode, context_length=context_length, max_retries=max_retries)
+        self._init_client_options(base_url, model, api_key_env, timeout, max_retries)
+        self.json_mode = json_mode
+        self._context_length = int(context_length)
+
+    @property
+    def context_length(self) -> int:
+        return self._context_length
+
+    @property
+    def supports_json_schema(self) -> bool:
+        return self.json_mode != "none"
+
+    def setup(self) -> None:
+        self._connect()
+
+    def _response_format(self, schema: dict) -> dict | None:
+        if self.json_mode == "json_schema":
+            name = str(schema.get("title") or "response")
+            name = "".join(c if c.isalnum() or c in "_-" else "_" for c in name)[:64]
+            return {"type": "json_schema", "json_schema": {"name": name, "schema": schema, "strict": False}}
+        if self.json_mode == "json_object":
+            return {"type": "json_object", "schema": schema}
+        return None  # cannot constrain: the caller described the schema in its prompt
+
+    def complete(self, messages, *, max_tokens=512, temperature=0.7, seed=None, json_schema=None,
+                 on_text: Callable[[str], None] | None = None) -> Completion:
+        kwargs: dict[str, Any] = dict(messages=messages, max_tokens=max_tokens, temperature=temperature, stream=True)
+        if seed is not None:
+            kwargs["seed"] = seed
+        if json_schema is not None and (fmt := self._response_format(json_schema)) is not None:
+            kwargs["response_format"] = fmt
+
+        def run() -> tuple[str, int]:
+            pieces: list[str] = []
+            usage_tokens = None
+            stream = self._chat(**kwargs)
+            try:
+                for chunk in stream:
+                    if getattr(chunk, "usage", None) is not None and chunk.usage.completion_tokens:
+                        usage_tokens = chunk.usage.completion_tokens
+                    if not chunk.choices:
+                        continue
+                    delta = chunk.choices[0].delta.content if chunk.choices[0].delta else None
+                    if delta:
+                        pieces.append(delta)
+                        if on_text is not None:
+                            on_text(delta)
+            except Exception as exc:
+                raise self._translate(exc) from exc
+            # Servers send one token per chunk unless they report usage; chunks are the fallback count.
+            return "".join(pieces), usage_tokens or len(pieces)
+
+        (text, tokens), provenance = self.timed(
+            "complete", run, seed=seed, prompt=messages[-1]["content"],
+            parameters={"max_tokens": max_tokens, "temperature": temperature, "json_schema": json_schema is not None,
+                        "base_url": self.base_url},
+            count_tokens=lambda r: r[1],
+        )
+        return Completion(text=text, output_tokens=tokens, provenance=provenance)
+
+
+class OpenAICompatVQA(_OpenAIClientMixin, VQABackend):
+    """Visual questions to a vision chat model behind an OpenAI-compatible server (the image goes
+    inline as a PNG data URL). options: base_url, model, api_key_env, timeout, max_tokens,
+    temperature, seed, max_retries."""
+
+    def __init__(self, base_url: str = DEFAULT_BASE_URL, model: str | None = None, api_key_env: str = "OPENAI_API_KEY",
+                 timeout: float = 120.0, max_tokens: int = 128, temperature: float = 0.0, seed: int | None = 0,
+                 max_retries: int = 2):
+        super().__init__(base_url=base_url, model=model, api_key_env=api_key_env, timeout=timeout,
+                         max_tokens=max_tokens, temperature=temperature, seed=seed, max_retries=max_retries)
+        self._init_client_options(base_url, model, api_key_env, timeout, max_retries)
+        self.max_tokens = int(max_tokens)
+        self.temperature = float(temperature)
+        self.seed = seed
+        # A VQA backend may be shared by concurrent stories; the client is thread-safe, this only
+        # keeps request bodies from being built for two images at once on tiny machines.
+        self._lock = threading.Lock()
+
+    def setup(self) -> None:
+        self._connect()
+
+    def answer(self, image, question: str) -> TextResult:
+        if not question or not question.strip():
+            raise InvalidInput("the question is empty")
+        return self._ask(image, question.strip(), operation="answer")
+
+    def _ask(self, image, text: str, *, operation: str) -> TextResult:
+        url = image_data_url(image)
+        messages = [{"role": "user", "content": [
+            {"type": "text", "text": text},
+            {"type": "image_url", "image_url": {"url": url}},
+        ]}]
+        kwargs: dict[str, Any] = dict(messages=messages, max_tokens=self.max_tokens, temperature=self.temperature)
+        if self.seed is not None:
+            kwargs["seed"] = self.seed
+
+        def run() -> str:
+            with self._lock:
+                response = self._chat(**kwargs)
+            if not response.choices:
+                raise BackendCallError(f"{self.base_url} returned no choices")
+            return (response.choices[0].message.content or "").strip()
+
+        text_out, provenance = self.timed(
+            operation, run, seed=self.seed, prompt=text,
+            parameters={"max_tokens": self.max_tokens, "temperature": self.temperature, "base_url": self.base_url},
+        )
+        return TextResult(text=text_out, provenance=provenance)
+
+
+class OpenAICompatCaptioner(OpenAICompatVQA, CaptionerBackend):
+    """Captions by asking the served vision model to describe the picture (or the given prompt)."""
+
+    role = "captioner"
+
+    def caption(self, image, prompt: str | None = None) -> TextResult:
+        return self._ask(image, (prompt or "").strip() or DESCRIBE_PROMPT, operation="caption")

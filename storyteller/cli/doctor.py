@@ -1,0 +1,45 @@
+"""`storyteller doctor`: each role's backend, whether it loads, and how to configure a real model."""
+
+from __future__ import annotations
+
+import time
+
+from rich.console import Console
+from rich.table import Table
+
+from storyteller.backends.base import ROLES
+from storyteller.errors import StorytellerError
+
+# What a user with bigger hardware would put in storyteller.toml for each role (see README).
+REAL_MODEL_HINTS = {
+    "llm": '[llm] backend = "openai", options = { base_url = "http://127.0.0.1:11434/v1", model = "llama3.1" }',
+    "captioner": '[captioner] backend = "blip2", options = { model = "/models/blip2-opt-2.7b" }',
+    "vqa": '[vqa] backend = "qwen2-vl", options = { model = "/models/Qwen2-VL-2B-Instruct" }',
+    "illustrator": '[illustrator] backend = "diffusers", options = { model = "/models/sdxl-turbo" }',
+    "narrator": '[narrator] backend = "transformers-tts", options = { model = "/models/mms-tts-eng" }',
+    "text_embedder": '[text_embedder] backend = "sentence-transformers", options = { model = "/models/all-mpnet-base-v2" }',
+    "image_embedder": '[image_embedder] backend = "clip", options = { model = "/models/clip-vit-base-patch32" }',
+}
+
+
+def run_doctor(teller, console: Console) -> bool:
+    table = Table(title="storyteller backends", show_lines=True)
+    for column in ("role", "backend", "status", "other backends / real model"):
+        table.add_column(column, overflow="fold")
+    all_ok = True
+    registry = teller.toolbox.registry
+    for role in ROLES:
+        config = teller.settings.role(role)
+        others = ", ".join(sorted(e.name for e in registry.backends(role) if e.name != config.backend))
+        hint = f"{others}\n{REAL_MODEL_HINTS[role]}" if others else REAL_MODEL_HINTS[role]
+        started = time.perf_counter()
+        try:
+            backend = teller.toolbox.backend(role)
+            backend.ensure_setup()
+            status = f"[green]loads[/green] in {time.perf_counter() - started:.1f}s\n{backend.kind}: {backend.model_id}"
+        except StorytellerError as exc:
+            all_ok = False
+            status = f"[red]does not load[/red]: {exc.message}" + (f"\nfix: {exc.fix}" if exc.fix else "")
+        table.add_row(role, config.backend, status, hint)
+    console.print(table)
+    return all_ok

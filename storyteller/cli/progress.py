@@ -1,0 +1,50 @@
+"""Progress bars for a story run, driven by the agent's events."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from storyteller.events import AudioReady, ImageReady, ModelCall, PageWritten, PlanReady, PlanRetry
+
+
+class StoryProgress:
+    def __init__(self, console: Console, pages: int, *, story=None):
+        """`story`: when resuming, what is already done counts as done."""
+        self.console = console
+        self.progress = Progress(
+            SpinnerColumn(), TextColumn("{task.description:<16}"), BarColumn(), MofNCompleteColumn(),
+            TimeElapsedColumn(), TextColumn("[dim]{task.fields[note]}"), console=console, transient=False,
+        )
+        done = story.pages if story else []
+        self.plan = self.progress.add_task("plan", total=1, completed=int(story is not None), note="")
+        self.text = self.progress.add_task("pages written", total=pages, completed=len(done), note="")
+        self.images = self.progress.add_task("illustrations", total=pages, completed=sum(bool(p.illustration) for p in done), note="")
+        self.audio = self.progress.add_task("narration", total=pages, completed=sum(bool(p.narration) for p in done), note="")
+
+    def __enter__(self) -> StoryProgress:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.progress.stop()
+
+    def on_event(self, event) -> None:
+        p = self.progress
+        if isinstance(event, ModelCall) and event.operation == "load":
+            p.console.log(f"loaded {event.role} {event.backend} ({event.model}) in {event.duration_s:.1f}s")
+        elif isinstance(event, PlanRetry):
+            p.update(self.plan, note=f"re-asking (attempt {event.attempt} invalid)")
+        elif isinstance(event, PlanReady):
+            p.update(self.plan, completed=1, note=event.title)
+            for task in (self.text, self.images, self.audio):
+                p.update(task, total=event.pages)
+        elif isinstance(event, PageWritten):
+            p.advance(self.text)
+            p.update(self.text, note=event.text[:50])
+        elif isinstance(event, ImageReady):
+            p.advance(self.images)
+            p.update(self.images, note=event.path)
+        elif isinstance(event, AudioReady):
+            p.advance(self.audio)
+            p.update(self.audio, note=event.path)

@@ -1,0 +1,73 @@
+"""Configuration: which backend serves each role, and with what options.
+
+Sources, highest precedence first: command-line flags (passed as keyword arguments), environment
+variables (`STORYTELLER_LLM__BACKEND=openai`, `STORYTELLER_LLM__OPTIONS='{"model": "..."}'`),
+a TOML file (`--config FILE`, else `$STORYTELLER_CONFIG`, else `./storyteller.toml`, else
+`~/.config/storyteller/config.toml`), then the embedded defaults below.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+from storyteller.errors import ConfigError
+
+
+class RoleConfig(BaseModel):
+    backend: str
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="STORYTELLER_", env_nested_delimiter="__", extra="forbid")
+
+    llm: RoleConfig = RoleConfig(backend="llamacpp")
+    captioner: RoleConfig = RoleConfig(backend="classical")
+    vqa: RoleConfig = RoleConfig(backend="classical")
+    illustrator: RoleConfig = RoleConfig(backend="storyboard")
+    narrator: RoleConfig = RoleConfig(backend="piper")
+    text_embedder: RoleConfig = RoleConfig(backend="sentence-transformers")
+    image_embedder: RoleConfig = RoleConfig(backend="classical")
+
+    plan_attempts: int = Field(default=3, ge=1, le=10, description="How often the planner may re-ask the LLM.")
+    image_width: int = Field(default=768, ge=64, le=2048)
+    image_height: int = Field(default=512, ge=64, le=2048)
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The TOML source reads model_config["toml_file"], which load_settings sets per call.
+        return init_settings, env_settings, TomlConfigSettingsSource(settings_cls)
+
+    def role(self, role: str) -> RoleConfig:
+        return getattr(self, role)
+
+
+def find_config_file(explicit: str | Path | None = None) -> Path | None:
+    if explicit:
+        path = Path(explicit).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"config file not found: {path}")
+        return path
+    env = os.environ.get("STORYTELLER_CONFIG")
+    candidates = [Path(env).expanduser()] if env else [Path("storyteller.toml"), Path("~/.config/storyteller/config.toml").expanduser()]
+    return next((p for p in candidates if p.is_file()), None)
+
+
+def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Settings:
+    """Settings from flags (overrides) > environment > TOML file > defaults."""
+    path = find_config_file(config_file)
+    settings_cls = type("Settings", (Settings,), {"model_config": {**Settings.model_config, "toml_file": path}})
+    try:
+        return settings_cls(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        where = f" (file {path})" if path else ""
+        raise ConfigError(f"invalid configuration{where}:\n{exc}") from exc
+    except ValueError as exc:  # TOML syntax errors surface here
+        raise ConfigError(f"cannot read configuration file {path}: {exc}") from exc

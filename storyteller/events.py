@@ -1,0 +1,111 @@
+"""Typed progress events, and the one place they are sent from.
+
+Whoever runs the agent (the CLI's progress bars, an API caller's callback, a benchmark) installs a
+sink with `listening(callback)`; everything below (agent nodes, backends' model calls) calls
+`emit(event)` without knowing who listens. A context variable carries the sink, so two stories
+running concurrently in one process each reach only their own listener.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+from collections.abc import Callable, Iterator
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, Field
+
+from storyteller.story import Provenance
+
+
+class _Event(BaseModel):
+    pass
+
+
+class ModelCall(_Event):
+    type: Literal["model_call"] = "model_call"
+    role: str
+    operation: str
+    backend: str
+    model: str
+    duration_s: float
+    output_tokens: int | None = None
+    thread: str = ""
+    started_at: float = 0.0
+
+
+class PlanReady(_Event):
+    type: Literal["plan_ready"] = "plan_ready"
+    title: str
+    pages: int
+    characters: list[str]
+
+
+class PlanRetry(_Event):
+    type: Literal["plan_retry"] = "plan_retry"
+    attempt: int
+    error: str
+
+
+class PageTextDelta(_Event):
+    type: Literal["page_text_delta"] = "page_text_delta"
+    page: int
+    delta: str
+
+
+class PageWritten(_Event):
+    type: Literal["page_written"] = "page_written"
+    page: int
+    text: str
+
+
+class ImageReady(_Event):
+    type: Literal["image_ready"] = "image_ready"
+    page: int
+    path: str
+    provenance: Provenance
+
+
+class AudioReady(_Event):
+    type: Literal["audio_ready"] = "audio_ready"
+    page: int
+    path: str
+    provenance: Provenance
+
+
+class TurnCommitted(_Event):
+    type: Literal["turn_committed"] = "turn_committed"
+    turn: int
+    action: str
+    pages: list[int]
+
+
+class StoryDone(_Event):
+    type: Literal["done"] = "done"
+    folder: str
+    pages: int
+
+
+Event = Annotated[
+    Union[ModelCall, PlanReady, PlanRetry, PageTextDelta, PageWritten, ImageReady, AudioReady, TurnCommitted, StoryDone],
+    Field(discriminator="type"),
+]
+
+EventSink = Callable[[_Event], None]
+_sink: contextvars.ContextVar[EventSink | None] = contextvars.ContextVar("storyteller_event_sink", default=None)
+
+
+def emit(event: _Event) -> None:
+    sink = _sink.get()
+    if sink is not None:
+        sink(event)
+
+
+@contextlib.contextmanager
+def listening(sink: EventSink | None) -> Iterator[None]:
+    """Deliver events emitted in this context (and tasks copied from it) to `sink`."""
+    token = _sink.set(sink)
+    try:
+        yield
+    finally:
+        _sink.reset(token)

@@ -1,0 +1,110 @@
+"""A story folder opened for export: the validated story plus its verified asset bytes.
+
+Every exporter reads the folder through this one class, so every format gets the same checks:
+each asset the story references must exist and match its sha256. A missing or altered file is an
+error naming the file, never a silently dropped picture or a page that goes quiet.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import wave
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from storyteller.errors import StoryFolderError
+from storyteller.session import load_story
+from storyteller.story import Asset, Character, Page, Story
+
+
+@dataclass
+class StorySource:
+    folder: Path
+    story: Story
+    _data: dict[str, bytes] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def open(cls, folder: Path | str) -> StorySource:
+        folder = Path(folder)
+        source = cls(folder, load_story(folder))
+        for asset in source.story.assets():
+            source._data[asset.path] = source._read_verified(asset)
+        return source
+
+    def _read_verified(self, asset: Asset) -> bytes:
+        path = self.folder / asset.path
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise StoryFolderError(
+                f"{path} is referenced by story.json ({asset.kind}) but does not exist",
+                fix="restore the file from a backup, or regenerate that page",
+            ) from None
+        except OSError as exc:
+            raise StoryFolderError(f"cannot read {path}: {exc.strerror}") from exc
+        digest = hashlib.sha256(data).hexdigest()
+        if digest != asset.sha256:
+            raise StoryFolderError(
+                f"{path} does not match story.json (sha256 {digest[:12]}…, expected {asset.sha256[:12]}…): "
+                "the file was changed or corrupted after it was made",
+                fix="restore the original file, or regenerate that page",
+            )
+        return data
+
+    @property
+    def title(self) -> str:
+        """The title to show; a story may not have one yet, and a book or page needs one."""
+        return self.story.title.strip() or "Untitled story"
+
+    def data(self, asset: Asset) -> bytes:
+        return self._data[asset.path]
+
+    def audio_duration(self, asset: Asset) -> float:
+        """Seconds of a WAV narration, read from its header."""
+        try:
+            with wave.open(io.BytesIO(self.data(asset))) as wav:
+                return wav.getnframes() / float(wav.getframerate())
+        except (wave.Error, EOFError) as exc:
+            raise StoryFolderError(
+                f"{self.folder / asset.path} is not a readable PCM WAV file: {exc}",
+                fix="regenerate the narration for that page",
+            ) from exc
+
+    def character_names(self, page: Page) -> list[str]:
+        """Names of the characters on a page; an unknown slug is shown as written, not dropped."""
+        names = []
+        for slug in page.characters:
+            try:
+                names.append(self.story.character(slug).name)
+            except KeyError:
+                names.append(slug)
+        return names
+
+    def alt_text(self, page: Page) -> str:
+        names = self.character_names(page)
+        text = f"Illustration for page {page.number}: {page.scene.strip().rstrip('.')}."
+        if names:
+            text += " Characters: " + ", ".join(names) + "."
+        return text
+
+    def consistency_scores(self, character: Character) -> list[tuple[int, float]]:
+        """(page, score) pairs for this character, from illustration provenance parameters.
+
+        The consistency gate records its scores in the illustration's provenance parameters, either
+        as one number for the page (`{"consistency": 0.81}`) or per character slug
+        (`{"consistency": {"fox": 0.81}}`); any parameter key containing "consistency" is read.
+        """
+        scores = []
+        for page in self.story.pages:
+            if page.illustration is None or character.slug not in page.characters:
+                continue
+            for key, value in page.illustration.provenance.parameters.items():
+                if "consistency" not in key.lower():
+                    continue
+                if isinstance(value, dict):
+                    value = value.get(character.slug)
+                if isinstance(value, (int, float)) and not isinstance(value, bool):
+                    scores.append((page.number, float(value)))
+                    break
+        return scores

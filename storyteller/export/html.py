@@ -1,0 +1,200 @@
+"""HTML export: a reading view that works offline, from a file:// URL, on phone and desktop.
+
+One self-contained file by default (images and narration inlined as data: URIs), or a folder
+with index.html next to copies of the assets. Jinja2 renders with autoescape on and no model or
+user text is ever marked safe: story text containing `<script>` shows as text. The page loads
+nothing from outside itself: a Content-Security-Policy meta tag allows only the inlined style
+and script (pinned by sha256) and media from the page itself.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+from pathlib import Path
+from urllib.parse import quote
+
+from storyteller.export._source import StorySource
+from storyteller.story import Asset, Provenance
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+KIND_LABELS = {
+    "neural": "neural model",
+    "procedural": "procedural, no neural model",
+    "classical": "classical, no neural model",
+}
+
+
+def render(source: StorySource) -> bytes:
+    """One self-contained HTML file."""
+    return _render(source, inline=True).encode("utf-8")
+
+
+def write_folder(source: StorySource, out: Path) -> None:
+    """index.html plus the assets at their story-folder paths (images/, audio/)."""
+    for asset in source.story.assets():
+        target = out / asset.path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(source.data(asset))
+    (out / "index.html").write_text(_render(source, inline=False), encoding="utf-8")
+
+
+# -- rendering ---------------------------------------------------------------------------------
+def _environment():
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+    # autoescape=True for every template (the .jinja suffix would escape select_autoescape).
+    return Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def _csp_hash(text: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii") + "'"
+
+
+def _render(source: StorySource, *, inline: bool) -> str:
+    from markupsafe import Markup
+
+    css = (TEMPLATES / "story.css").read_text(encoding="utf-8")
+    js = (TEMPLATES / "story.js").read_text(encoding="utf-8")
+    # Media from the page itself only: data: URIs when inlined, files beside index.html otherwise.
+    media = "data:" if inline else "'self' data:"
+    csp = "; ".join(
+        [
+            "default-src 'none'",
+            f"img-src {media}",
+            f"media-src {media}",
+            f"style-src {_csp_hash(css)}",
+            f"script-src {_csp_hash(js)}",
+            "base-uri 'none'",
+            "form-action 'none'",
+        ]
+    )
+    story = source.story
+
+    def src(asset: Asset) -> str:
+        if inline:
+            return f"data:{asset.media_type};base64," + base64.b64encode(source.data(asset)).decode("ascii")
+        return quote(asset.path)
+
+    pages = []
+    for page in story.pages:
+        view = {"number": page.number, "id": f"page-{page.number}", "text": page.text, "image": None, "audio": None}
+        if page.illustration is not None:
+            width, height = _image_size(source, page.illustration)
+            view["image"] = {
+                "src": src(page.illustration),
+                "alt": source.alt_text(page),
+                "width": width,
+                "height": height,
+            }
+        if page.narration is not None:
+            view["audio"] = {
+                "src": src(page.narration),
+                "duration": source.audio_duration(page.narration),
+            }
+        pages.append(view)
+
+    characters = []
+    for character in story.characters:
+        references = []
+        for i, asset in enumerate(character.reference_assets, 1):
+            width, height = _image_size(source, asset)
+            references.append(
+                {"src": src(asset), "alt": f"Reference image {i} of {character.name}", "width": width, "height": height}
+            )
+        characters.append(
+            {
+                "name": character.name,
+                "aliases": character.aliases,
+                "appearance": character.appearance.describe(),
+                "personality": character.personality,
+                "voice": character.voice,
+                "references": references,
+                "scores": source.consistency_scores(character),
+            }
+        )
+
+    return (
+        _environment()
+        .get_template("story.html.jinja")
+        .render(
+            story=story,
+            title=source.title,
+            pages=pages,
+            characters=characters,
+            provenance=_provenance_rows(source),
+            palette_src=_palette_svg(story.style.palette),
+            csp=csp,
+            # Our own static files, not model or user text: the only markup marked safe.
+            css=Markup(css),
+            js=Markup(js),
+        )
+    )
+
+
+def _image_size(source: StorySource, asset: Asset) -> tuple[int | None, int | None]:
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(source.data(asset))) as image:
+            return image.size
+    except Exception:  # an undecodable image still gets an <img>; the browser shows its alt text
+        return None, None
+
+
+def _palette_svg(palette: list[str]) -> str | None:
+    """The style palette as a strip of swatches, a data: SVG (colours are validated '#rrggbb')."""
+    if not palette:
+        return None
+    rects = "".join(f'<rect x="{i * 24}" width="24" height="24" fill="{c}"/>' for i, c in enumerate(palette))
+    svg = f'<svg xmlns="http://www.w3.org/2000/svg" width="{24 * len(palette)}" height="24">{rects}</svg>'
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("ascii")).decode("ascii")
+
+
+def _provenance_rows(source: StorySource) -> list[dict]:
+    story = source.story
+    rows: list[dict] = []
+
+    def add(label: str, prov: Provenance | None, asset: Asset | None = None) -> None:
+        if prov is None:
+            return
+        rows.append(
+            {
+                "label": label,
+                "backend": prov.backend,
+                "model": prov.model,
+                "kind": prov.kind,
+                "kind_label": KIND_LABELS[prov.kind],
+                "seed": prov.seed,
+                "duration": prov.duration_s,
+                "prompt": prov.prompt,
+                "parameters": json.dumps(prov.parameters, ensure_ascii=False, sort_keys=True, default=str)
+                if prov.parameters
+                else None,
+                "file": asset.path if asset else None,
+                "sha256": asset.sha256 if asset else None,
+                "created_at": prov.created_at.isoformat(timespec="seconds"),
+            }
+        )
+
+    add("Story plan", story.plan_provenance)
+    for character in story.characters:
+        for i, asset in enumerate(character.reference_assets, 1):
+            add(f"{character.name}: reference image {i}", asset.provenance, asset)
+    for page in story.pages:
+        add(f"Page {page.number}: text", page.text_provenance)
+        if page.illustration:
+            add(f"Page {page.number}: illustration", page.illustration.provenance, page.illustration)
+        if page.narration:
+            add(f"Page {page.number}: narration", page.narration.provenance, page.narration)
+    return rows

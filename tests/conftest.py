@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture
+def registry():
+    """A fresh registry: the built-ins from their entry point plus the scripted fakes, registered
+    as a plugin would, so each test gets its own fake model instances."""
+    from fakes import register_fakes
+
+    from storyteller.backends import Registry
+
+    registry = Registry()
+    registry.load_plugins()
+    register_fakes(registry)
+    return registry
+
+
+@pytest.fixture
+def make_teller(registry):
+    """Storyteller on scripted fakes; keyword args set a role's options, or other settings."""
+    from storyteller import Storyteller
+    from storyteller.config import RoleConfig, Settings
+
+    def make(llm=None, illustrator=None, narrator=None, **settings):
+        return Storyteller(Settings(
+            llm=RoleConfig(backend="scripted", options=llm or {}),
+            illustrator=RoleConfig(backend="solid", options=illustrator or {}),
+            narrator=RoleConfig(backend="tone", options=narrator or {}),
+            **settings,
+        ), registry=registry)
+
+    return make

@@ -1,0 +1,141 @@
+"""Scripted fake models for testing the agent loop deterministically and fast.
+
+They are real backends in every other respect (registered through the registry, called through
+`timed()`), so the tests exercise the same paths as the real models.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import numpy as np
+from PIL import Image
+
+from storyteller.errors import BackendCallError
+from storyteller.backends.base import (AudioResult, Completion, IllustratorBackend, ImageResult, LLMBackend,
+                                       NarratorBackend, VoiceSpec)
+
+
+def plan_json(pages: int = 3, *, title: str = "The Lantern", names=("Fern", "Owl")) -> str:
+    return json.dumps({
+        "title": title,
+        "style_description": "soft washes of colour",
+        "characters": [
+            {"name": name, "species": "fox" if i == 0 else "owl", "look": "bright eyes", "clothing": "a red scarf",
+             "colors": ["orange", "white"], "personality": "curious"}
+            for i, name in enumerate(names)
+        ],
+        "pages": [
+            {"beat": f"Beat {n}: something happens.", "scene": "snowy forest at night", "characters": list(names[: 1 + n % 2])}
+            for n in range(1, pages + 1)
+        ],
+    })
+
+
+class ScriptedLLM(LLMBackend):
+    """Answers plan requests (json_schema given) from `plans`, in order, and page requests with
+    numbered page texts. Records every call."""
+
+    name = "scripted"
+
+    def __init__(self, plans: tuple[str, ...] = (), page_delay: float = 0.0, constrained: bool = True):
+        super().__init__()
+        self.plans = list(plans)
+        self.page_delay = page_delay
+        self.constrained = constrained
+        self.calls: list[dict] = []
+        self._pages = 0
+        self._lock = threading.Lock()
+
+    @property
+    def model_id(self) -> str:
+        return "scripted-fake"
+
+    @property
+    def supports_json_schema(self) -> bool:
+        return self.constrained
+
+    def complete(self, messages, *, max_tokens=512, temperature=0.7, seed=None, json_schema=None, on_text=None):
+        def run():
+            with self._lock:
+                self.calls.append({"messages": messages, "json_schema": json_schema, "seed": seed})
+                is_plan = "Plan a picture book" in messages[1]["content"]
+                if is_plan:
+                    return self.plans.pop(0) if len(self.plans) > 1 else self.plans[0]
+                self._pages += 1
+                number = self._pages
+            time.sleep(self.page_delay)
+            text = f"Scene {number} text. Fern walks on through the snow."
+            for word in text.split(" "):
+                if on_text:
+                    on_text(word + " ")
+            return text
+
+        text, provenance = self.timed("complete", run, seed=seed, prompt=messages[-1]["content"])
+        return Completion(text=text, output_tokens=len(text.split()), provenance=provenance)
+
+
+class SolidIllustrator(IllustratorBackend):
+    """One flat colour per seed: enough to check files, seeds and ordering."""
+
+    name = "solid"
+    kind = "procedural"
+
+    def __init__(self, delay: float = 0.0):
+        super().__init__()
+        self.delay = delay
+
+    @property
+    def model_id(self) -> str:
+        return "solid-colour-fake"
+
+    def illustrate(self, requests):
+        results = []
+        for request in requests:
+            def run(request=request):
+                time.sleep(self.delay)
+                rng = np.random.default_rng(request.seed)
+                return Image.new("RGB", (request.width, request.height), tuple(int(v) for v in rng.integers(0, 255, 3)))
+            image, provenance = self.timed("illustrate", run, seed=request.seed, prompt=request.prompt)
+            results.append(ImageResult(image=image, provenance=provenance))
+        return results
+
+
+class ToneNarrator(NarratorBackend):
+    """A short sine tone per text, pitch from the voice."""
+
+    name = "tone"
+    kind = "procedural"
+
+    def __init__(self, delay: float = 0.0, fail_on: str | None = None):
+        super().__init__()
+        self.delay = delay
+        self.fail_on = fail_on  # raise when the text contains this: a backend failing mid-story
+
+    @property
+    def model_id(self) -> str:
+        return "sine-tone-fake"
+
+    def voices(self):
+        return [VoiceSpec("a"), VoiceSpec("b", pitch_shift=4)]
+
+    def synthesize(self, text, voice=None):
+        voice = voice or self.voices()[0]
+
+        def run():
+            time.sleep(self.delay)
+            if self.fail_on and self.fail_on in text:
+                raise BackendCallError(f"tone narrator told to fail on {self.fail_on!r}")
+            t = np.arange(int(0.3 * 16000)) / 16000
+            return (0.3 * np.sin(2 * np.pi * 440 * 2 ** (voice.pitch_shift / 12) * t)).astype(np.float32)
+
+        samples, provenance = self.timed("synthesize", run, prompt=text)
+        return AudioResult(samples=samples, sample_rate=16000, provenance=provenance)
+
+
+def register_fakes(registry) -> None:
+    registry.add_backend("llm", "scripted", "fakes:ScriptedLLM")
+    registry.add_backend("illustrator", "solid", "fakes:SolidIllustrator")
+    registry.add_backend("narrator", "tone", "fakes:ToneNarrator")

@@ -1,0 +1,382 @@
+"""DiffusersIllustrator on tiny random pipelines built here and saved to disk.
+
+Nothing is downloaded: the models are built from configs (as diffusers' own tests do), saved with
+save_pretrained, and loaded back through the same path a user's directory takes (model=<dir>).
+Random weights make noise, so the assertions are about behaviour: sizes, seeds, batching, LoRA
+scale, img2img, IP-Adapter, and the errors a user sees.
+"""
+
+from __future__ import annotations
+
+import string
+
+import numpy as np
+import pytest
+
+pytest.importorskip("diffusers")
+pytest.importorskip("peft")
+torch = pytest.importorskip("torch")
+
+from PIL import Image  # noqa: E402
+
+from storyteller.backends.base import Figure, IllustrationRequest  # noqa: E402
+from storyteller.backends.diffusion import DiffusersIllustrator  # noqa: E402
+from storyteller.errors import BackendUnavailable, InvalidInput  # noqa: E402
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """Tiny models run fastest on one thread; two threads on a busy 2-core machine spin and stall."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+# -- tiny models --------------------------------------------------------------------------------
+def tiny_clip_tokenizer():
+    """A CLIP BPE tokenizer over single characters plus a few merges: enough to encode any prompt."""
+    from transformers import CLIPTokenizer
+
+    chars = list(string.ascii_lowercase + string.digits + ",.!?'-")
+    vocab = {"<|startoftext|>": 0, "<|endoftext|>": 1}
+    for piece in chars + [c + "</w>" for c in chars] + ["th", "the</w>", "re", "fo", "fox</w>"]:
+        vocab[piece] = len(vocab)
+    merges = [("t", "h"), ("th", "e</w>"), ("r", "e"), ("f", "o"), ("fo", "x</w>")]
+    return CLIPTokenizer(vocab=vocab, merges=merges, model_max_length=77)
+
+
+def tiny_clip_text_config(**extra):
+    from transformers import CLIPTextConfig
+
+    return CLIPTextConfig(bos_token_id=0, eos_token_id=1, pad_token_id=1, hidden_size=32, intermediate_size=37,
+                          num_attention_heads=4, num_hidden_layers=2, vocab_size=100, **extra)
+
+
+def tiny_vae():
+    from diffusers import AutoencoderKL
+
+    return AutoencoderKL(block_out_channels=[4, 8], in_channels=3, out_channels=3, latent_channels=4,
+                         down_block_types=["DownEncoderBlock2D"] * 2, up_block_types=["UpDecoderBlock2D"] * 2,
+                         norm_num_groups=2)
+
+
+def ddim():
+    from diffusers import DDIMScheduler
+
+    return DDIMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", clip_sample=False,
+                         set_alpha_to_one=False)
+
+
+def build_sd15(folder):
+    from diffusers import StableDiffusionPipeline, UNet2DConditionModel
+    from transformers import CLIPTextModel
+
+    torch.manual_seed(0)
+    unet = UNet2DConditionModel(
+        block_out_channels=(4, 8), layers_per_block=1, sample_size=32, in_channels=4, out_channels=4,
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"), up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+        cross_attention_dim=32, norm_num_groups=2,
+    )
+    pipe = StableDiffusionPipeline(
+        unet=unet, vae=tiny_vae(), scheduler=ddim(), text_encoder=CLIPTextModel(tiny_clip_text_config()),
+        tokenizer=tiny_clip_tokenizer(), safety_checker=None, feature_extractor=None, image_encoder=None,
+        requires_safety_checker=False,
+    )
+    pipe.save_pretrained(folder)
+    return pipe
+
+
+def build_lora(pipe, folder):
+    """A LoRA on the UNet's attention with random (non-zero) B matrices, saved the standard way."""
+    from diffusers import StableDiffusionPipeline
+    from peft import LoraConfig
+    from peft.utils import get_peft_model_state_dict
+
+    torch.manual_seed(1)
+    pipe.unet.add_adapter(LoraConfig(r=4, lora_alpha=4, init_lora_weights=False,
+                                     target_modules=["to_q", "to_k", "to_v", "to_out.0"]))
+    StableDiffusionPipeline.save_lora_weights(folder, unet_lora_layers=get_peft_model_state_dict(pipe.unet),
+                                              safe_serialization=True)
+
+
+def build_ip_adapter(unet, folder, clip_dim=16):
+    """An IP-Adapter in the original layout: models/<weights>.safetensors + models/image_encoder/."""
+    from safetensors.torch import save_file
+    from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
+
+    torch.manual_seed(2)
+    cross = unet.config.cross_attention_dim
+    weights = {
+        "image_proj.proj.weight": torch.randn(4 * cross, clip_dim), "image_proj.proj.bias": torch.zeros(4 * cross),
+        "image_proj.norm.weight": torch.ones(cross), "image_proj.norm.bias": torch.zeros(cross),
+    }
+    key_id = 1
+    for name in unet.attn_processors:  # one pair of projections per cross-attention, numbered 1, 3, 5...
+        if name.endswith("attn1.processor"):
+            continue
+        if name.startswith("mid_block"):
+            hidden = unet.config.block_out_channels[-1]
+        elif name.startswith("up_blocks"):
+            hidden = list(reversed(unet.config.block_out_channels))[int(name[len("up_blocks.")])]
+        else:
+            hidden = unet.config.block_out_channels[int(name[len("down_blocks.")])]
+        weights[f"ip_adapter.{key_id}.to_k_ip.weight"] = torch.randn(hidden, cross)
+        weights[f"ip_adapter.{key_id}.to_v_ip.weight"] = torch.randn(hidden, cross)
+        key_id += 2
+    (folder / "models").mkdir(parents=True)
+    save_file(weights, str(folder / "models" / "ip-adapter_tiny.safetensors"))
+    encoder = CLIPVisionModelWithProjection(CLIPVisionConfig(
+        hidden_size=16, projection_dim=clip_dim, num_hidden_layers=2, num_attention_heads=2, intermediate_size=32,
+        image_size=32, patch_size=8,
+    ))
+    encoder.save_pretrained(folder / "models" / "image_encoder")
+
+
+def build_sdxl(folder):
+    from diffusers import EulerDiscreteScheduler, StableDiffusionXLPipeline, UNet2DConditionModel
+    from transformers import CLIPTextModel, CLIPTextModelWithProjection
+
+    torch.manual_seed(0)
+    unet = UNet2DConditionModel(
+        block_out_channels=(4, 8), layers_per_block=1, sample_size=32, in_channels=4, out_channels=4,
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"), up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+        attention_head_dim=(2, 4), use_linear_projection=True, addition_embed_type="text_time",
+        addition_time_embed_dim=8, transformer_layers_per_block=(1, 1),
+        projection_class_embeddings_input_dim=80,  # 6 size/crop values x 8 + 32 pooled text
+        cross_attention_dim=64, norm_num_groups=1,
+    )
+    pipe = StableDiffusionXLPipeline(
+        unet=unet, vae=tiny_vae(), text_encoder=CLIPTextModel(tiny_clip_text_config()),
+        text_encoder_2=CLIPTextModelWithProjection(tiny_clip_text_config(projection_dim=32)),
+        tokenizer=tiny_clip_tokenizer(), tokenizer_2=tiny_clip_tokenizer(),
+        scheduler=EulerDiscreteScheduler(beta_start=0.00085, beta_end=0.012, steps_offset=1,
+                                         beta_schedule="scaled_linear", timestep_spacing="leading"),
+        image_encoder=None, feature_extractor=None,
+    )
+    pipe.save_pretrained(folder)
+
+
+def build_pixart(folder):
+    """PixArt-alpha: a pipeline family without IP-Adapter support."""
+    from diffusers import PixArtAlphaPipeline, PixArtTransformer2DModel
+    from transformers import T5Config, T5EncoderModel, T5Tokenizer
+
+    torch.manual_seed(0)
+    transformer = PixArtTransformer2DModel(
+        sample_size=8, num_layers=1, patch_size=2, attention_head_dim=8, num_attention_heads=2, caption_channels=32,
+        in_channels=4, cross_attention_dim=16, out_channels=8, attention_bias=True, activation_fn="gelu-approximate",
+        num_embeds_ada_norm=1000, norm_type="ada_norm_single", norm_elementwise_affine=False, norm_eps=1e-6,
+    )
+    pieces = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0), ("▁", -2.0)]
+    pieces += [(c, -3.0) for c in string.ascii_lowercase] + [("▁" + c, -3.5) for c in string.ascii_lowercase]
+    tokenizer = T5Tokenizer(vocab=pieces, extra_ids=0)
+    text_encoder = T5EncoderModel(T5Config(vocab_size=len(pieces), d_model=32, d_kv=8, d_ff=37, num_layers=1,
+                                           num_heads=4, decoder_start_token_id=0))
+    pipe = PixArtAlphaPipeline(tokenizer=tokenizer, text_encoder=text_encoder, vae=tiny_vae(),
+                               transformer=transformer, scheduler=ddim())
+    pipe.save_pretrained(folder)
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    root = tmp_path_factory.mktemp("diffusion")
+    pipe = build_sd15(root / "sd15")
+    build_ip_adapter(pipe.unet, root / "ip")
+    build_lora(pipe, root / "lora")
+    return root
+
+
+@pytest.fixture(scope="module")
+def sd(models):
+    return DiffusersIllustrator(model=str(models / "sd15"), steps=2, guidance_scale=5.0)
+
+
+def request(seed=0, **kwargs):
+    kwargs.setdefault("width", 64)
+    kwargs.setdefault("height", 64)
+    return IllustrationRequest(prompt=kwargs.pop("prompt", "the red fox in a forest"), seed=seed, **kwargs)
+
+
+def pixels(result) -> np.ndarray:
+    return np.asarray(result.image, dtype=np.int16)
+
+
+# -- text to image ------------------------------------------------------------------------------
+def test_loads_a_saved_directory_and_records_provenance(sd, models):
+    [result] = sd.illustrate([request(seed=7, negative_prompt="blurry", style="watercolour")])
+    assert isinstance(result.image, Image.Image)
+    assert result.image.size == (64, 64) and result.image.mode == "RGB"
+    p = result.provenance
+    assert (p.backend, p.kind, p.model, p.seed) == ("diffusers", "neural", str(models / "sd15"), 7)
+    assert p.prompt == "the red fox in a forest, watercolour"
+    assert p.parameters["negative_prompt"] == "blurry"
+    assert (p.parameters["steps"], p.parameters["guidance_scale"]) == (2, 5.0)
+    assert (p.parameters["width"], p.parameters["height"], p.parameters["mode"]) == (64, 64, "text")
+    assert p.parameters["lora"] is None
+    assert sd.load_seconds is not None
+
+
+def test_same_seed_same_pixels_different_seed_different(sd):
+    a, b, c = (sd.illustrate([request(seed=s)])[0] for s in (3, 3, 4))
+    assert np.array_equal(pixels(a), pixels(b))
+    assert np.abs(pixels(a) - pixels(c)).mean() > 1.0
+
+
+def test_requests_of_one_size_share_one_pipeline_call(sd):
+    sd.ensure_setup()
+    calls = []
+    real = sd._pipe
+
+    class Counting:
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+        def __call__(self, **kwargs):
+            calls.append(len(kwargs["prompt"]))
+            return real(**kwargs)
+
+    sd._pipe = Counting()
+    try:
+        results = sd.illustrate([request(seed=1), request(seed=2, width=72), request(seed=3), request(seed=1)])
+    finally:
+        sd._pipe = real
+    assert sorted(calls) == [1, 3]
+    assert [r.image.size for r in results] == [(64, 64), (72, 64), (64, 64), (64, 64)]
+    assert [r.provenance.seed for r in results] == [1, 2, 3, 1]
+    assert results[0].provenance.parameters["batch_size"] == 3
+    # Each image has its own generator, so a seed gives the same picture alone or in a batch.
+    assert np.array_equal(pixels(results[0]), pixels(results[3]))
+    alone = sd.illustrate([request(seed=3)])[0]
+    assert np.abs(pixels(alone) - pixels(results[2])).max() <= 2
+
+
+def test_scheduler_option_replaces_the_scheduler(models):
+    euler = DiffusersIllustrator(model=str(models / "sd15"), steps=2, scheduler="euler_a")
+    [a] = euler.illustrate([request(seed=5)])
+    [b] = euler.illustrate([request(seed=5)])
+    assert type(euler._pipe.scheduler).__name__ == "EulerAncestralDiscreteScheduler"
+    assert np.array_equal(pixels(a), pixels(b))  # ancestral noise also comes from the seeded generator
+    with pytest.raises(BackendUnavailable, match="unknown scheduler"):
+        DiffusersIllustrator(model=str(models / "sd15"), scheduler="nope").ensure_setup()
+
+
+# -- LoRA ----------------------------------------------------------------------------------------
+def test_lora_changes_the_image_and_scale_zero_is_the_base_model(sd, models):
+    base = pixels(sd.illustrate([request(seed=11)])[0])
+    lora_dir = str(models / "lora")
+    with_lora = DiffusersIllustrator(model=str(models / "sd15"), steps=2, guidance_scale=5.0, lora=lora_dir)
+    off = DiffusersIllustrator(model=str(models / "sd15"), steps=2, guidance_scale=5.0, lora=lora_dir, lora_scale=0.0)
+    [on_result] = with_lora.illustrate([request(seed=11)])
+    assert np.abs(pixels(on_result) - base).mean() > 1.0
+    assert np.abs(pixels(off.illustrate([request(seed=11)])[0]) - base).max() <= 1
+    assert on_result.provenance.parameters["lora"] == lora_dir
+    assert on_result.provenance.parameters["lora_scale"] == 1.0
+
+
+def test_missing_lora_names_the_path(models):
+    backend = DiffusersIllustrator(model=str(models / "sd15"), lora=str(models / "no-such-lora"))
+    with pytest.raises(BackendUnavailable, match="no-such-lora"):
+        backend.ensure_setup()
+
+
+# -- reference pictures ---------------------------------------------------------------------------
+def reference_figure(color="blue"):
+    return Figure(key="fox", label="Fox", description="a fox", reference_image=Image.new("RGB", (40, 30), color))
+
+
+def test_img2img_repaints_the_reference_picture(models):
+    backend = DiffusersIllustrator(model=str(models / "sd15"), steps=4, strength=0.5)
+    [plain] = backend.illustrate([request(seed=9)])
+    [blue] = backend.illustrate([request(seed=9, figures=[reference_figure("blue")])])
+    [red] = backend.illustrate([request(seed=9, figures=[reference_figure("red")])])
+    assert blue.image.size == (64, 64)
+    assert blue.provenance.parameters["mode"] == "img2img"
+    assert blue.provenance.parameters["strength"] == 0.5
+    assert np.abs(pixels(blue) - pixels(plain)).mean() > 1.0
+    assert np.abs(pixels(blue) - pixels(red)).mean() > 1.0
+    # The reference's colour survives a half-strength repaint.
+    b, r = pixels(blue).mean(axis=(0, 1)), pixels(red).mean(axis=(0, 1))
+    assert b[2] - b[0] > r[2] - r[0]
+
+
+def test_img2img_with_too_few_steps_is_rejected(models):
+    backend = DiffusersIllustrator(model=str(models / "sd15"), steps=1, strength=0.5)
+    with pytest.raises(InvalidInput, match="no denoising step"):
+        backend.illustrate([request(figures=[reference_figure()])])
+
+
+def test_ip_adapter_conditions_on_the_reference(sd, models):
+    backend = DiffusersIllustrator(
+        model=str(models / "sd15"), steps=2, guidance_scale=5.0, ip_adapter=str(models / "ip"),
+        ip_adapter_weight_name="ip-adapter_tiny.safetensors", ip_adapter_scale=1.0,
+    )
+    results = backend.illustrate([request(seed=4, figures=[reference_figure("blue")]),
+                                  request(seed=4, figures=[reference_figure("yellow")]),
+                                  request(seed=4)])
+    assert [r.provenance.parameters["mode"] for r in results] == ["ip_adapter"] * 3
+    assert [r.provenance.parameters["ip_adapter_scale"] for r in results] == [1.0, 1.0, 0.0]
+    assert np.abs(pixels(results[0]) - pixels(results[1])).mean() > 0.5
+    # Without a reference the adapter is switched off for the call: the base model's picture.
+    base = sd.illustrate([request(seed=4)])[0]
+    assert np.abs(pixels(results[2]) - pixels(base)).max() <= 1
+
+
+def test_ip_adapter_on_a_pipeline_without_support_is_a_clear_error(tmp_path):
+    build_pixart(tmp_path / "pixart")
+    backend = DiffusersIllustrator(model=str(tmp_path / "pixart"), steps=2, ip_adapter=str(tmp_path / "ip"),
+                                   ip_adapter_weight_name="ip.safetensors")
+    with pytest.raises(BackendUnavailable, match="PixArtAlphaPipeline .* does not support IP-Adapter") as info:
+        backend.ensure_setup()
+    assert "img2img" in info.value.fix
+    # The same pipeline without the option works (a second family through the same loader).
+    # PixArt snaps sizes to its training bins unless told not to: call_options passes that through.
+    backend = DiffusersIllustrator(model=str(tmp_path / "pixart"), steps=2,
+                                   call_options={"use_resolution_binning": False})
+    [result] = backend.illustrate([request(seed=1)])
+    assert result.image.size == (64, 64)
+
+
+def test_sdxl_directory(tmp_path):
+    build_sdxl(tmp_path / "sdxl")
+    backend = DiffusersIllustrator(model=str(tmp_path / "sdxl"), steps=2, guidance_scale=5.0)
+    results = backend.illustrate([request(seed=1), request(seed=2)])
+    assert type(backend._pipe).__name__ == "StableDiffusionXLPipeline"
+    assert [r.image.size for r in results] == [(64, 64), (64, 64)]
+    assert np.abs(pixels(results[0]) - pixels(results[1])).mean() > 1.0
+
+
+# -- errors -----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("width,height,reason", [(100, 64, "width 100"), (64, 4096, "height 4096"), (32, 64, "width 32")])
+def test_sizes_are_checked_before_loading(models, width, height, reason):
+    backend = DiffusersIllustrator(model=str(models / "sd15"), steps=2)
+    with pytest.raises(InvalidInput, match=f"{reason} must be a multiple of 8 between 64 and 2048"):
+        backend.illustrate([request(width=width, height=height)])
+    assert backend._pipe is None  # rejected without loading the model
+
+
+def test_empty_prompt_is_rejected(sd):
+    with pytest.raises(InvalidInput, match="prompt is empty"):
+        sd.illustrate([request(prompt="  ")])
+
+
+def test_missing_directory_names_it_and_how_to_get_it(tmp_path):
+    missing = tmp_path / "models" / "sd15"
+    with pytest.raises(BackendUnavailable) as info:
+        DiffusersIllustrator(model=str(missing)).ensure_setup()
+    assert str(missing) in info.value.message
+    assert "hf download" in info.value.fix and str(missing) in info.value.fix
+
+
+def test_directory_without_model_index_is_named(tmp_path):
+    with pytest.raises(BackendUnavailable, match="has no model_index.json"):
+        DiffusersIllustrator(model=str(tmp_path)).ensure_setup()
+
+
+def test_bad_options_fail_at_construction():
+    with pytest.raises(ValueError, match="steps"):
+        DiffusersIllustrator(steps=0)
+    with pytest.raises(ValueError, match="ip_adapter_weight_name"):
+        DiffusersIllustrator(ip_adapter="h94/IP-Adapter")
+    with pytest.raises(ValueError, match="reference_mode"):
+        DiffusersIllustrator(reference_mode="sometimes")

@@ -1,0 +1,458 @@
+"""The transformers LLM, captioning and VQA backends, on tiny random models built here.
+
+No model hub is reachable, so each family is built from a tiny config with random weights and a
+tokenizer trained on a few lines, saved with save_pretrained to a temporary folder, and loaded
+through exactly the path a user's downloaded folder takes: the backend class with model=<dir>.
+The outputs are gibberish (random weights); what is tested is the plumbing: loading, prompt
+formats, image inputs, decoding, seeding, streaming, provenance and error messages.
+"""
+
+from __future__ import annotations
+
+import builtins
+import importlib.util
+
+import pytest
+
+torch = pytest.importorskip("torch")
+# The tiny folders are built with transformers 5 classes (PIL image processors, tokenizers from dicts).
+transformers = pytest.importorskip("transformers", minversion="5.0")
+
+from PIL import Image  # noqa: E402
+
+from storyteller.backends.base import CaptionerBackend, Completion, TextResult, VQABackend  # noqa: E402
+from storyteller.backends.hf_llm import TransformersLLM  # noqa: E402
+from storyteller.backends.hf_vision import (  # noqa: E402
+    DESCRIBE_PROMPT,
+    Blip2Captioner,
+    BlipCaptioner,
+    LlavaCaptioner,
+    LlavaVQA,
+    QwenVLCaptioner,
+    QwenVLVQA,
+)
+from storyteller.errors import BackendUnavailable, InvalidInput  # noqa: E402
+from storyteller.events import ModelCall, listening  # noqa: E402
+
+HAS_TORCHVISION = importlib.util.find_spec("torchvision") is not None
+
+CORPUS = [
+    "a cat sits on a red mat in the sun",
+    "the dog runs in the park with a child",
+    "Describe this picture. What is in the picture? A small boat on a blue lake.",
+    "Once upon a time a girl found a key under the old oak tree.",
+]
+SPECIAL = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<image>",
+           "<|image_pad|>", "<|video_pad|>", "<|vision_start|>", "<|vision_end|>"]
+# A ChatML template that also renders image parts (as LLaVA's processors expect).
+CHAT_TEMPLATE = (
+    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n"
+    "{% if m['content'] is string %}{{ m['content'] }}{% else %}{% for c in m['content'] %}"
+    "{% if c['type'] == 'image' %}<image>\n{% else %}{{ c['text'] }}{% endif %}{% endfor %}{% endif %}"
+    "<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+
+def _bpe_tokenizer():
+    """A byte-level BPE tokenizer trained on four lines, with ChatML and image special tokens."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    raw = Tokenizer(models.BPE())
+    raw.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    raw.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=320, special_tokens=SPECIAL,
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    raw.train_from_iterator(CORPUS * 4, trainer)
+    tok = PreTrainedTokenizerFast(tokenizer_object=raw, eos_token="<|im_end|>", pad_token="<|endoftext|>")
+    tok.chat_template = CHAT_TEMPLATE
+    return tok
+
+
+def _llama_text_config(tok, **extra):
+    return dict(model_type="llama", vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256,
+                eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id, bos_token_id=None, **extra)
+
+
+def _tiny_vision_tower():
+    return dict(hidden_size=32, intermediate_size=37, num_hidden_layers=2, num_attention_heads=4,
+                image_size=30, patch_size=10)
+
+
+@pytest.fixture(scope="module")
+def make_tok():
+    # A fresh tokenizer per folder: saving a processor stamps its class onto the tokenizer object,
+    # which would then be written into the next folder's tokenizer_config.json.
+    return _bpe_tokenizer
+
+
+@pytest.fixture(scope="module")
+def picture():
+    # A gradient with a red square: any RGB picture does, the models are random.
+    image = Image.linear_gradient("L").resize((64, 48)).convert("RGB")
+    image.paste((220, 30, 30), (10, 10, 30, 30))
+    return image
+
+
+@pytest.fixture(scope="module")
+def llm_dir(tmp_path_factory, make_tok):
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    folder = tmp_path_factory.mktemp("tiny-llama-chat")
+    tok = make_tok()
+    torch.manual_seed(0)
+    LlamaForCausalLM(LlamaConfig(**_llama_text_config(tok))).save_pretrained(folder)
+    tok.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def llm(llm_dir):
+    return TransformersLLM(model=str(llm_dir))
+
+
+@pytest.fixture(scope="module")
+def blip2_dir(tmp_path_factory, make_tok):
+    from transformers import Blip2Config, Blip2ForConditionalGeneration, Blip2Processor, BlipImageProcessor
+
+    folder = tmp_path_factory.mktemp("tiny-blip2")
+    tok = make_tok()
+    config = Blip2Config(
+        vision_config=_tiny_vision_tower(),
+        qformer_config=dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=37,
+                            encoder_hidden_size=32, vocab_size=len(tok)),
+        text_config=dict(model_type="opt", vocab_size=len(tok), hidden_size=32, num_hidden_layers=2, ffn_dim=37,
+                         num_attention_heads=4, word_embed_proj_dim=32, max_position_embeddings=128,
+                         eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id, bos_token_id=tok.pad_token_id),
+        num_query_tokens=4, image_token_index=tok.convert_tokens_to_ids("<image>"),
+    )
+    torch.manual_seed(0)
+    Blip2ForConditionalGeneration(config).save_pretrained(folder)
+    Blip2Processor(image_processor=BlipImageProcessor(size={"height": 30, "width": 30}), tokenizer=tok,
+                   num_query_tokens=4).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def blip_dir(tmp_path_factory):
+    from transformers import BertTokenizer, BlipConfig, BlipForConditionalGeneration, BlipImageProcessor, BlipProcessor
+
+    folder = tmp_path_factory.mktemp("tiny-blip")
+    words = ("[PAD] [UNK] [CLS] [SEP] [MASK] [DEC] a an the of photo picture cat dog red blue child sits on mat "
+             "park runs in this watercolour . , ?").split()
+    tok = BertTokenizer(vocab={w: i for i, w in enumerate(words)})
+    tok.add_special_tokens({"bos_token": "[DEC]"})
+    config = BlipConfig(
+        vision_config=_tiny_vision_tower(),
+        text_config=dict(vocab_size=len(tok), hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                         intermediate_size=37, encoder_hidden_size=32, max_position_embeddings=64,
+                         bos_token_id=tok.convert_tokens_to_ids("[DEC]"), pad_token_id=tok.pad_token_id,
+                         sep_token_id=tok.sep_token_id, eos_token_id=tok.sep_token_id),
+        projection_dim=32, image_text_hidden_size=32,
+    )
+    torch.manual_seed(0)
+    BlipForConditionalGeneration(config).save_pretrained(folder)
+    BlipProcessor(image_processor=BlipImageProcessor(size={"height": 30, "width": 30}), tokenizer=tok).save_pretrained(folder)
+    return folder
+
+
+def _save_llava(folder, tok, *, next_: bool):
+    from transformers import CLIPImageProcessor, LlavaConfig, LlavaForConditionalGeneration, LlavaProcessor
+
+    vision = dict(model_type="clip_vision_model", projection_dim=32, **_tiny_vision_tower())
+    common = dict(vision_config=vision, text_config=_llama_text_config(tok),
+                  image_token_index=tok.convert_tokens_to_ids("<image>"),
+                  vision_feature_select_strategy="default", vision_feature_layer=-1)
+    torch.manual_seed(0)
+    if next_:
+        from transformers import LlavaNextConfig, LlavaNextForConditionalGeneration, LlavaNextProcessor
+        from transformers.models.llava_next.image_processing_pil_llava_next import LlavaNextImageProcessorPil
+
+        pinpoints = [[30, 30], [30, 60], [60, 30]]
+        LlavaNextForConditionalGeneration(LlavaNextConfig(image_grid_pinpoints=pinpoints, **common)).save_pretrained(folder)
+        image_processor = LlavaNextImageProcessorPil(size={"shortest_edge": 30}, crop_size={"height": 30, "width": 30},
+                                                     image_grid_pinpoints=pinpoints)
+        processor_cls = LlavaNextProcessor
+    else:
+        LlavaForConditionalGeneration(LlavaConfig(**common)).save_pretrained(folder)
+        image_processor = CLIPImageProcessor(size={"shortest_edge": 30}, crop_size={"height": 30, "width": 30})
+        processor_cls = LlavaProcessor
+    processor_cls(image_processor=image_processor, tokenizer=tok, patch_size=10, vision_feature_select_strategy="default",
+                  num_additional_image_tokens=1, chat_template=CHAT_TEMPLATE).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def llava_dir(tmp_path_factory, make_tok):
+    return _save_llava(tmp_path_factory.mktemp("tiny-llava"), make_tok(), next_=False)
+
+
+@pytest.fixture(scope="module")
+def llava_next_dir(tmp_path_factory, make_tok):
+    return _save_llava(tmp_path_factory.mktemp("tiny-llava-next"), make_tok(), next_=True)
+
+
+@pytest.fixture(scope="module")
+def qwen_dir(tmp_path_factory, make_tok):
+    from transformers import Qwen2VLConfig, Qwen2VLForConditionalGeneration
+    from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
+
+    folder = tmp_path_factory.mktemp("tiny-qwen2-vl")
+    tok = make_tok()
+    ids = {t: tok.convert_tokens_to_ids(t) for t in SPECIAL}
+    text = _llama_text_config(tok, rope_parameters={"rope_type": "default", "mrope_section": [1, 1, 2],
+                                                    "rope_theta": 10000.0})
+    text.pop("model_type")
+    config = Qwen2VLConfig(
+        text_config=text,
+        vision_config=dict(depth=2, embed_dim=32, hidden_size=32, num_heads=4, patch_size=14, spatial_merge_size=2,
+                           temporal_patch_size=2, in_channels=3),
+        image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
+        vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"],
+    )
+    torch.manual_seed(0)
+    Qwen2VLForConditionalGeneration(config).save_pretrained(folder)
+    image_processor = Qwen2VLImageProcessorPil(min_pixels=56 * 56, max_pixels=112 * 112, patch_size=14, merge_size=2,
+                                               temporal_patch_size=2)
+    if HAS_TORCHVISION:  # the full processor (with its video half) can only be built with torchvision
+        from transformers import Qwen2VLProcessor
+
+        Qwen2VLProcessor(image_processor=image_processor, tokenizer=tok, chat_template=CHAT_TEMPLATE).save_pretrained(folder)
+    else:
+        image_processor.save_pretrained(folder)
+        tok.save_pretrained(folder)
+    return folder
+
+
+# ---------------------------------------------------------------------------------------------
+# TransformersLLM
+# ---------------------------------------------------------------------------------------------
+MESSAGES = [{"role": "system", "content": "You tell stories."}, {"role": "user", "content": "the cat sits"}]
+
+
+def test_llm_completes_from_a_folder_with_provenance(llm, llm_dir):
+    events: list = []
+    with listening(events.append):
+        out = llm.complete(MESSAGES, max_tokens=12, temperature=0.8, seed=7)
+    assert isinstance(out, Completion) and isinstance(out.text, str)
+    assert 1 <= out.output_tokens <= 12
+    assert out.provenance.backend == "transformers" and out.provenance.model == str(llm_dir)
+    assert out.provenance.kind == "neural" and out.provenance.seed == 7 and out.provenance.prompt == "the cat sits"
+    assert out.provenance.parameters["json_constrained"] is False
+    calls = [e for e in events if isinstance(e, ModelCall) and e.operation == "complete"]
+    assert calls and calls[0].backend == "transformers" and calls[0].output_tokens == out.output_tokens
+    assert llm.context_length == 256 and llm.supports_json_schema is False and llm.device == "cpu"
+
+
+def test_llm_seed_reproduces_and_greedy_ignores_seed(llm):
+    a = llm.complete(MESSAGES, max_tokens=16, temperature=1.0, seed=11).text
+    b = llm.complete(MESSAGES, max_tokens=16, temperature=1.0, seed=11).text
+    c = llm.complete(MESSAGES, max_tokens=16, temperature=1.0, seed=12).text
+    assert a == b and a != c
+    g1 = llm.complete(MESSAGES, max_tokens=10, temperature=0, seed=1).text
+    g2 = llm.complete(MESSAGES, max_tokens=10, temperature=0, seed=2).text
+    assert g1 == g2
+
+
+def test_llm_streams_deltas_that_join_to_the_text(llm):
+    deltas: list[str] = []
+    out = llm.complete(MESSAGES, max_tokens=24, temperature=1.0, seed=3, on_text=deltas.append)
+    assert deltas and all(isinstance(d, str) and d for d in deltas)
+    assert "".join(deltas) == out.text
+
+
+def test_llm_uses_the_chat_template(llm):
+    llm.ensure_setup()
+    ids = llm._prompt_ids(MESSAGES)["input_ids"][0]
+    text = llm._tokenizer.decode(ids)
+    assert text == ("<|im_start|>system\nYou tell stories.<|im_end|>\n<|im_start|>user\nthe cat sits<|im_end|>\n"
+                    "<|im_start|>assistant\n")
+
+
+def test_llm_rejects_bad_arguments(llm):
+    with pytest.raises(ValueError, match="max_tokens"):
+        llm.complete(MESSAGES, max_tokens=0)
+    with pytest.raises(ValueError, match="temperature"):
+        llm.complete(MESSAGES, temperature=-1)
+
+
+# ---------------------------------------------------------------------------------------------
+# Captioners
+# ---------------------------------------------------------------------------------------------
+def test_blip2_captions_plain_and_prompted(blip2_dir, picture):
+    cap = Blip2Captioner(model=str(blip2_dir), max_tokens=6)
+    plain = cap.caption(picture)
+    assert isinstance(plain, TextResult) and isinstance(plain.text, str)
+    assert plain.provenance.backend == "blip2" and plain.provenance.model == str(blip2_dir)
+    assert plain.details["image_size"] == [64, 48]
+    assert cap.caption(picture).text == plain.text  # greedy, same picture: same caption
+    prompted = cap.caption(picture, prompt="Question: what is this? Answer:")
+    assert prompted.provenance.prompt == "Question: what is this? Answer:"
+    # Only the continuation comes back, never the prompt itself.
+    assert not prompted.text.startswith("Question:")
+
+
+def test_blip_caption_continues_the_prompt(blip_dir, picture):
+    cap = BlipCaptioner(model=str(blip_dir), max_tokens=5, temperature=1.0, seed=5)
+    assert isinstance(cap, CaptionerBackend) and cap.role == "captioner"
+    first = cap.caption(picture, prompt="a photo of")
+    assert first.text.startswith("a photo of")  # BLIP keeps its prefix: the caption reads as one phrase
+    assert cap.caption(picture, prompt="a photo of").text == first.text  # seeded sampling reproduces
+    assert isinstance(cap.caption(picture).text, str)
+
+
+# ---------------------------------------------------------------------------------------------
+# VQA: LLaVA 1.5 / NeXT, Qwen2-VL
+# ---------------------------------------------------------------------------------------------
+def test_llava_answers_and_picks_the_class_from_the_config(llava_dir, picture):
+    vqa = LlavaVQA(model=str(llava_dir), max_tokens=6)
+    result = vqa.answer(picture, "What is in the picture?")
+    assert isinstance(result, TextResult) and isinstance(result.text, str)
+    assert result.provenance.backend == "llava" and result.provenance.prompt == "What is in the picture?"
+    assert type(vqa._model).__name__ == "LlavaForConditionalGeneration"
+    assert vqa.answer(picture, "What is in the picture?").text == result.text
+    with pytest.raises(InvalidInput, match="empty"):
+        vqa.answer(picture, "   ")
+
+
+def test_llava_seeded_sampling_reproduces(llava_dir, picture):
+    vqa = LlavaVQA(model=str(llava_dir), max_tokens=8, temperature=1.0, seed=21)
+    assert vqa.answer(picture, "Who is there?").text == vqa.answer(picture, "Who is there?").text
+
+
+def test_llava_next_folder_loads_the_next_class(llava_next_dir, picture):
+    vqa = LlavaVQA(model=str(llava_next_dir), max_tokens=4)
+    assert isinstance(vqa.answer(picture, "What colour is the square?").text, str)
+    assert type(vqa._model).__name__ == "LlavaNextForConditionalGeneration"
+
+
+def test_llava_as_captioner_asks_for_a_description(llava_dir, picture):
+    cap = LlavaCaptioner(model=str(llava_dir), max_tokens=4)
+    assert isinstance(cap, CaptionerBackend) and cap.role == "captioner"
+    result = cap.caption(picture)
+    assert result.provenance.prompt == DESCRIBE_PROMPT and result.provenance.parameters["max_tokens"] == 4
+    assert cap.caption(picture, prompt="Who is the hero?").provenance.prompt == "Who is the hero?"
+
+
+def test_qwen2_vl_answers(qwen_dir, picture):
+    vqa = QwenVLVQA(model=str(qwen_dir), max_tokens=6)
+    assert isinstance(vqa, VQABackend)
+    result = vqa.answer(picture, "What is in the picture?")
+    assert isinstance(result.text, str) and result.provenance.backend == "qwen2-vl"
+    assert type(vqa._model).__name__ == "Qwen2VLForConditionalGeneration"
+    assert vqa.answer(picture, "What is in the picture?").text == result.text
+    if not HAS_TORCHVISION:
+        assert vqa.processing == "image processor + tokenizer (no torchvision)"
+
+
+def test_qwen2_vl_expands_one_pad_per_merged_patch_and_bounds_pixels(qwen_dir):
+    vqa = QwenVLVQA(model=str(qwen_dir), max_pixels=56 * 56)
+    vqa.ensure_setup()
+    big = Image.new("RGB", (400, 300), (10, 120, 200))
+    shrunk = vqa._shrink(big)
+    assert shrunk.size[0] * shrunk.size[1] <= 56 * 56 and shrunk.size[0] > shrunk.size[1]
+    inputs = vqa._inputs(shrunk, "What is it?")
+    grid = inputs["image_grid_thw"][0]
+    pads = int((inputs["input_ids"][0] == vqa._image_token_id).sum())
+    assert pads == int(grid.prod()) // 4 and pads >= 1
+    assert inputs["pixel_values"].shape[0] == int(grid.prod())
+    if "mm_token_type_ids" in inputs:
+        assert int(inputs["mm_token_type_ids"].sum()) == pads
+
+
+@pytest.mark.skipif(not HAS_TORCHVISION, reason="transformers 5's Qwen2VLProcessor builds a video processor, which "
+                    "needs torchvision; torchvision does not import beside CPU torch 2.13 here, so only the "
+                    "image-processor + tokenizer route is exercised")
+def test_qwen2_vl_full_processor_route(qwen_dir, picture):
+    vqa = QwenVLVQA(model=str(qwen_dir), max_tokens=4)
+    assert isinstance(vqa.answer(picture, "What is it?").text, str)
+    assert vqa.processing == "processor"
+
+
+def test_qwen_as_captioner(qwen_dir, picture):
+    cap = QwenVLCaptioner(model=str(qwen_dir), max_tokens=3)
+    assert cap.role == "captioner" and cap.caption(picture).provenance.prompt == DESCRIBE_PROMPT
+
+
+# ---------------------------------------------------------------------------------------------
+# Errors a user can fix
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("make", [
+    lambda d: TransformersLLM(model=d), lambda d: Blip2Captioner(model=d), lambda d: BlipCaptioner(model=d),
+    lambda d: LlavaVQA(model=d), lambda d: QwenVLVQA(model=d),
+])
+def test_missing_folder_names_it_and_how_to_download(tmp_path, make):
+    missing = tmp_path / "models" / "not-downloaded"
+    with pytest.raises(BackendUnavailable) as info:
+        make(str(missing)).ensure_setup()
+    assert str(missing) in info.value.message and "does not exist" in info.value.message
+    assert "hf download" in info.value.fix and f"--local-dir {missing}" in info.value.fix
+
+
+def test_folder_that_is_not_a_model(tmp_path):
+    (tmp_path / "notes.txt").write_text("holiday photos")
+    with pytest.raises(BackendUnavailable) as info:
+        LlavaVQA(model=str(tmp_path)).ensure_setup()
+    assert "no config.json" in info.value.message and str(tmp_path) in info.value.message
+    assert "hf download llava-hf/llava-1.5-7b-hf" in info.value.fix
+
+
+def test_folder_with_a_model_of_another_family(blip_dir, llava_dir):
+    with pytest.raises(BackendUnavailable, match=r"holds a blip model.*llava or llava_next"):
+        LlavaVQA(model=str(blip_dir)).ensure_setup()
+    with pytest.raises(BackendUnavailable, match=r"holds a llava model.*qwen2_vl or qwen2_5_vl"):
+        QwenVLVQA(model=str(llava_dir)).ensure_setup()
+
+
+def test_incomplete_folder_is_reported(tmp_path, llm_dir):
+    # config.json present, weights and tokenizer missing: the half-copied download case.
+    (tmp_path / "config.json").write_text((llm_dir / "config.json").read_text())
+    with pytest.raises(BackendUnavailable) as info:
+        TransformersLLM(model=str(tmp_path)).ensure_setup()
+    assert str(tmp_path) in info.value.message and "incomplete" in info.value.fix
+
+
+def test_hub_id_offline_says_how_to_get_a_folder(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(BackendUnavailable) as info:
+        Blip2Captioner(model="no-such-org/no-such-blip2").ensure_setup()
+    assert "no-such-org/no-such-blip2" in info.value.message
+    assert "hf download no-such-org/no-such-blip2 --local-dir ~/models/no-such-blip2" in info.value.fix
+
+
+def test_missing_extra_names_the_pip_extra(monkeypatch, llm_dir):
+    real_import = builtins.__import__
+
+    def no_transformers(name, *args, **kwargs):
+        if name == "transformers" or name.startswith("transformers."):
+            raise ImportError(f"No module named {name!r}")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_transformers)
+    with pytest.raises(BackendUnavailable) as info:
+        TransformersLLM(model=str(llm_dir)).ensure_setup()
+    assert info.value.fix == "pip install 'storyteller[vision]'"
+
+
+def test_bad_options_are_value_errors():
+    with pytest.raises(ValueError, match="max_tokens"):
+        LlavaVQA(model="x/y", max_tokens=0)
+    with pytest.raises(ValueError, match="max_pixels"):
+        QwenVLVQA(model="x/y", max_pixels=10)
+    with pytest.raises(ValueError, match="device must be"):
+        TransformersLLM(model="x/y", device="tpu").ensure_setup()
+    if not torch.cuda.is_available():
+        with pytest.raises(BackendUnavailable, match="no CUDA GPU"):
+            TransformersLLM(model="x/y", device="cuda").ensure_setup()
+
+
+def test_dtype_choice():
+    from storyteller.backends.hf_common import choose_dtype
+
+    assert choose_dtype("cpu") == torch.float32
+    assert choose_dtype("mps") == torch.float16
+    assert choose_dtype("cpu", "bf16") == torch.bfloat16
+    with pytest.raises(ValueError, match="dtype must be"):
+        choose_dtype("cpu", "int3")
+

