@@ -1,6 +1,7 @@
 """`storyteller eval DIR`: ViStoryBench-style consistency metrics for a finished story folder.
 
-Metrics (all cosine similarities in the configured image embedder's space, mean over pairs):
+Metrics (mean over pairs, measured the way the consistency gate measures them: the embedder's
+character measure and "style" view when it has them, cosine similarity otherwise):
 
 * character identification, self: a character's illustrations compared with each other;
   cross: a character's illustrations compared with its reference images;
@@ -28,7 +29,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, Field
 
-from storyteller.memory.gate import text_tower_reason
+from storyteller.memory.gate import ConsistencyGate, text_tower_reason
 from storyteller.memory.index import as_matrix
 from storyteller.session import load_story
 
@@ -80,16 +81,20 @@ def _mean(values) -> float | None:
     return round(float(np.mean(values)), 4) if values else None
 
 
-def _pairwise_mean(vectors: np.ndarray) -> float | None:
+def _pairwise_mean(score, vectors: np.ndarray, crowds: list[int]) -> float | None:
+    """Mean over page pairs of score(a -> b, characters on b), both directions."""
     if len(vectors) < 2:
         return None
-    return _mean(float(vectors[i] @ vectors[j]) for i, j in itertools.combinations(range(len(vectors)), 2))
+    return _mean(
+        (float(score(vectors[i][None], vectors[j], crowds[j])[0]) + float(score(vectors[j][None], vectors[i], crowds[i])[0])) / 2
+        for i, j in itertools.combinations(range(len(vectors)), 2)
+    )
 
 
-def _cross_mean(a: np.ndarray, b: np.ndarray) -> float | None:
-    if not len(a) or not len(b):
+def _cross_mean(score, references: np.ndarray, vectors: np.ndarray, crowds: list[int]) -> float | None:
+    if not len(references) or not len(vectors):
         return None
-    return round(float((a @ b.T).mean()), 4)
+    return _mean(float(score(references, vectors[j], crowds[j]).mean()) for j in range(len(vectors)))
 
 
 def _load_image(path: Path):
@@ -99,20 +104,26 @@ def _load_image(path: Path):
         return image.convert("RGB")
 
 
+_CASCADES = ("haarcascade_frontalface_default.xml", "haarcascade_frontalcatface.xml")
+
+
 def _face_counter():
-    """A face counter with OpenCV's Haar cascades, or None when OpenCV is missing."""
+    """(count(image) -> faces, None), or (None, why not) when no detector is available."""
     try:
         import cv2
     except ImportError:
-        return None
-    cascades = [cv2.CascadeClassifier(str(Path(cv2.data.haarcascades) / name))
-                for name in ("haarcascade_frontalface_default.xml", "haarcascade_frontalcatface.xml")]
+        return None, "OpenCV is not installed (pip install 'storyteller[embedded]')"
+    folder = Path(getattr(getattr(cv2, "data", None), "haarcascades", "") or ".")
+    if not hasattr(cv2, "CascadeClassifier") or not all((folder / name).is_file() for name in _CASCADES):
+        # OpenCV 5 moved the Haar cascades out of the main package.
+        return None, f"OpenCV {cv2.__version__} ships no Haar cascades (opencv-python-headless<5 does)"
+    cascades = [cv2.CascadeClassifier(str(folder / name)) for name in _CASCADES]
 
     def count(image) -> int:
         grey = cv2.cvtColor(np.asarray(image), cv2.COLOR_RGB2GRAY)
         return sum(len(c.detectMultiScale(grey, scaleFactor=1.1, minNeighbors=5, minSize=(24, 24))) for c in cascades)
 
-    return count
+    return count, None
 
 
 def evaluate_story(folder: Path | str, image_embedder, text_embedder=None) -> EvalReport:
@@ -136,6 +147,13 @@ def evaluate_story(folder: Path | str, image_embedder, text_embedder=None) -> Ev
     by_page = {p.number: vectors[i] for i, p in enumerate(illustrated)}
     report.illustrated_pages = len(illustrated)
 
+    # The gate's own measures, so eval and gate agree on what "consistent" means.
+    gate = ConsistencyGate(image_embedder)
+    crowd = {p.number: max(1, len(p.characters)) for p in illustrated}
+
+    def style_score(references, vector, _crowd):
+        return gate.style_scores(references, vector)
+
     # -- characters: self and cross ---------------------------------------------------------
     all_refs = []
     for character in story.characters:
@@ -147,7 +165,8 @@ def evaluate_story(folder: Path | str, image_embedder, text_embedder=None) -> Ev
         page_vectors = np.stack([by_page[n] for n in pages]) if pages else np.zeros((0, 0))
         report.characters.append(CharacterEval(
             slug=character.slug, name=character.name, pages=pages, references=len(ref_paths),
-            self_similarity=_pairwise_mean(page_vectors), cross_similarity=_cross_mean(page_vectors, refs),
+            self_similarity=_pairwise_mean(gate.character_scores, page_vectors, [crowd[n] for n in pages]),
+            cross_similarity=_cross_mean(gate.character_scores, refs, page_vectors, [crowd[n] for n in pages]),
         ))
     report.character_self = _mean(c.self_similarity for c in report.characters)
     report.character_cross = _mean(c.cross_similarity for c in report.characters)
@@ -155,12 +174,13 @@ def evaluate_story(folder: Path | str, image_embedder, text_embedder=None) -> Ev
         notes.append("character cross similarity not measured: no character has reference images")
 
     # -- style ------------------------------------------------------------------------------
-    report.style_self = _pairwise_mean(vectors)
+    crowds = [crowd[p.number] for p in illustrated]
+    report.style_self = _pairwise_mean(style_score, vectors, crowds)
     photo_paths = [folder / a.path for a in story.assets() if a.kind == "photo" and (folder / a.path).is_file()]
     if photo_paths:
         all_refs.append(as_matrix(image_embedder.embed_images([_load_image(p) for p in photo_paths])))
     if all_refs:
-        report.style_cross = _cross_mean(vectors, np.concatenate(all_refs))
+        report.style_cross = _cross_mean(style_score, np.concatenate(all_refs), vectors, crowds)
     else:
         notes.append("style cross similarity not measured: the story has no reference images")
 
@@ -178,9 +198,9 @@ def evaluate_story(folder: Path | str, image_embedder, text_embedder=None) -> Ev
             page_vecs = as_matrix(text_embedder.embed([p.text for p in with_beats]))
             beat_vecs = as_matrix(text_embedder.embed([story.outline[p.number - 1].beat for p in with_beats]))
             beat_sims = {p.number: round(float(page_vecs[i] @ beat_vecs[i]), 4) for i, p in enumerate(with_beats)}
-    count_faces = _face_counter() if illustrated else None
-    if illustrated and count_faces is None:
-        notes.append("on-stage character count not measured: OpenCV is not installed (pip install 'storyteller[embedded]')")
+    count_faces, no_detector = _face_counter() if illustrated else (None, None)
+    if no_detector:
+        notes.append(f"on-stage character count not measured: {no_detector}")
     index_of = {p.number: i for i, p in enumerate(illustrated)}
     for page in story.pages:
         entry = PageEval(page=page.number, illustrated=page.number in index_of, on_stage=len(page.characters),

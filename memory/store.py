@@ -5,7 +5,7 @@ Layout inside the story folder (written only through `atomic_write_bytes`):
     memory/
       records.json        manifest: format, next id, per-space {file, model, dim, count},
                           character sheets, and every record (type, key, page, text, asset, ...)
-      text-<gen>.faiss    the text space (serialised faiss IndexIDMap2)
+      text-<gen>.faiss    the text space (faiss.serialize_index of the space's index, see index.py)
       visual-<gen>.faiss  the visual space
 
 `save()` writes a changed space to a *new* generation file first and `records.json` last, then
@@ -89,6 +89,7 @@ class Memory:
         self._next_id = 0
         self._files: dict[str, str | None] = {"text": None, "visual": None}
         self._dirty: set[str] = set()
+        self._held: dict[str, dict | None] = {}
         self._meta_dirty = False
         self._lock = threading.RLock()  # illustrate and narrate finish on different threads
 
@@ -125,7 +126,7 @@ class Memory:
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise StoryFolderError(
                 f"{manifest_path} is not a readable memory: {exc}",
-                fix=f"delete {manifest_path.parent} to rebuild the memory from the story",
+                fix=f"delete {manifest_path.parent}, then rebuild it with Memory.rebuild_from_story(story)",
             ) from exc
         self.records = {r.id: r for r in records}
         embedders = {"text": self.text_embedder, "visual": self.image_embedder}
@@ -133,6 +134,11 @@ class Memory:
             info = manifest.get(space) or {}
             wanted = {r.id for r in records if r.space == space}
             self._files[space] = info.get("file")
+            if embedders[space] is None:
+                # Opened without an embedder for this space (e.g. text-only): keep its file and
+                # manifest entry untouched; it is checked, or rebuilt, when opened with one.
+                self._held[space] = info or None
+                continue
             loaded = None
             if info.get("file") and info.get("model") == _embedder_id(embedders[space]):
                 try:
@@ -151,8 +157,6 @@ class Memory:
         """Re-embed every record of a space: recovery, or the configured embedder changed."""
         records = [r for r in self.records.values() if r.space == space]
         self.spaces[space] = None
-        if space == "visual" and self.image_embedder is None:
-            return  # kept in records; embedded again when an image embedder is configured
         if space == "text":
             vectors = self._embed_texts([r.text for r in records])
         else:
@@ -193,6 +197,9 @@ class Memory:
             manifest: dict[str, Any] = {"format": FORMAT, "next_id": self._next_id}
             for space in ("text", "visual"):
                 index = self.spaces[space]
+                if index is None and self._held.get(space):
+                    manifest[space] = self._held[space]
+                    continue
                 manifest[space] = None if index is None else {
                     "file": self._files[space], "model": _embedder_id(embedders[space]),
                     "dim": index.dim, "count": len(index), "index": index.kind, "trained_on": index.trained_on,
@@ -384,6 +391,26 @@ class Memory:
                 self._meta_dirty = True
         return removed
 
+    def rebuild_from_story(self, story: Story) -> None:
+        """Forget everything and re-add what story.json holds: characters (with their reference
+        images), the style, and every page with its illustration.
+
+        For a story folder with no (or a damaged) memory. Facts the agent remembered on its own
+        (`add_fact`) are not in story.json and do not come back.
+        """
+        with self._lock:
+            self._remove(list(self.records))
+            self.sheets.clear()
+            self.spaces = {"text": None, "visual": None}
+            self._dirty.update(("text", "visual"))
+            self._held.clear()
+            self._meta_dirty = True
+            self.add_style(story.style)
+            for character in story.characters:
+                self.add_character(character)
+            for page in story.pages:
+                self.add_page(page)
+
     def sync(self, story: Story) -> int:
         """Make memory agree with the story: drop later pages' records and unknown characters."""
         last_page = max((p.number for p in story.pages), default=PLAN_PAGE)
@@ -484,14 +511,15 @@ class Memory:
                 count_tokens: TokenCounter | None = None, recent_pages: int = 2, k_facts: int = 8) -> str:
         """What the writer (or the illustrator's prompt builder) should know, within `budget_tokens`.
 
-        Items are taken greedily by priority, each in its longest form that still fits:
-          1. sheets of the characters on stage (full, else one line)
-          2. the last `recent_pages` pages (full text, else summary)
-          3. sheets of characters mentioned by name/alias or similar to the query (one line)
-          4. facts, places, objects and style notes most similar to the query
-          5. older pages as summaries, most relevant to the query first, then most recent
-        The whole text is measured with `count_tokens` (default: ~len/4) after every addition, so
-        the result never exceeds the budget whatever the tokenizer. Pages appear in story order.
+        Filled in three passes, so that detail never crowds out coverage:
+          1. essentials, each in its longest form that fits: sheets of the characters on stage
+             (full, else one line), then the last `recent_pages` pages (full text, else summary);
+          2. coverage, each in its shortest form: characters mentioned by name/alias or similar to
+             the query (one line), facts/places/objects/style notes most similar to the query, and
+             every older page as a one-sentence headline (most relevant, then most recent, first);
+          3. detail: older pages upgraded to their stored summary while the budget allows.
+        The whole text is measured with `count_tokens` (default: ~len/4) after every change, so the
+        result never exceeds the budget whatever the tokenizer. Pages appear in story order.
         """
         count = count_tokens or approx_tokens
         on_stage = [s for s in characters_on_stage if s in self.sheets]
@@ -501,47 +529,59 @@ class Memory:
             recent_ids = {r.id for r in recent}
             query_hits = self.search(query, max(k_facts, 16), types=(*FACT_TYPES, "page_summary", "character"))
             others = [s for s in self.characters_for(query, on_stage, k=3, hits=query_hits) if s not in on_stage]
+            methods = sorted({r.summary_method for r in pages if r.summary_method})
+            pages_header = "Story so far" + (f" (summaries are {'; '.join(methods)}):" if methods else ":")
 
-            candidates: list[tuple[str, Any, list[str]]] = []  # (section, sort key, forms longest first)
-            for slug in on_stage:
-                sheet = self.sheets[slug]
-                candidates.append(("on_stage", on_stage.index(slug), [sheet.render(), sheet.render_short()]))
-            for record in reversed(recent):
-                candidates.append(("pages", record.page, [f"p{record.page}: {record.text}", self._summary_line(record)]))
-            for slug in others:
-                candidates.append(("others", others.index(slug), [self.sheets[slug].render_short()]))
+            # item: (section, sort key, forms from longest to shortest)
+            essentials = [("on_stage", i, [self.sheets[s].render(), self.sheets[s].render_short()])
+                          for i, s in enumerate(on_stage)]
+            essentials += [("pages", r.page, [f"p{r.page}: {r.text}", self._summary_line(r)]) for r in reversed(recent)]
             facts = [h.record for h in query_hits if h.record.type in FACT_TYPES][:k_facts]
-            for rank, record in enumerate(facts):
-                candidates.append(("facts", rank, [f"- {record.text}"]))
-            relevant_pages = [h.record for h in query_hits if h.record.type == "page_summary" and h.record.id not in recent_ids]
-            rest = [r for r in reversed(pages) if r.id not in recent_ids and r not in relevant_pages]
-            for record in relevant_pages + rest:
-                candidates.append(("pages", record.page, [self._summary_line(record)]))
+            relevant = [h.record for h in query_hits if h.record.type == "page_summary" and h.record.id not in recent_ids]
+            relevant_ids = {r.id for r in relevant}
+            older = relevant + [r for r in reversed(pages) if r.id not in recent_ids and r.id not in relevant_ids]
+            coverage = [("others", i, [self.sheets[s].render_short()]) for i, s in enumerate(others)]
+            coverage += [("facts", i, [f"- {r.text}"]) for i, r in enumerate(facts)]
+            coverage += [("pages", r.page, [self._summary_line(r), self._headline(r)]) for r in older]
 
-            chosen: list[tuple[str, Any, str]] = []
-            for section, key, forms in candidates:
-                for form in forms:
-                    trial = chosen + [(section, key, form)]
-                    if count(self._render_context(trial)) <= budget_tokens:
-                        chosen = trial
-                        break
-            return self._render_context(chosen)
+            chosen: dict[tuple[str, Any], str] = {}
+
+            def fits(item_key, form) -> bool:
+                trial = {**chosen, item_key: form}
+                return count(self._render_context(trial, pages_header)) <= budget_tokens
+
+            for section, key, forms in essentials:  # pass 1: longest form that fits
+                form = next((f for f in forms if fits((section, key), f)), None)
+                if form is not None:
+                    chosen[(section, key)] = form
+            for section, key, forms in coverage:  # pass 2: shortest form that fits
+                if fits((section, key), forms[-1]):
+                    chosen[(section, key)] = forms[-1]
+            for section, key, forms in coverage:  # pass 3: upgrade while the budget allows
+                if (section, key) in chosen:
+                    for form in forms[:-1]:
+                        if fits((section, key), form):
+                            chosen[(section, key)] = form
+                            break
+            return self._render_context(chosen, pages_header)
 
     def _summary_line(self, record: MemoryRecord) -> str:
         summary = record.summary or extractive_summary(record.text)
         return f"p{record.page} (summary): {summary}"
 
-    def _render_context(self, chosen: list[tuple[str, Any, str]]) -> str:
-        methods = sorted({r.summary_method for r in self.page_records() if r.summary_method})
+    def _headline(self, record: MemoryRecord) -> str:
+        return f"p{record.page} (summary): {extractive_summary(record.summary or record.text, max_chars=80)}"
+
+    def _render_context(self, chosen: dict[tuple[str, Any], str], pages_header: str) -> str:
         headers = {
             "on_stage": "Characters on stage:",
             "others": "Other characters:",
             "facts": "Relevant facts:",
-            "pages": "Story so far" + (f" (summaries are {'; '.join(methods)}):" if methods else ":"),
+            "pages": pages_header,
         }
         blocks = []
         for section in ("on_stage", "others", "facts", "pages"):
-            items = sorted((key, text) for s, key, text in chosen if s == section)
+            items = sorted((key, text) for (s, key), text in chosen.items() if s == section)
             if items:
                 blocks.append("\n".join([headers[section], *(text for _, text in items)]))
         return "\n\n".join(blocks)

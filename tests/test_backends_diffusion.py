@@ -65,7 +65,7 @@ def ddim():
     from diffusers import DDIMScheduler
 
     return DDIMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", clip_sample=False,
-                         set_alpha_to_one=False)
+                         set_alpha_to_one=False, steps_offset=1)
 
 
 def build_sd15(folder):
@@ -272,6 +272,10 @@ def test_lora_changes_the_image_and_scale_zero_is_the_base_model(sd, models):
     assert np.abs(pixels(off.illustrate([request(seed=11)])[0]) - base).max() <= 1
     assert on_result.provenance.parameters["lora"] == lora_dir
     assert on_result.provenance.parameters["lora_scale"] == 1.0
+    # The weights file itself works as well as its folder.
+    lora_file = str(models / "lora" / "pytorch_lora_weights.safetensors")
+    by_file = DiffusersIllustrator(model=str(models / "sd15"), steps=2, guidance_scale=5.0, lora=lora_file)
+    assert np.array_equal(pixels(by_file.illustrate([request(seed=11)])[0]), pixels(on_result))
 
 
 def test_missing_lora_names_the_path(models):
@@ -285,7 +289,7 @@ def reference_figure(color="blue"):
     return Figure(key="fox", label="Fox", description="a fox", reference_image=Image.new("RGB", (40, 30), color))
 
 
-def test_img2img_repaints_the_reference_picture(models):
+def test_img2img_repaints_the_reference_picture(models, tmp_path):
     backend = DiffusersIllustrator(model=str(models / "sd15"), steps=4, strength=0.5)
     [plain] = backend.illustrate([request(seed=9)])
     [blue] = backend.illustrate([request(seed=9, figures=[reference_figure("blue")])])
@@ -298,6 +302,10 @@ def test_img2img_repaints_the_reference_picture(models):
     # The reference's colour survives a half-strength repaint.
     b, r = pixels(blue).mean(axis=(0, 1)), pixels(red).mean(axis=(0, 1))
     assert b[2] - b[0] > r[2] - r[0]
+    # A reference given as a file path is read the same way.
+    Image.new("RGB", (40, 30), "blue").save(tmp_path / "b.png")
+    by_path = Figure(key="fox", label="Fox", description="a fox", reference_image=str(tmp_path / "b.png"))
+    assert np.array_equal(pixels(backend.illustrate([request(seed=9, figures=[by_path])])[0]), pixels(blue))
 
 
 def test_img2img_with_too_few_steps_is_rejected(models):
@@ -371,6 +379,16 @@ def test_missing_directory_names_it_and_how_to_get_it(tmp_path):
 def test_directory_without_model_index_is_named(tmp_path):
     with pytest.raises(BackendUnavailable, match="has no model_index.json"):
         DiffusersIllustrator(model=str(tmp_path)).ensure_setup()
+
+
+def test_importing_the_backends_loads_no_model_library():
+    import subprocess
+    import sys
+
+    code = ("import sys, storyteller.backends.diffusion, storyteller.backends.hf_tts, storyteller.backends.hf_clip; "
+            "print(sorted(m for m in ('torch', 'diffusers', 'transformers') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
 
 
 def test_bad_options_fail_at_construction():

@@ -206,6 +206,11 @@ def test_narrator_input_errors(vits_multi):
     assert "speaker-0" in info.value.fix
     with pytest.raises(InvalidInput, match="no characters"):
         vits_multi.synthesize("12345 ### 678")
+    # A chunk with nothing to pronounce is skipped, not fatal.
+    narrator = TransformersNarrator(model=vits_multi.model, max_chars=20, pause_s=0.5)
+    with_numbers = narrator.synthesize("12345 6789 012345; The fox ran home.")
+    assert with_numbers.provenance.parameters["chunks"] == 2
+    assert len(with_numbers.samples) == len(narrator.synthesize("The fox ran home.").samples)  # no pause added
 
 
 def test_resample_pitch_changes_length_by_the_factor():

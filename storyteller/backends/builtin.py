@@ -26,6 +26,39 @@ def register(registry) -> None:
         summary="answers only what classical analysis can measure (counts of faces, colours, brightness)",
         extra="embedded")
 
+    # -- real models: hub id or local folder (transformers) -------------------------------------
+    add("llm", "transformers", "storyteller.backends.hf_llm:TransformersLLM",
+        summary="any chat causal LM via transformers (hub id or local folder); JSON described, not constrained",
+        extra="vision")
+    add("captioner", "blip2", "storyteller.backends.hf_vision:Blip2Captioner",
+        summary="BLIP-2 captions, optionally prompted (hub id or local folder)", extra="vision")
+    add("captioner", "blip", "storyteller.backends.hf_vision:BlipCaptioner",
+        summary="BLIP captions (hub id or local folder)", extra="vision")
+    add("vqa", "llava", "storyteller.backends.hf_vision:LlavaVQA",
+        summary="LLaVA 1.5 / LLaVA-NeXT visual question answering (hub id or local folder)", extra="vision")
+    add("captioner", "llava", "storyteller.backends.hf_vision:LlavaCaptioner",
+        summary="LLaVA asked to describe the picture", extra="vision")
+    add("vqa", "qwen2-vl", "storyteller.backends.hf_vision:QwenVLVQA",
+        summary="Qwen2-VL / Qwen2.5-VL visual question answering (hub id or local folder)", extra="vision")
+    add("captioner", "qwen2-vl", "storyteller.backends.hf_vision:QwenVLCaptioner",
+        summary="Qwen2-VL / Qwen2.5-VL asked to describe the picture", extra="vision")
+
+    add("illustrator", "diffusers", "storyteller.backends.diffusion:DiffusersIllustrator",
+        summary="diffusers text-to-image (SD 1.5/SDXL/turbo/LCM; LoRA, IP-Adapter, img2img) from a hub id or directory",
+        extra="diffusion")
+    add("narrator", "transformers-tts", "storyteller.backends.hf_tts:TransformersNarrator",
+        summary="VITS/MMS-TTS or SpeechT5 + HiFi-GAN via transformers, from a hub id or directory", extra="tts")
+    add("image_embedder", "clip", "storyteller.backends.hf_clip:ClipImageEmbedder",
+        summary="CLIP or SigLIP image and text embeddings from a hub id or directory", extra="vision")
+
+    # -- any OpenAI-compatible server (OpenAI, Ollama, vLLM, llama.cpp server) -----------------
+    add("llm", "openai", "storyteller.backends.openai_compat:OpenAICompatLLM",
+        summary="chat model behind an OpenAI-compatible server (base_url, model, json_mode)", extra="openai")
+    add("vqa", "openai", "storyteller.backends.openai_compat:OpenAICompatVQA",
+        summary="vision chat model behind an OpenAI-compatible server (image sent as a data URL)", extra="openai")
+    add("captioner", "openai", "storyteller.backends.openai_compat:OpenAICompatCaptioner",
+        summary="vision chat model behind an OpenAI-compatible server, asked to describe the picture", extra="openai")
+
     # -- tools of the story graph -------------------------------------------------------------
     for tool in ("caption", "ask", "illustrate", "narrate", "remember", "retrieve"):
         registry.add_tool(tool, f"storyteller.tools:{tool.capitalize()}Tool")

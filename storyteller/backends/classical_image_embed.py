@@ -125,6 +125,20 @@ def describe_image(image):
     return _unit(vector).astype(np.float32)
 
 
+def _block_slices() -> dict[str, slice]:
+    sizes = {"subject": HUE_BINS * SAT_BINS * VAL_BINS + GREY_BINS, "histogram": HUE_BINS * SAT_BINS * VAL_BINS + GREY_BINS,
+             "layout": GRID * GRID * 3, "edges": 5 * ORIENT_BINS}
+    slices, start = {}, 0
+    for name, size in sizes.items():
+        slices[name] = slice(start, start + size)
+        start += size
+    return slices
+
+
+# Which blocks each consistency question looks at (see ClassicalImageEmbedder.view).
+VIEWS = {"character": ("subject",), "style": ("histogram", "edges")}
+
+
 def descriptor_dim() -> int:
     return 2 * (HUE_BINS * SAT_BINS * VAL_BINS + GREY_BINS) + GRID * GRID * 3 + 5 * ORIENT_BINS
 
@@ -161,6 +175,46 @@ class ClassicalImageEmbedder(ImageEmbedderBackend):
 
         vectors, _ = self.timed("embed_images", run, parameters={"images": len(images)})
         return vectors
+
+    def view(self, vectors, aspect: str):
+        """The part of stored descriptors that answers one question, re-normalised.
+
+        "character": the subject-colour block only, so a character on model in a new scene (night
+        instead of day) still matches, and the same scene with a recoloured character does not.
+        "style": the global colour histogram and edge statistics (palette and texture, not
+        composition). Works on vectors already in memory: no image is needed again.
+        """
+        import numpy as np
+
+        if aspect not in VIEWS:
+            raise ValueError(f"unknown view {aspect!r}; views are {', '.join(VIEWS)}")
+        vectors = np.atleast_2d(np.asarray(vectors, dtype=np.float32))
+        slices = _block_slices()
+        part = np.concatenate([vectors[:, slices[name]] for name in VIEWS[aspect]], axis=1)
+        norms = np.linalg.norm(part, axis=1, keepdims=True)
+        return part / np.where(norms > 0, norms, 1.0)
+
+    def character_similarity(self, references, vector, on_stage: int = 1):
+        """How well each reference's subject colours are found in an image with `on_stage` characters.
+
+        Whole-image similarity is diluted when several characters share the picture: a perfect
+        Mira next to Pip covers only part of the subject pixels. So this is a containment score on
+        the subject-colour histograms p (reference) and q (new image):
+
+            sum_b min(p_b, on_stage * q_b)
+
+        1.0 when the reference's colours make up at least 1/on_stage of the new subject; low when
+        the character changed colour. Returns one score per reference row, in [0, 1].
+        """
+        import numpy as np
+
+        subject = _block_slices()["subject"]
+        refs = np.atleast_2d(np.asarray(references, dtype=np.float64))[:, subject]
+        new = np.asarray(vector, dtype=np.float64).ravel()[subject]
+        # blocks hold sqrt(histogram) scaled by a constant: square and renormalise to get p and q
+        p = refs**2 / np.maximum((refs**2).sum(axis=1, keepdims=True), 1e-12)
+        q = new**2 / max((new**2).sum(), 1e-12)
+        return np.minimum(p, max(1, on_stage) * q[None, :]).sum(axis=1)
 
     def embed_texts(self, texts: list[str]):
         raise BackendUnavailable(

@@ -107,7 +107,8 @@ def _describe(analysis: Analysis) -> str:
             found.append(f"{n} {label}{'s' if n > 1 else ''}")
     subjects = ", ".join(found) if found else "no faces or figures detected"
     orientation = "landscape" if analysis.width > analysis.height else "portrait" if analysis.height > analysis.width else "square"
-    return f"A {light} {orientation} picture, mostly {colours}; {subjects}."
+    article = "An" if light[0] in "aeiou" else "A"
+    return f"{article} {light} {orientation} picture, mostly {colours}; {subjects}."
 
 
 class ClassicalCaptioner(_ClassicalAnalyser, CaptionerBackend):

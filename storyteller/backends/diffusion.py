@@ -120,7 +120,9 @@ class DiffusersIllustrator(IllustratorBackend):
         self.ip_adapter_subfolder = ip_adapter_subfolder
         self.ip_adapter_weight_name = ip_adapter_weight_name
         self.ip_adapter_scale = ip_adapter_scale
-        self.reference_mode = ("ip_adapter" if ip_adapter else "img2img") if reference_mode == "auto" else reference_mode
+        if reference_mode == "auto":
+            reference_mode = "ip_adapter" if ip_adapter else "img2img"
+        self.reference_mode = reference_mode
         self.strength = strength
         self.batch_size = batch_size
         self.device_option, self.dtype_option, self.variant = device, dtype, variant
@@ -143,7 +145,8 @@ class DiffusersIllustrator(IllustratorBackend):
             import diffusers
             import torch  # noqa: F401
         except ImportError as exc:
-            raise BackendUnavailable(f"diffusers is not installed ({exc})", fix=f"pip install 'storyteller[{EXTRA}]'") from exc
+            raise BackendUnavailable(f"diffusers is not installed ({exc})",
+                                     fix=f"pip install 'storyteller[{EXTRA}]'") from exc
 
         source, local = resolve_pipeline_source(self.model)
         self._device, dtype = pipeline_device_and_dtype(self.device_option, self.dtype_option)
@@ -179,20 +182,31 @@ class DiffusersIllustrator(IllustratorBackend):
         self._pipe = pipe
 
     def _load_lora(self, pipe) -> None:
+        import importlib.util
+
         if not hasattr(pipe, "load_lora_weights"):
             raise BackendUnavailable(f"{type(pipe).__name__} cannot load LoRA weights", fix="remove the lora option")
+        if importlib.util.find_spec("peft") is None:  # diffusers loads LoRAs through peft
+            raise BackendUnavailable("LoRA weights need peft, which is not installed",
+                                     fix=f"pip install 'storyteller[{EXTRA}]'")
         path = Path(self.lora).expanduser()
-        if not path.exists():
-            raise BackendUnavailable(
-                f"LoRA not found: {path}",
-                fix="set lora to a .safetensors file or a directory written by save_lora_weights()",
-            )
-        source, weight_name = (str(path.parent), path.name) if path.is_file() else (str(path), self.lora_weight_name)
+        if path.is_file():
+            source, weight_name = str(path.parent), path.name
+        elif path.is_dir() or hf_common._looks_like_path(self.lora):
+            if not path.is_dir():
+                raise BackendUnavailable(
+                    f"LoRA not found: {path}",
+                    fix="set lora to a .safetensors file, a directory written by save_lora_weights(), or a hub id",
+                )
+            source, weight_name = str(path), self.lora_weight_name
+        else:  # a hub id such as latent-consistency/lcm-lora-sdv1-5 (needs the cache or network)
+            source, weight_name = self.lora, self.lora_weight_name
         try:
             pipe.load_lora_weights(source, weight_name=weight_name, adapter_name=LORA_ADAPTER)
         except (OSError, ValueError, KeyError) as exc:
-            raise BackendUnavailable(f"cannot load LoRA {path} into {type(pipe).__name__}: {exc}",
-                                     fix="check the LoRA was trained for this base model") from exc
+            raise BackendUnavailable(f"cannot load LoRA {self.lora} into {type(pipe).__name__}: {exc}",
+                                     fix="check the LoRA was trained for this base model (and, for a hub id, "
+                                         "that it is in the Hugging Face cache)") from exc
         # set_adapters scales the UNet and the text encoders alike, for every pipeline family;
         # a scale of 0 multiplies the LoRA's contribution by zero, i.e. the base model's output.
         pipe.set_adapters([LORA_ADAPTER], adapter_weights=[self.lora_scale])
@@ -215,7 +229,8 @@ class DiffusersIllustrator(IllustratorBackend):
             pipe.load_ip_adapter(source, subfolder=self.ip_adapter_subfolder, weight_name=self.ip_adapter_weight_name)
         except (OSError, ValueError, KeyError) as exc:
             raise BackendUnavailable(
-                f"cannot load IP-Adapter {self.ip_adapter} ({self.ip_adapter_subfolder}/{self.ip_adapter_weight_name}): {exc}",
+                f"cannot load IP-Adapter {self.ip_adapter} "
+                f"({self.ip_adapter_subfolder}/{self.ip_adapter_weight_name}): {exc}",
                 fix="the folder needs the weight file and an image_encoder/ folder beside it, matching the base model",
             ) from exc
         pipe.set_ip_adapter_scale(self.ip_adapter_scale)
@@ -293,7 +308,7 @@ class DiffusersIllustrator(IllustratorBackend):
         }
         ip_scale = None
         if mode == "img2img":
-            kwargs["image"] = [_reference(r).convert("RGB").resize((width, height)) for r in batch]
+            kwargs["image"] = [_reference(r).resize((width, height)) for r in batch]
             kwargs["strength"] = self.strength
             parameters["strength"] = self.strength
         else:
@@ -305,7 +320,8 @@ class DiffusersIllustrator(IllustratorBackend):
             # A pipeline with an IP-Adapter needs an image on every call; without a reference the
             # adapter's scale is set to 0 for this call, so a neutral grey picture has no effect.
             ip_scale = self.ip_adapter_scale if reference is not None else 0.0
-            kwargs["ip_adapter_image"] = reference.convert("RGB") if reference is not None else Image.new("RGB", (224, 224), "gray")
+            neutral = Image.new("RGB", (224, 224), "gray")
+            kwargs["ip_adapter_image"] = reference if reference is not None else neutral
             parameters.update(ip_adapter=self.ip_adapter, ip_adapter_scale=ip_scale)
 
         def call():
@@ -316,13 +332,16 @@ class DiffusersIllustrator(IllustratorBackend):
                 try:
                     return pipe(**kwargs)
                 except (RuntimeError, ValueError) as exc:
-                    raise BackendCallError(f"diffusers pipeline failed: {exc}",
-                                           fix="lower width/height or batch_size, or enable vae_tiling/cpu_offload") from exc
+                    raise BackendCallError(
+                        f"diffusers pipeline failed: {exc}",
+                        fix="lower width/height or batch_size, or enable vae_tiling/cpu_offload",
+                    ) from exc
                 finally:
                     if ip_scale is not None:
                         pipe.set_ip_adapter_scale(self.ip_adapter_scale)
 
-        output, provenance = self.timed("illustrate", call, seed=batch[0].seed, prompt=prompts[0], parameters=parameters)
+        output, provenance = self.timed("illustrate", call, seed=batch[0].seed, prompt=prompts[0],
+                                        parameters=parameters)
         flagged = getattr(output, "nsfw_content_detected", None) or [False] * len(batch)
         results = []
         for r, prompt, negative, image, nsfw in zip(batch, prompts, negatives, output.images, flagged):
@@ -341,10 +360,11 @@ class DiffusersIllustrator(IllustratorBackend):
 
 
 def _reference(request: IllustrationRequest):
-    """The first figure's reference picture: the main character comes first in a request."""
+    """The first figure's reference picture (PIL, array or file path) as RGB; the main character
+    comes first in a request."""
     for figure in request.figures:
         if figure.reference_image is not None:
-            return figure.reference_image
+            return hf_common.as_rgb_image(figure.reference_image)
     return None
 
 
@@ -410,8 +430,10 @@ def load_or_explain(load, model: str, local: bool):
     try:
         return load()
     except ImportError as exc:
-        raise BackendUnavailable(f"loading {model} needs a library that is missing: {exc}",
-                                 fix=f"pip install 'storyteller[{EXTRA}]', or install the package the message names") from exc
+        raise BackendUnavailable(
+            f"loading {model} needs a library that is missing: {exc}",
+            fix=f"pip install 'storyteller[{EXTRA}]', or install the package the message names",
+        ) from exc
     except (OSError, ValueError, KeyError) as exc:
         if local:
             raise BackendUnavailable(f"cannot load the pipeline in {model}: {exc}",

@@ -39,8 +39,8 @@ class TransformersNarrator(NarratorBackend):
     speaker_embeddings (SpeechT5 only: .npy file or folder of .npy x-vectors); num_voices (synthetic
     SpeechT5 voices when no embeddings are given); seed; max_chars (text is spoken sentence by
     sentence in chunks of at most this many characters); pause_s (silence between chunks);
-    device, dtype (float32 by default everywhere: the models are small and VITS flows are
-    precision-sensitive; "auto" picks half precision on GPUs).
+    device, dtype (float32 by default everywhere: the models are small, so half precision saves
+    little; "auto" picks half precision on GPUs).
     """
 
     name = "transformers-tts"
@@ -90,7 +90,8 @@ class TransformersNarrator(NarratorBackend):
             import torch  # noqa: F401
             import transformers
         except ImportError as exc:
-            raise BackendUnavailable(f"transformers is not installed ({exc})", fix=f"pip install 'storyteller[{EXTRA}]'") from exc
+            raise BackendUnavailable(f"transformers is not installed ({exc})",
+                                     fix=f"pip install 'storyteller[{EXTRA}]'") from exc
 
         source = hf_common.resolve_source(self.model, example_hub_id=DEFAULT_MODEL, family="text-to-speech",
                                           model_types=FAMILIES)
@@ -98,6 +99,7 @@ class TransformersNarrator(NarratorBackend):
         self.family = hf_common.check_model_type(config.model_type, FAMILIES, where=source.ref, family="text-to-speech")
         self._device = hf_common.choose_device(self.device_option)
         self._dtype = hf_common.choose_dtype(self._device, self.dtype_option)
+        self._voices, self._voice_specs = {}, []  # a retried setup starts clean
         if self.family == "vits":
             self._setup_vits(transformers, source, config)
         else:
@@ -178,10 +180,13 @@ class TransformersNarrator(NarratorBackend):
         def run():
             pause = np.zeros(int(self.pause_s * self.sample_rate), dtype=np.float32)
             pieces: list = []
-            for i, chunk in enumerate(chunks):
-                if i:
-                    pieces.append(pause)
-                pieces.append(self._speak(chunk, voice, pitch_factor))
+            for chunk in chunks:
+                wave = self._speak(chunk, voice, pitch_factor)
+                if wave is None:  # e.g. "3." alone: nothing this voice can pronounce, so skip it
+                    continue
+                pieces += [pause, wave] if pieces else [wave]
+            if not pieces:
+                raise InvalidInput(f"{text[:80]!r} has no characters the voice of {self.model} can pronounce")
             return np.clip(np.concatenate(pieces), -1.0, 1.0).astype(np.float32)
 
         parameters = {"voice_id": voice.voice_id, "length_scale": voice.length_scale, "pitch_shift": voice.pitch_shift,
@@ -206,6 +211,8 @@ class TransformersNarrator(NarratorBackend):
             except RuntimeError as exc:
                 raise BackendCallError(f"{self.family} synthesis failed: {exc}",
                                        fix="lower max_chars, or check the model folder") from exc
+        if wave is None:
+            return None
         samples = wave.float().cpu().numpy().reshape(-1)
         return resample_pitch(samples, pitch_factor)
 
@@ -214,18 +221,22 @@ class TransformersNarrator(NarratorBackend):
             inputs = self._tokenizer(text, return_tensors="pt")
         except ImportError as exc:  # tokenizers that phonemize need phonemizer + espeak-ng
             raise BackendUnavailable(f"the tokenizer of {self.model} needs a missing package: {exc}",
-                                     fix="pip install phonemizer and install espeak-ng (apt install espeak-ng)") from exc
+                                     fix="pip install phonemizer, and install espeak-ng (apt install espeak-ng)",
+                                     ) from exc
         if inputs["input_ids"].shape[-1] == 0:
-            raise InvalidInput(f"{text!r} has no characters the voice of {self.model} can pronounce")
+            return None
         # Raising the pitch by resampling shortens the audio by the same factor; asking VITS to
         # speak that much slower first keeps the requested pace.
         rate = 1.0 / (voice.length_scale * pitch_factor)
-        return self._model(**inputs.to(self._device), speaker_id=self._voices[voice.voice_id], speaking_rate=rate).waveform
+        speaker = self._voices[voice.voice_id]
+        return self._model(**inputs.to(self._device), speaker_id=speaker, speaking_rate=rate).waveform
 
     def _speak_speecht5(self, text, voice):
         import torch
 
         input_ids = self._tokenizer(text=text, return_tensors="pt")["input_ids"].to(self._device)
+        if input_ids.shape[-1] <= 1:  # only the end-of-text token
+            return None
         embedding = torch.as_tensor(self._voices[voice.voice_id], dtype=self._dtype, device=self._device).unsqueeze(0)
         return self._model.generate_speech(input_ids, embedding, vocoder=self._vocoder)
 
@@ -271,7 +282,7 @@ def _load_xvectors(path: Path, dim: int) -> list[tuple[str, Any]]:
         files = [path]
     else:
         raise BackendUnavailable(f"speaker embeddings not found: {path}",
-                                 fix=f"save {dim}-d x-vectors with numpy.save (e.g. from the CMU ARCTIC x-vectors) there")
+                                 fix=f"save {dim}-d x-vectors there with numpy.save (e.g. CMU ARCTIC x-vectors)")
     named = []
     for file in files:
         array = np.load(file).astype(np.float32)

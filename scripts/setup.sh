@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Set up storyteller in ./.venv on a fresh Debian/Ubuntu machine with Python 3.11.
+#   bash scripts/setup.sh          the embedded default (runs offline afterwards)
+#   bash scripts/setup.sh --test   plus every extra and what the test suite needs
+# Safe to run again: it only installs what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+with_tests=0
+[ "${1:-}" = "--test" ] && with_tests=1
+
+python=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$python" -m venv .venv
+pip=(.venv/bin/python -m pip install --quiet --disable-pip-version-check)
+
+# torch first, pinned: an unpinned torch pulls a multi-GB CUDA build. On the project's machines a
+# CPU wheel of 2.13.0 lies on disk and pip takes it; elsewhere add
+# --index-url https://download.pytorch.org/whl/cpu for the CPU build.
+"${pip[@]}" "torch==2.13.0"
+
+extras="embedded"
+[ $with_tests = 1 ] && extras="embedded,vision,diffusion,tts,openai,export,test"
+# llama-cpp-python has no wheel on PyPI: the first install compiles it (about 4 minutes on 2
+# cores); pip caches the wheel for later runs.
+"${pip[@]}" -e ".[$extras]"
+
+if [ $with_tests = 1 ]; then
+  # The browser and EPUB checks use Debian's Chromium and epubcheck (never a downloaded browser).
+  if ! command -v chromium >/dev/null || ! [ -f /usr/share/java/epubcheck.jar ]; then
+    if [ "$(id -u)" = 0 ]; then apt_get=(apt-get); elif sudo -n true 2>/dev/null; then apt_get=(sudo -n apt-get); else apt_get=(); fi
+    if [ ${#apt_get[@]} -gt 0 ]; then
+      "${apt_get[@]}" update -qq
+      DEBIAN_FRONTEND=noninteractive "${apt_get[@]}" install -y -qq chromium epubcheck >/dev/null
+    else
+      echo "note: not root and no sudo: browser and epubcheck tests will be skipped (apt-get install chromium epubcheck)" >&2
+    fi
+  fi
+fi
+echo "storyteller is set up in .venv ($(.venv/bin/python -c 'import storyteller; print(storyteller.__version__)'))"
