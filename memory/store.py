@@ -336,7 +336,7 @@ class Memory:
         else:
             method = "given"
         with self._lock:
-            self._remove([r.id for r in self.records.values() if r.page == page.number and r.type in ("page_summary", "illustration")])
+            self._remove([r.id for r in self.records.values() if r.page == page.number and r.type == "page_summary"])
             ids = self.add_texts([{"text": page.text, "summary": summary, "type": "page_summary", "key": f"page-{page.number}",
                                    "page": page.number, "characters": list(page.characters),
                                    "summary_method": method}])
@@ -350,9 +350,17 @@ class Memory:
         return ids
 
     def add_illustration(self, page: int, image, *, asset: str | None = None, characters: Iterable[str] = ()) -> list[int]:
+        """A page's accepted illustration (see `add_page`). Replaces the page's previous one, and
+        the references that were derived from it, so a redrawn page is re-derived cleanly."""
         characters = [c for c in characters]
         vector = self._embed_images([image])
         with self._lock:
+            old = [r for r in self.records.values() if r.page == page and r.type == "illustration"]
+            old_assets = {r.asset for r in old}
+            self._remove([r.id for r in old] + [
+                r.id for r in self.records.values()
+                if r.page == page and r.space == "visual" and r.type in ("character", "style") and r.asset in old_assets
+            ])
             records = [{"space": "visual", "type": "illustration", "key": f"page-{page}", "page": page, "asset": asset,
                         "characters": characters}]
             for slug in characters:

@@ -16,6 +16,7 @@ pip=(.venv/bin/python -m pip install --quiet --disable-pip-version-check)
 # torch first, pinned: an unpinned torch pulls a multi-GB CUDA build. On the project's machines a
 # CPU wheel of 2.13.0 lies on disk and pip takes it; elsewhere add
 # --index-url https://download.pytorch.org/whl/cpu for the CPU build.
+"${pip[@]}" --upgrade pip setuptools wheel
 "${pip[@]}" "torch==2.13.0"
 
 extras="embedded"

@@ -34,6 +34,13 @@ def clean_text(value: str, *, what: str, max_chars: int) -> str:
     return value
 
 
+def export_story(folder: str | Path, fmt: str, out: str | Path | None = None, *, self_contained: bool = True) -> Path:
+    """Export a story folder as html, json, mp4 or epub; returns the path written (see storyteller.export)."""
+    from storyteller.export import export_story as export
+
+    return export(Path(folder), fmt, out, self_contained=self_contained)
+
+
 class Storyteller:
     def __init__(self, settings: Settings | None = None, *, config_file: str | Path | None = None, registry=None):
         """`registry`: a private backend registry (default: the process-wide one, so models are shared)."""
@@ -74,6 +81,12 @@ class Storyteller:
 
         opened = StoryFolder.open(folder)
         return self._run(StoryRun(self.toolbox, folder=opened, seed=opened.story.seed), on_event)
+
+    def evaluate(self, folder: str | Path):
+        """ViStoryBench-style consistency metrics of a story folder (storyteller.memory.EvalReport)."""
+        from storyteller.memory import evaluate_story
+
+        return evaluate_story(Path(folder), self.toolbox.backend("image_embedder"), self.toolbox.backend("text_embedder"))
 
     def _run(self, run, on_event: Callable | None) -> Story:
         with listening(on_event):

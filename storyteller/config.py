@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     plan_attempts: int = Field(default=3, ge=1, le=10, description="How often the planner may re-ask the LLM.")
     image_width: int = Field(default=768, ge=64, le=2048)
     image_height: int = Field(default=512, ge=64, le=2048)
+    gate_attempts: int = Field(default=3, ge=1, le=10, description="Illustration attempts the consistency gate may make.")
+    gate_thresholds: dict[str, float] = Field(
+        default_factory=dict, description="Override the gate's thresholds: character, style, text (0..1).")
 
     @classmethod
     def settings_customise_sources(

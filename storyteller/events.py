@@ -66,6 +66,14 @@ class ImageReady(_Event):
     provenance: Provenance
 
 
+class ConsistencyScored(_Event):
+    type: Literal["consistency_scored"] = "consistency_scored"
+    page: int
+    attempts: int
+    passed: bool
+    scores: dict
+
+
 class AudioReady(_Event):
     type: Literal["audio_ready"] = "audio_ready"
     page: int
@@ -87,7 +95,7 @@ class StoryDone(_Event):
 
 
 Event = Annotated[
-    Union[ModelCall, PlanReady, PlanRetry, PageTextDelta, PageWritten, ImageReady, AudioReady, TurnCommitted, StoryDone],
+    Union[ModelCall, PlanReady, PlanRetry, PageTextDelta, PageWritten, ImageReady, ConsistencyScored, AudioReady, TurnCommitted, StoryDone],
     Field(discriminator="type"),
 ]
 

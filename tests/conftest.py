@@ -28,6 +28,7 @@ def make_teller(registry):
             llm=RoleConfig(backend="scripted", options=llm or {}),
             illustrator=RoleConfig(backend="solid", options=illustrator or {}),
             narrator=RoleConfig(backend="tone", options=narrator or {}),
+            text_embedder=RoleConfig(backend="hash"),
             **settings,
         ), registry=registry)
 

@@ -7,15 +7,17 @@ They are real backends in every other respect (registered through the registry, 
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
+import zlib
 
 import numpy as np
 from PIL import Image
 
 from storyteller.errors import BackendCallError
 from storyteller.backends.base import (AudioResult, Completion, IllustratorBackend, ImageResult, LLMBackend,
-                                       NarratorBackend, VoiceSpec)
+                                       NarratorBackend, TextEmbedderBackend, VoiceSpec)
 
 
 def plan_json(pages: int = 3, *, title: str = "The Lantern", names=("Fern", "Owl")) -> str:
@@ -135,7 +137,33 @@ class ToneNarrator(NarratorBackend):
         return AudioResult(samples=samples, sample_rate=16000, provenance=provenance)
 
 
+class HashEmbedder(TextEmbedderBackend):
+    """Deterministic toy: hashed bag of lower-cased words, 256-d, unit length."""
+
+    name = "toy-hash"
+    kind = "procedural"
+
+    def __init__(self, model: str = "hash-256"):
+        super().__init__(model=model)
+        self.model = model
+        self.calls = 0
+
+    @property
+    def model_id(self) -> str:
+        return self.model
+
+    def embed(self, texts):
+        self.calls += 1
+        out = np.zeros((len(texts), 256), np.float32)
+        for row, text in enumerate(texts):
+            for word in re.findall(r"[a-z0-9']+", text.lower()):
+                out[row, zlib.crc32(word.encode()) % 256] += 1
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return out / np.where(norms > 0, norms, 1)
+
+
 def register_fakes(registry) -> None:
     registry.add_backend("llm", "scripted", "fakes:ScriptedLLM")
     registry.add_backend("illustrator", "solid", "fakes:SolidIllustrator")
     registry.add_backend("narrator", "tone", "fakes:ToneNarrator")
+    registry.add_backend("text_embedder", "hash", "fakes:HashEmbedder")

@@ -37,7 +37,13 @@ def test_new_story_writes_a_complete_folder(make_teller, tmp_path):
     assert sorted(t.pages[0] for t in loaded.history[1:]) == [1, 2, 3]
     # Every file in the folder belongs to the story (nothing stray, no temp files left).
     files = sorted(str(p.relative_to(tmp_path / "fox")) for p in (tmp_path / "fox").rglob("*") if p.is_file())
-    assert files == sorted(["story.json", ".storyteller.lock"] + [a.path for a in loaded.assets()])
+    story_files = [f for f in files if not f.startswith("memory/")]
+    assert story_files == sorted(["story.json", ".storyteller.lock"] + [a.path for a in loaded.assets()])
+    assert "memory/records.json" in files and any(f.endswith(".faiss") for f in files)
+    # Every illustration passed the consistency gate, and its scores are in its provenance.
+    for page in loaded.pages:
+        verdict = page.illustration.provenance.parameters["consistency"]
+        assert verdict["attempts"] and verdict["chosen_attempt"] < 3
 
     kinds = [type(e) for e in events]
     assert kinds.index(PlanReady) < kinds.index(PageWritten)
@@ -70,15 +76,22 @@ def test_invalid_plan_is_reasked_with_the_error(make_teller, tmp_path):
     assert story.plan_provenance.parameters["failed_attempts"][0]["output"] == "this is not json"
 
 
-def test_plan_with_wrong_page_count_or_unknown_character_is_reasked(make_teller, tmp_path):
-    wrong_count = plan_json(5)
-    unknown = json.loads(plan_json(2))
-    unknown["pages"][0]["characters"] = ["Nobody"]
-    teller = make_teller(llm={"plans": [wrong_count, json.dumps(unknown), plan_json(2)]})
+def test_plan_with_wrong_page_count_is_reasked(make_teller, tmp_path):
+    teller = make_teller(llm={"plans": [plan_json(5), plan_json(2)]})
     teller.new_story("A fox", out=tmp_path / "s", pages=2)
-    reasks = [c["messages"][-1]["content"] for c in teller.toolbox.llm.calls if c["json_schema"] is not None][1:]
-    assert "pages" in reasks[0] and "at most 2" in reasks[0]
-    assert "Nobody" in reasks[1]
+    reask = [c["messages"][-1]["content"] for c in teller.toolbox.llm.calls if c["json_schema"] is not None][1]
+    assert "pages" in reask and "at most 2" in reask
+
+
+def test_plan_slips_are_repaired_without_a_reask(make_teller, tmp_path):
+    plan = json.loads(plan_json(2))
+    plan["characters"].append(dict(plan["characters"][0]))  # Fern twice
+    plan["pages"][0]["characters"] = ["the owl", "Nobody"]
+    teller = make_teller(llm={"plans": [json.dumps(plan)]})
+    story = teller.new_story("A fox", out=tmp_path / "s", pages=2)
+    assert [c.name for c in story.characters] == ["Fern", "Owl"]
+    assert story.outline[0].characters == ["owl"]
+    assert len([c for c in teller.toolbox.llm.calls if c["json_schema"] is not None]) == 1
 
 
 def test_error_after_the_reask_bound_carries_every_attempt(make_teller, tmp_path):

@@ -15,13 +15,15 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from storyteller.backends.base import ImageEmbedderBackend, TextEmbedderBackend
+from fakes import HashEmbedder
+
+from storyteller.backends.base import ImageEmbedderBackend
 from storyteller.backends.classical_image_embed import ClassicalImageEmbedder
 from storyteller.errors import BackendUnavailable, InvalidInput
 from storyteller.memory import ConsistencyGate, Memory, evaluate_story, render_table
 from storyteller.memory.index import VectorSpace
 from storyteller.session import StoryFolder
-from storyteller.story import Appearance, Asset, Character, Page, PageBeat, Provenance, Story, StyleGuide
+from storyteller.story import Appearance, Character, Page, PageBeat, Provenance, Story, StyleGuide
 
 pytest.importorskip("faiss")
 
@@ -29,31 +31,6 @@ pytest.importorskip("faiss")
 # ------------------------------------------------------------------------------------------------
 # helpers
 # ------------------------------------------------------------------------------------------------
-class HashEmbedder(TextEmbedderBackend):
-    """Deterministic toy: hashed bag of lower-cased words, 256-d, unit length."""
-
-    name = "toy-hash"
-    kind = "procedural"
-
-    def __init__(self, model: str = "hash-256"):
-        super().__init__(model=model)
-        self.model = model
-        self.calls = 0
-
-    @property
-    def model_id(self) -> str:
-        return self.model
-
-    def embed(self, texts):
-        self.calls += 1
-        out = np.zeros((len(texts), 256), np.float32)
-        for row, text in enumerate(texts):
-            for word in re.findall(r"[a-z0-9']+", text.lower()):
-                out[row, zlib.crc32(word.encode()) % 256] += 1
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        return out / np.where(norms > 0, norms, 1)
-
-
 def scene(coat, *, x=100, bg=(236, 226, 200), ground=(120, 160, 90)) -> Image.Image:
     """A storyboard-like picture: background, ground, one figure in a coat of colour `coat`."""
     image = Image.new("RGB", (256, 192), bg)
@@ -192,6 +169,17 @@ def test_truncate_keeps_index_consistent_with_the_story(tmp_path, toy, classical
     assert [memory.records[i].page for i in memory.reference_ids("mira")] == [1]
     assert [memory.records[i].page for i in memory.reference_ids("pip")] == [3]
     assert [memory.records[i].page for i in memory.style_reference_ids()] == [1]
+    # redrawing page 4 replaces its illustration and nothing else
+    before = len(memory.records)
+    memory.add_illustration(4, scene(RED, x=90), asset="images/page-4.png", characters=["mira", "pip"])
+    assert len(memory.records) == before
+    assert [memory.records[i].page for i in memory.reference_ids("pip")] == [3]
+    # redrawing page 1 (Mira's first appearance, the style reference) re-derives both from it
+    memory.add_illustration(1, scene(RED, x=20), asset="images/page-1.png", characters=["mira"])
+    assert len(memory.records) == before
+    fresh = classical.embed_images([scene(RED, x=20)])[0]
+    assert np.allclose(memory.references("mira")[0], fresh, atol=1e-6)
+    assert np.allclose(memory.style_references()[0], fresh, atol=1e-6)
     memory.save()
 
     removed = memory.truncate_to_page(2)

@@ -13,6 +13,11 @@ media depend only on their own page.
 The graph's state is small (which page is next); the story itself lives in the StoryFolder, which
 is the only writer of the folder. A page's turn is committed when its text, picture and sound are
 all saved, so an interrupted run resumes at the first incomplete page.
+
+The memory (storyteller.memory) is what keeps a long story coherent and its characters looking the
+same: the writer's context comes from it within the LLM's budget, and every illustration passes the
+consistency gate, which scores it against the characters' and the style's reference images and
+redraws it with another seed, a bounded number of times, when it drifts.
 """
 
 from __future__ import annotations
@@ -26,7 +31,8 @@ from typing import TypedDict
 from storyteller.agent.plan import make_plan, story_from_plan
 from storyteller.agent.toolbox import Toolbox
 from storyteller.agent.writer import write_page
-from storyteller.events import AudioReady, ImageReady, PageTextDelta, PageWritten, PlanReady, TurnCommitted, emit
+from storyteller.memory import ConsistencyGate
+from storyteller.events import AudioReady, ConsistencyScored, ImageReady, PageTextDelta, PageWritten, PlanReady, TurnCommitted, emit
 from storyteller.session import StoryFolder
 from storyteller.story import Asset, Page
 
@@ -70,7 +76,20 @@ class StoryRun:
     style: str = "watercolor"
     out: str = ""
     seed: int = 0
+    memory: object = None  # storyteller.memory.Memory, opened with the folder
     _page_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def open_memory(self) -> None:
+        from storyteller.memory import Memory
+
+        story = self.folder.story
+        self.memory = Memory.open(self.folder.root, self.toolbox.backend("text_embedder"),
+                                  self.toolbox.backend("image_embedder"), story=story)
+        if not self.memory.sheets:  # a new story: its lorebook starts with the plan
+            for character in story.characters:
+                self.memory.add_character(character)
+            self.memory.add_style(story.style)
+            self.memory.save()
 
     # -- nodes --------------------------------------------------------------------------------
     def plan(self, state: GraphState) -> GraphState:
@@ -84,16 +103,23 @@ class StoryRun:
             provenance.parameters["failed_attempts"] = failed
             story.plan_provenance = provenance
             self.folder = StoryFolder.create(self.out, story)
+            self.open_memory()
             self.folder.commit("plan", f"planned {len(story.outline)} pages: {story.title}")
             emit(PlanReady(title=story.title, pages=len(story.outline), characters=[c.name for c in story.characters]))
+        elif self.memory is None:
+            self.open_memory()
         return {"next_page": len(self.folder.story.pages) + 1}
 
     def write_page(self, state: GraphState) -> GraphState:
         story = self.folder.story
         number = state["next_page"]
         beat = story.outline[number - 1]
+        # The memory's context holds the character sheets on stage, the last pages in full and
+        # summaries of older ones, sized to a third of the LLM's context window.
+        context = self.memory.context(f"{beat.beat} {beat.scene}", beat.characters,
+                                      budget_tokens=self.toolbox.llm.context_length // 3)
         text, provenance = write_page(
-            self.toolbox.llm, story, number, previous=[p.text for p in story.pages], seed=self.seed + number,
+            self.toolbox.llm, story, number, previous=[], context=context, seed=self.seed + number,
             on_text=lambda delta: emit(PageTextDelta(page=number, delta=delta)),
         )
         mentioned = [c.slug for c in story.characters if c.name.lower() in text.lower() and c.slug not in beat.characters]
@@ -102,6 +128,7 @@ class StoryRun:
         with self._page_lock:
             story.pages.append(page)
             self.folder.save()
+        self.memory.add_page(page)
         emit(PageWritten(page=number, text=text))
         return {"next_page": number + 1}
 
@@ -114,13 +141,28 @@ class StoryRun:
             for c in (story.character(slug) for slug in page.characters)
         ]
         settings = self.toolbox.settings
-        result = self.toolbox.illustrate.invoke({
-            "prompt": f"{page.scene}. {page.text}", "seed": self.seed * 1000 + page.number, "scene": page.scene,
+        request = {
+            "prompt": f"{page.scene}. {page.text}", "scene": page.scene,
             "style": f"{story.style.name}. {story.style.description}".strip(". "), "palette": story.style.palette,
             "figures": figures, "caption": page.text, "width": settings.image_width, "height": settings.image_height,
-        })
+        }
+        results = {}
+
+        def draw(attempt: int):
+            # Each retry is a new seed: the gate keeps the attempt most consistent with the references.
+            results[attempt] = self.toolbox.illustrate.invoke({**request, "seed": self.seed * 1000 + page.number + 7919 * attempt})
+            return results[attempt].image
+
+        gate = ConsistencyGate(self.toolbox.backend("image_embedder"), settings.gate_thresholds or None,
+                               max_attempts=settings.gate_attempts)
+        verdict = gate.run_for_page(draw, self.memory, page.characters, text=page.text)
+        result = results[verdict.attempt]
+        result.provenance.parameters["consistency"] = verdict.to_dict()
         asset = self.folder.write_asset("image", f"page-{page.number:02d}", png_bytes(result.image), suffix=".png",
                                         media_type="image/png", provenance=result.provenance)
+        self.memory.add_illustration(page.number, result.image, asset=asset.path, characters=page.characters)
+        emit(ConsistencyScored(page=page.number, attempts=len(verdict.attempts), passed=verdict.passed,
+                               scores=verdict.scores))
         self._attach(page.number, "illustration", asset)
         emit(ImageReady(page=page.number, path=asset.path, provenance=asset.provenance))
         return {}
@@ -161,6 +203,7 @@ class StoryRun:
             page = self.folder.story.pages[number - 1]
             setattr(page, slot, asset)
             if page.illustration and page.narration:
+                self.memory.save()  # before the commit: a committed turn never lacks its memory
                 turn = self.folder.commit("page", f"page {number}: {page.text[:80]}", pages=[number])
                 emit(TurnCommitted(turn=turn.number, action="page", pages=[number]))
             else:

@@ -45,15 +45,28 @@ def plan_model(pages: int) -> type[StoryPlan]:
     )
 
 
-def check_plan(plan: StoryPlan) -> None:
-    """Rules beyond the schema; a ValueError here is sent back to the model as the re-ask."""
-    names = {c.name.strip().lower() for c in plan.characters}
-    if len(names) != len(plan.characters):
-        raise ValueError("two characters have the same name")
-    for number, page in enumerate(plan.pages, 1):
-        unknown = [n for n in page.characters if n.strip().lower() not in names]
-        if unknown:
-            raise ValueError(f"page {number} names characters not in the character list: {unknown}")
+def repair_plan(plan: StoryPlan) -> StoryPlan:
+    """Mend what a small model gets wrong in a safe, deterministic way, instead of re-asking
+    (which rarely helps: a model that repeats a name tends to repeat it again). A repeated
+    character is dropped; a page's reference to a character not in the list is matched to one
+    whose name contains it or is contained in it ("the seal" -> "Seal"), else dropped."""
+    unique: dict[str, PlanCharacter] = {}
+    for character in plan.characters:
+        unique.setdefault(character.name.strip().lower(), character)
+    names = list(unique)
+
+    def resolve(reference: str) -> str | None:
+        ref = reference.strip().lower()
+        if ref in unique:
+            return unique[ref].name
+        close = [n for n in names if ref and (ref in n or n in ref)]
+        return unique[close[0]].name if close else None
+
+    pages = []
+    for page in plan.pages:
+        resolved = [r for r in (resolve(n) for n in page.characters) if r]
+        pages.append(page.model_copy(update={"characters": list(dict.fromkeys(resolved))}))
+    return plan.model_copy(update={"characters": list(unique.values()), "pages": pages})
 
 
 # Palettes for common styles; other styles get a stable palette derived from their name.
@@ -86,10 +99,10 @@ def make_plan(llm: LLMBackend, premise: str, *, pages: int, style: str, notes: s
         {"role": "system", "content": prompts.render("plan_system")},
         {"role": "user", "content": prompts.render("plan_user", premise=premise, pages=pages, style=style, notes=notes)},
     ]
-    return generate_structured(
-        llm, messages, plan_model(pages), max_attempts=max_attempts, check=check_plan, seed=seed,
-        max_tokens=300 + 140 * pages,
+    plan, completion, failed = generate_structured(
+        llm, messages, plan_model(pages), max_attempts=max_attempts, seed=seed, max_tokens=300 + 140 * pages,
     )
+    return repair_plan(plan), completion, failed
 
 
 def story_from_plan(plan: StoryPlan, *, premise: str, style: str, seed: int = 0) -> Story:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
 from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -43,15 +42,11 @@ def generate_structured(
     model: type[M],
     *,
     max_attempts: int = 3,
-    check: Callable[[M], None] | None = None,
     seed: int | None = None,
     temperature: float = 0.7,
     max_tokens: int = 1200,
 ) -> tuple[M, Completion, list[dict]]:
-    """Return (object, the completion that produced it, failed attempts before it).
-
-    `check` may raise ValueError for rules a JSON schema cannot say (e.g. cross references).
-    """
+    """Return (object, the completion that produced it, failed attempts before it)."""
     schema = model.model_json_schema()
     conversation = list(messages)
     if not llm.supports_json_schema:
@@ -69,10 +64,7 @@ def generate_structured(
             json_schema=schema if llm.supports_json_schema else None,
         )
         try:
-            parsed = model.model_validate_json(extract_json(completion.text))
-            if check is not None:
-                check(parsed)
-            return parsed, completion, attempts
+            return model.model_validate_json(extract_json(completion.text)), completion, attempts
         except (ValidationError, ValueError) as exc:
             error = _short_error(exc)
             attempts.append({"attempt": attempt, "output": completion.text[:4000], "error": error})

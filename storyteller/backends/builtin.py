@@ -19,6 +19,9 @@ def register(registry) -> None:
         summary="sentence-transformers model (embedded all-MiniLM-L6-v2 or any model directory)", extra="memory")
     add("illustrator", "storyboard", "storyteller.backends.storyboard:StoryboardIllustrator",
         summary="procedural storyboard renderer (no neural model): scenes drawn from the plan")
+    add("image_embedder", "classical", "storyteller.backends.classical_image_embed:ClassicalImageEmbedder",
+        summary="classical image descriptor (subject colours, colour histogram and layout, edge orientations); "
+                "no neural model, no text tower")
     add("captioner", "classical", "storyteller.backends.classical_vision:ClassicalCaptioner",
         summary="classical image analysis (colours, brightness, OpenCV face/body detection), not a neural captioner",
         extra="embedded")

@@ -26,7 +26,7 @@ import hashlib
 import random
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -427,13 +427,20 @@ def _words(text: str) -> list[str]:
     return re.findall(r"[a-z]+", text.lower())
 
 
+HAIR_ADJECTIVES = {"long", "short", "curly", "straight", "wavy", "messy", "thick", "braided", "fluffy", "shiny",
+                   "silky", "tousled", "spiky", "cropped", "flowing", "frizzy", "untidy", "neat"} | set(SHADE_WORDS)
+
+
 def _color_near(words: list[str], anchor: set[str], span: int = 3) -> RGB | None:
-    """The colour word closest before one of `anchor` ("long red hair" -> red)."""
+    """The colour word just before one of `anchor` ("long red hair" -> red), looking back only
+    through adjectives, so "blue dungarees, with pigtails" does not give blue hair."""
     for i, w in enumerate(words):
         if w in anchor or any(w.startswith(a) for a in anchor):
             for j in range(i - 1, max(-1, i - span - 1), -1):
                 if words[j] in COLOR_WORDS:
-                    return COLOR_WORDS[words[j]]
+                    return parse_color(" ".join(words[j - 1:j + 1]) if j and words[j - 1] in SHADE_WORDS else words[j])
+                if words[j] not in HAIR_ADJECTIVES:
+                    break
     return None
 
 
@@ -531,6 +538,9 @@ def draw_person(pen: Pen, look: Look) -> None:
     if style == "pigtails":
         for side in (-1, 1):
             pen.circle(cx + side * head_r * 1.15, head_cy + head_r * 0.25, head_r * 0.48, rgba(hair))
+    if style == "bob":  # a full bob frames the face: hair to the jaw on both sides, behind the head
+        pen.rect(cx - head_r * 1.2, head_cy - head_r * 0.3, cx + head_r * 1.2, head_cy + head_r * 0.85, rgba(hair),
+                 radius=head_r * 0.35)
     pen.circle(cx, head_cy, head_r, rgba(skin))
     _hair_front(pen, style, cx, head_cy, head_r, hair, accent)
     face(pen, cx, head_cy + head_r * 0.12, head_r, eye_color=(40, 36, 40), gap=0.4)
@@ -587,8 +597,6 @@ def _hair_front(pen: Pen, style: str, cx, cy, r, hair: RGB, accent: RGB) -> None
         pen.poly(pts, col)
         return
     # short / long / bob / bun / pigtails: a cap over the top half with a side-swept fringe
-    if style == "bob":  # a full bob: hair to the jaw on both sides
-        pen.rect(cx - r * 1.2, cy - r * 0.3, cx + r * 1.2, cy + r * 0.85, col, radius=r * 0.35)
     side_y = {"bob": r * 0.75, "long": r * 0.5}.get(style, r * 0.05)
     cap = [(cx - r * 1.05, cy + side_y)]
     cap += [(cx + np.cos(a) * r * 1.07, cy + np.sin(a) * r * 1.07) for a in np.linspace(np.pi, 2 * np.pi, 18)]
@@ -766,17 +774,17 @@ def draw_quadruped(pen: Pen, look: Look, spec: Beast) -> None:
     # Tail first (behind the body), far legs, wings.
     tail_root = (cx - L * 0.44, cy - D * 0.1)
     _tail(pen, spec.tail, tail_root, L, D, main, second, "tiptail" in spec.marks)
-    if "wings" in spec.marks:  # a bat wing: bony top edge, scalloped membrane
-        wing = shade(main, 0.72)
-        wx, wy = cx, cy - D * 0.3
-        tip = (wx - L * 0.2, wy - D * 2.0)
-        top = bezier([(wx + L * 0.2, wy), (wx + L * 0.1, wy - D * 1.6), tip], 10)
-        scallops = []
-        for a, b in ((tip, (wx - L * 0.36, wy - D * 0.9)), ((wx - L * 0.36, wy - D * 0.9), (wx - L * 0.3, wy - D * 0.1))):
-            mid = ((a[0] + b[0]) / 2 + L * 0.1, (a[1] + b[1]) / 2 + D * 0.1)
-            scallops += bezier([a, mid, b], 6)
-        pen.poly(top + scallops + [(wx - L * 0.1, wy + 2)], rgba(wing))
-        pen.line(top, rgba(shade(main, 0.5)), 2.2)
+    if "wings" in spec.marks:  # a bat wing: three finger bones, a scalloped membrane between them
+        membrane = mix(main, second, 0.45)
+        shoulder = (cx + L * 0.12, cy - D * 0.4)
+        tips = [(cx + L * 0.02, cy - D * 2.2), (cx - L * 0.3, cy - D * 1.75), (cx - L * 0.46, cy - D * 0.85)]
+        outline = [shoulder, tips[0]]
+        for a, b in zip(tips, tips[1:] + [(cx - L * 0.2, cy - D * 0.2)]):
+            pull = ((a[0] + b[0]) / 2 * 0.7 + shoulder[0] * 0.3, (a[1] + b[1]) / 2 * 0.7 + shoulder[1] * 0.3)
+            outline += bezier([a, pull, b], 8)[1:]
+        pen.poly(outline, rgba(membrane))
+        for tip in tips:
+            pen.line([shoulder, tip], rgba(shade(main, 0.6)), 2.0)
     for x in (cx - L * 0.26, cx + L * 0.3):
         pen.rect(x - leg_w / 2 + 3, cy, x + leg_w / 2 + 3, BASE - 1.5, rgba(far), radius=leg_w * 0.45)
     if "spikes_back" in spec.marks:
@@ -812,7 +820,8 @@ def draw_quadruped(pen: Pen, look: Look, spec: Beast) -> None:
             a = stable_int(look.key, "spot", i)
             sx = cx - L * 0.3 + (a % 100) / 100 * L * 0.55
             sy = cy - D * 0.25 + ((a >> 8) % 100) / 100 * D * 0.4
-            pen.ellipse(sx, sy, 3.5 + (a >> 16) % 3, 2.6 + (a >> 20) % 2, rgba(second if look.species == "cow" else shade(main, 1.45)), outline=False)
+            pen.ellipse(sx, sy, 3.5 + (a >> 16) % 3, 2.6 + (a >> 20) % 2,
+                        rgba(second if look.species == "cow" else shade(main, 1.45)), outline=False)
     if "panda" in spec.marks:
         pen.ellipse(cx + L * 0.12, cy - D * 0.05, L * 0.22, D * 0.5, rgba(second), outline=False)
 
@@ -827,7 +836,6 @@ def draw_quadruped(pen: Pen, look: Look, spec: Beast) -> None:
         pen.poly([(cx + L * 0.28, cy - D * 0.35), (head_x - R * 0.6, head_y), (head_x + R * 0.5, head_y + R * 0.3),
                   (cx + L * 0.5, cy + D * 0.1)], rgba(main))
     if "mane" in spec.marks:
-        mane = second if spec.snout != "long" else shade(main, 0.6) if look.color(1, None) is None else second
         if spec.snout == "long":
             pen.poly([(head_x - R * 0.2, head_y - R * 0.9), (head_x - R * 1.1, head_y + R * 0.2),
                       (cx + L * 0.22, cy - D * 0.45), (cx + L * 0.3, cy - D * 0.2), (head_x - R * 0.3, head_y + R * 0.5)],
@@ -840,12 +848,14 @@ def draw_quadruped(pen: Pen, look: Look, spec: Beast) -> None:
     if "antlers" in spec.marks:
         for side in (-1, 1):
             bx = head_x + side * R * 0.45
-            pen.line([(bx, head_y - R * 0.8), (bx + side * R * 0.35, head_y - R * 1.8), (bx + side * R * 0.9, head_y - R * 2.2)], rgba((150, 110, 70)), 2.6)
+            pen.line([(bx, head_y - R * 0.8), (bx + side * R * 0.35, head_y - R * 1.8),
+                      (bx + side * R * 0.9, head_y - R * 2.2)], rgba((150, 110, 70)), 2.6)
             pen.line([(bx + side * R * 0.25, head_y - R * 1.45), (bx - side * R * 0.2, head_y - R * 2.0)], rgba((150, 110, 70)), 2.4)
     if "horns" in spec.marks:
         for side in (-1, 1):
             bx = head_x + side * R * 0.5
-            pen.poly([(bx - 2.2, head_y - R * 0.75), (bx + side * R * 0.45, head_y - R * 1.6), (bx + 2.2, head_y - R * 0.7)], (245, 235, 210, 255))
+            pen.poly([(bx - 2.2, head_y - R * 0.75), (bx + side * R * 0.45, head_y - R * 1.6), (bx + 2.2, head_y - R * 0.7)],
+                     (245, 235, 210, 255))
     head_rx = R * (1.12 if spec.snout != "long" else 0.9)
     pen.ellipse(head_x, head_y, head_rx, R * (0.95 if spec.snout != "long" else 1.05), rgba(main if "panda" not in spec.marks else main))
     if "horn" in spec.marks:
@@ -867,7 +877,8 @@ def _tail(pen: Pen, style: str, root, L, D, main: RGB, second: RGB, tip: bool) -
         if tip:
             pen.ellipse(x - L * 0.48, y + D * 0.08, L * 0.09, D * 0.24, rgba(second))
     elif style == "thin":
-        pen.stroke(bezier([(x + 2, y), (x - L * 0.25, y + D * 0.2), (x - L * 0.35, y - D * 0.6), (x - L * 0.22, y - D * 1.0)], 14), rgba(main), max(2.5, L * 0.055))
+        pen.stroke(bezier([(x + 2, y), (x - L * 0.25, y + D * 0.2), (x - L * 0.35, y - D * 0.6), (x - L * 0.22, y - D * 1.0)],
+                          14), rgba(main), max(2.5, L * 0.055))
     elif style == "long":
         pen.stroke(bezier([(x + 2, y + D * 0.1), (x - L * 0.3, y + D * 0.2), (x - L * 0.45, y + D * 0.9), (x - L * 0.7, y + D * 0.7)], 14),
                    rgba(second if second != main and luminance(second) > 0.6 and L < 40 else main), max(1.6, L * 0.04))
@@ -915,7 +926,8 @@ def _snout(pen: Pen, spec: Beast, look: Look, hx, hy, R, main: RGB, second: RGB)
         for side in (-1, 1):
             pen.ellipse(hx + side * R * 0.28, hy + R * 0.32, R * 0.09, R * 0.06, rgba(INK), outline=False)
         pen.arc(hx, hy + R * 0.45, R * 0.45, R * 0.25, 20, 160, rgba(INK), 1.1)
-        pen.poly([(hx - R * 0.2, hy + R * 0.66), (hx - R * 0.12, hy + R * 0.82), (hx - R * 0.04, hy + R * 0.67)], (255, 255, 255, 255), outline=False)
+        pen.poly([(hx - R * 0.2, hy + R * 0.66), (hx - R * 0.12, hy + R * 0.82), (hx - R * 0.04, hy + R * 0.67)],
+                 (255, 255, 255, 255), outline=False)
         return
     if spec.snout == "trunk":
         face(pen, hx, hy - R * 0.12, R, gap=0.5, blush=True, smile=False)
@@ -942,7 +954,8 @@ def _snout(pen: Pen, spec: Beast, look: Look, hx, hy, R, main: RGB, second: RGB)
     if "whiskers" in spec.marks:
         for side in (-1, 1):
             for dy in (-0.1, 0.08):
-                pen.line([(hx + side * R * 0.35, hy + R * (0.6 + dy)), (hx + side * R * 1.2, hy + R * (0.5 + dy * 2.5))], (60, 50, 50, 160), 0.6)
+                pen.line([(hx + side * R * 0.35, hy + R * (0.6 + dy)), (hx + side * R * 1.2, hy + R * (0.5 + dy * 2.5))],
+                         (60, 50, 50, 160), 0.6)
 
 
 # Other figure kinds ---------------------------------------------------------------------------
@@ -950,12 +963,14 @@ def draw_seal(pen: Pen, look: Look) -> None:
     main, second, _ = _beast_colors(look, SPECIAL_KINDS["seal"])
     cx, base = CANVAS_W / 2 - 6, BASE
     belly = second if second != main else shade(main, 1.4)
-    pen.poly([(cx - 44, base - 8), (cx - 52, base - 16), (cx - 46, base - 9), (cx - 54, base - 2), (cx - 40, base - 3)], rgba(shade(main, 0.75)))
+    pen.poly([(cx - 44, base - 8), (cx - 52, base - 16), (cx - 46, base - 9), (cx - 54, base - 2), (cx - 40, base - 3)],
+             rgba(shade(main, 0.75)))
     body = bezier([(cx - 42, base - 4), (cx - 30, base - 28), (cx + 6, base - 30), (cx + 16, base - 38)], 14)
     body += bezier([(cx + 16, base - 38), (cx + 30, base - 46), (cx + 34, base - 20), (cx + 26, base)], 10)
     body += [(cx - 10, base), (cx - 42, base - 2)]
     pen.poly(body, rgba(main))
-    pen.poly(bezier([(cx + 22, base - 30), (cx + 33, base - 18), (cx + 22, base - 1)], 8) + [(cx, base - 1), (cx + 8, base - 14)], rgba(belly), outline=False)
+    belly_edge = bezier([(cx + 22, base - 30), (cx + 33, base - 18), (cx + 22, base - 1)], 8)
+    pen.poly(belly_edge + [(cx, base - 1), (cx + 8, base - 14)], rgba(belly), outline=False)
     for i in range(6):  # spotted coat
         a = stable_int(look.key, "seal", i)
         pen.circle(cx - 30 + a % 40, base - 16 + (a >> 8) % 10, 1.3 + (a >> 16) % 2, rgba(shade(main, 0.7)), outline=False)
@@ -996,7 +1011,8 @@ def draw_bird(pen: Pen, look: Look) -> None:
         H = 62
         for side in (-1, 1):
             pen.ellipse(cx + side * 7, base - 2, 7, 3, rgba(beak))
-            pen.poly([(cx + side * 15, base - H * 0.62), (cx + side * 26, base - H * 0.2), (cx + side * 17, base - H * 0.3)], rgba(shade(main, 0.9)))
+            pen.poly([(cx + side * 15, base - H * 0.62), (cx + side * 26, base - H * 0.2), (cx + side * 17, base - H * 0.3)],
+                     rgba(shade(main, 0.9)))
         pen.ellipse(cx, base - H * 0.45, H * 0.3, H * 0.43, rgba(main))
         pen.ellipse(cx, base - H * 0.34, H * 0.21, H * 0.3, rgba(second), outline=False)
         pen.ellipse(cx, base - H * 0.78, H * 0.2, H * 0.14, rgba(second), outline=False)
@@ -1014,7 +1030,8 @@ def draw_bird(pen: Pen, look: Look) -> None:
         pen.ellipse(cx, base - H * 0.32, H * 0.23, H * 0.28, rgba(second), outline=False)
         for side in (-1, 1):
             pen.ellipse(cx + side * H * 0.33, base - H * 0.42, H * 0.1, H * 0.25, rgba(shade(main, 0.75)))
-            pen.poly([(cx + side * H * 0.1, base - H * 0.88), (cx + side * H * 0.3, base - H * 1.08), (cx + side * H * 0.3, base - H * 0.8)], rgba(main))
+            pen.poly([(cx + side * H * 0.1, base - H * 0.88), (cx + side * H * 0.3, base - H * 1.08),
+                      (cx + side * H * 0.3, base - H * 0.8)], rgba(main))
             pen.circle(cx + side * H * 0.14, base - H * 0.7, H * 0.14, (255, 255, 255, 255))
             pen.circle(cx + side * H * 0.14, base - H * 0.7, H * 0.07, rgba(INK), outline=False)
             pen.circle(cx + side * H * 0.14 + 1, base - H * 0.72, H * 0.025, (255, 255, 255, 255), outline=False)
@@ -1026,7 +1043,8 @@ def draw_bird(pen: Pen, look: Look) -> None:
     body_y = base - H * 0.42
     for side in (-3, 3):
         pen.line([(cx + side, body_y + H * 0.2), (cx + side, base - 1), (cx + side + 4, base - 1)], rgba(beak), 1.6)
-    pen.poly([(cx - H * 0.35, body_y - H * 0.05), (cx - H * 0.72, body_y - H * 0.28), (cx - H * 0.66, body_y + H * 0.05)], rgba(shade(main, 0.8)))
+    pen.poly([(cx - H * 0.35, body_y - H * 0.05), (cx - H * 0.72, body_y - H * 0.28), (cx - H * 0.66, body_y + H * 0.05)],
+             rgba(shade(main, 0.8)))
     pen.ellipse(cx, body_y, H * 0.45, H * 0.3, rgba(main))
     hx, hy, R = cx + H * 0.32, body_y - H * 0.35, H * 0.22
     if kind == "chicken":
@@ -1128,7 +1146,7 @@ def draw_blob(pen: Pen, look: Look) -> None:
         face(pen, cx, base - 32, 14, gap=0.42)
     elif look.kind == "kite":
         pen.line(bezier([(cx, base - 22), (cx - 12, base - 12), (cx + 6, base - 6), (cx - 4, base)], 12), rgba(INK), 0.8)
-        for t, y in ((0.0, base - 14), (0.0, base - 6)):
+        for y in (base - 14, base - 6):  # bows on the kite's tail
             pen.poly([(cx - 6, y - 3), (cx - 2, y), (cx - 6, y + 3)], rgba(second))
         pen.poly([(cx, base - 70), (cx + 20, base - 46), (cx, base - 22), (cx - 20, base - 46)], rgba(main))
         pen.poly([(cx, base - 70), (cx + 20, base - 46), (cx, base - 46)], rgba(second), outline=False)
@@ -1323,6 +1341,7 @@ class Backdrop:
         self.image = Image.new("RGB", (self.w, self.h), (200, 220, 240))
         self.draw = ImageDraw.Draw(self.image, "RGBA")
         self.lights: list[tuple[float, float, float, RGB]] = []  # (x, y, radius, colour) in page px
+        self.extras: list[str] = []  # sun/moon, when the sky drew them
         self.horizon = int(self.h * rng.uniform(0.5, 0.58))
         self.ground_y = self.horizon
 
@@ -1346,14 +1365,16 @@ class Backdrop:
         self.lights.append((x / SCENE_SS, y / SCENE_SS, radius / SCENE_SS, color))
 
     # shapes ---------------------------------------------------------------------------
-    def gradient(self, top: RGB, bottom: RGB, y0: int = 0, y1: int | None = None, toned: bool = True) -> None:
+    def gradient(self, top: RGB, bottom: RGB, y0: int = 0, y1: int | None = None, toned: bool = True,
+                 mid: RGB | None = None) -> None:
         y1 = self.h if y1 is None else y1
         if y1 <= y0:
             return
-        t = np.linspace(0.0, 1.0, y1 - y0)[:, None]
-        a = np.array(self.tone(top)[:3] if toned else top, float)
-        b = np.array(self.tone(bottom)[:3] if toned else bottom, float)
-        rows = (a * (1 - t) + b * t).astype(np.uint8)
+        stops = [top, mid, bottom] if mid else [top, bottom]
+        cols = np.array([self.tone(c)[:3] if toned else c for c in stops], float)
+        t = np.linspace(0.0, 1.0, y1 - y0)
+        at = np.linspace(0.0, 1.0, len(stops))
+        rows = np.stack([np.interp(t, at, cols[:, ch]) for ch in range(3)], axis=1).astype(np.uint8)
         band = np.repeat(rows[:, None, :], self.w, axis=1)
         self.image.paste(Image.fromarray(band, "RGB"), (0, y0))
 
@@ -1395,7 +1416,7 @@ class Backdrop:
             self.draw.ellipse([x + dx * r - r * 0.7, base + dy * r - r * 0.7, x + dx * r + r * 0.7, base + dy * r + r * 0.7],
                               fill=self.tone(shade(color, 0.92 + 0.05 * dx)))
         if fruit:
-            for i in range(5):
+            for _ in range(5):
                 fx = x + self.rng.uniform(-0.9, 0.9) * r
                 fy = base + self.rng.uniform(-2.6, -1.4) * r
                 self.draw.ellipse([fx - r * 0.1, fy - r * 0.1, fx + r * 0.1, fy + r * 0.1], fill=self.tone(fruit))
@@ -1412,12 +1433,14 @@ class Backdrop:
                 self.draw.ellipse([x - r / 2, y - r / 2, x + r / 2, y + r / 2], fill=bright)
 
     def moon(self, x: float, y: float, r: float) -> None:
+        self.extras.append("moon")
         self.glow(x, y, r * 3.2, (120, 130, 170))
         self.draw.ellipse([x - r, y - r, x + r, y + r], fill=(250, 244, 214))
         for dx, dy, cr in ((-0.3, -0.2, 0.2), (0.25, 0.3, 0.14), (0.35, -0.35, 0.1)):
             self.draw.ellipse([x + (dx - cr) * r, y + (dy - cr) * r, x + (dx + cr) * r, y + (dy + cr) * r], fill=(232, 224, 196))
 
     def sun(self, x: float, y: float, r: float) -> None:
+        self.extras.append("sun")
         color = (255, 214, 90) if self.spec.time == "day" else (255, 160, 90)
         for i in range(12):
             a = i * np.pi / 6 + self.rng.uniform(0, 0.2)
@@ -1426,7 +1449,7 @@ class Backdrop:
         self.draw.ellipse([x - r, y - r, x + r, y + r], fill=color)
 
     # sky ------------------------------------------------------------------------------
-    def sky(self, top: RGB = (110, 170, 232), bottom: RGB = (205, 230, 246), clouds: bool = True) -> None:
+    def sky(self, top: RGB = (110, 170, 232), bottom: RGB = (205, 230, 246), clouds: bool = True, mid: RGB | None = None) -> None:
         spec, rng = self.spec, self.rng
         if spec.time == "night":
             self.gradient((12, 18, 50), (56, 62, 118), 0, self.horizon + 4, toned=False)
@@ -1437,7 +1460,7 @@ class Backdrop:
             self.gradient((84, 84, 160), (255, 176, 120), 0, self.horizon + 4, toned=False)
             self.sun(self.w * rng.uniform(0.15, 0.85), self.horizon * 0.92, self.h * 0.07)
         else:
-            self.gradient(top, bottom, 0, self.horizon + 4)
+            self.gradient(top, bottom, 0, self.horizon + 4, mid=mid)
             if "sun" in spec.props or ("rain" not in spec.weather and rng.random() < 0.5):
                 self.sun(self.w * rng.uniform(0.1, 0.9), self.horizon * rng.uniform(0.2, 0.35), self.h * 0.05)
         if "rainbow" in spec.props and spec.time != "night":
@@ -1449,6 +1472,7 @@ class Backdrop:
                            (150, 156, 170) if grey else (255, 255, 255), 230 if grey else 200)
 
     def _rainbow(self) -> None:
+        self.extras.append("rainbow")
         cx, cy, r = self.w * self.rng.uniform(0.3, 0.7), self.horizon + self.h * 0.05, self.h * 0.42
         for i, col in enumerate(((230, 70, 70), (245, 150, 60), (245, 220, 80), (100, 190, 90), (80, 140, 220), (140, 90, 200))):
             rr = r - i * self.h * 0.018
@@ -1464,7 +1488,8 @@ def paint_garden(bd: Backdrop) -> None:
     snow = "snow" in bd.spec.weather
     bd.ridge(bd.horizon, bd.h * 0.05, (206, 226, 240) if snow else (150, 200, 120), waves=2)
     for _ in range(bd.rng.randint(1, 3)):
-        bd.round_tree(bd.rng.uniform(0, bd.w), bd.horizon + bd.h * 0.03, bd.h * 0.22, fruit=(230, 80, 70) if bd.rng.random() < 0.4 else None)
+        bd.round_tree(bd.rng.uniform(0, bd.w), bd.horizon + bd.h * 0.03, bd.h * 0.22,
+                      fruit=(230, 80, 70) if bd.rng.random() < 0.4 else None)
     bd.ridge(bd.horizon + bd.h * 0.06, bd.h * 0.03, _grass(bd), waves=1.5)
     fence_y = bd.horizon + bd.h * 0.09
     if bd.rng.random() < 0.6:
@@ -1479,7 +1504,8 @@ def paint_garden(bd: Backdrop) -> None:
             col = bd.accent(bd.rng.randrange(8), bd.rng.choice(((240, 90, 110), (250, 210, 70), (250, 250, 250), (170, 120, 220))))
             for a in range(5):
                 ang = a * 2 * np.pi / 5
-                bd.draw.ellipse([x + np.cos(ang) * s - s, y + np.sin(ang) * s - s, x + np.cos(ang) * s + s, y + np.sin(ang) * s + s], fill=bd.tone(col))
+                bd.draw.ellipse([x + np.cos(ang) * s - s, y + np.sin(ang) * s - s, x + np.cos(ang) * s + s,
+                                 y + np.sin(ang) * s + s], fill=bd.tone(col))
             bd.draw.ellipse([x - s * 0.7, y - s * 0.7, x + s * 0.7, y + s * 0.7], fill=bd.tone((250, 220, 90)))
 
 
@@ -1525,12 +1551,14 @@ def paint_sea(bd: Backdrop) -> None:
         bd.draw.arc([x - s * 2, y - s, x, y + s], 200, 340, fill=bd.tone((230, 244, 252), 200), width=SCENE_SS)
     if "boat" in bd.spec.props:
         _boat(bd, bd.w * bd.rng.uniform(0.25, 0.75), bd.horizon + (shore - bd.horizon) * 0.45, bd.h * 0.09)
+        bd.extras.append("boat")
     pts = bd.ridge(shore, bd.h * 0.015, (238, 214, 164), waves=1.3)
     bd.draw.line(pts, fill=bd.tone((250, 250, 250), 210), width=3 * SCENE_SS)
     for _ in range(int(bd.w / 60)):  # pebbles and shells
         x, y = bd.rng.uniform(0, bd.w), bd.rng.uniform(shore + bd.h * 0.04, bd.h)
         r = bd.h * bd.rng.uniform(0.004, 0.01)
-        bd.draw.ellipse([x - r * 1.4, y - r, x + r * 1.4, y + r], fill=bd.tone(bd.rng.choice(((200, 180, 150), (250, 230, 220), (170, 160, 150)))))
+        bd.draw.ellipse([x - r * 1.4, y - r, x + r * 1.4, y + r],
+                        fill=bd.tone(bd.rng.choice(((200, 180, 150), (250, 230, 220), (170, 160, 150)))))
     for _ in range(bd.rng.randint(1, 3)):  # gulls
         x, y, s = bd.rng.uniform(0, bd.w), bd.rng.uniform(0.15, 0.6) * bd.horizon, bd.h * 0.012
         bd.draw.line([(x - s * 2, y - s), (x, y), (x + s * 2, y - s)], fill=bd.tone((60, 60, 70)), width=SCENE_SS, joint="curve")
@@ -1560,7 +1588,8 @@ def paint_city(bd: Backdrop) -> None:
         x = bd.rng.uniform(-40, 0)
         while x < bd.w:
             bw, bh = bd.h * bd.rng.uniform(0.12, 0.2), bd.h * bd.rng.uniform(hmin, hmax)
-            col = shade(bd.accent(bd.rng.randrange(8), bd.rng.choice(((214, 150, 120), (200, 190, 170), (170, 180, 200), (230, 200, 150)))), shade_k)
+            col = shade(bd.accent(bd.rng.randrange(8),
+                                  bd.rng.choice(((214, 150, 120), (200, 190, 170), (170, 180, 200), (230, 200, 150)))), shade_k)
             top = bd.horizon - bh
             bd.draw.rectangle([x, top, x + bw, bd.horizon], fill=bd.tone(col))
             bd.draw.rectangle([x - 2, top - 4, x + bw + 2, top + 4], fill=bd.tone(shade(col, 0.75)))
@@ -1591,7 +1620,7 @@ def paint_city(bd: Backdrop) -> None:
 
 
 def paint_desert(bd: Backdrop) -> None:
-    bd.sky((110, 176, 230), (250, 226, 184), clouds=False)
+    bd.sky((90, 168, 232), (255, 228, 186), clouds=False, mid=(176, 218, 240))
     if bd.rng.random() < 0.6:  # distant mesas
         x = bd.rng.uniform(0.1, 0.7) * bd.w
         bd.draw.polygon([(x, bd.horizon), (x + bd.h * 0.05, bd.horizon - bd.h * 0.12), (x + bd.h * 0.3, bd.horizon - bd.h * 0.12),
@@ -1599,7 +1628,8 @@ def paint_desert(bd: Backdrop) -> None:
     for i, col in enumerate(((238, 196, 140), (244, 208, 150), (236, 190, 126))):
         bd.ridge(bd.horizon + i * bd.h * 0.07, bd.h * (0.04 - i * 0.008), col, waves=1.5 + i * 0.4)
     for _ in range(bd.rng.randint(2, 4)):
-        x, base = bd.rng.choice((bd.rng.uniform(0.02, 0.25), bd.rng.uniform(0.75, 0.98))) * bd.w, bd.horizon + bd.rng.uniform(0.05, 0.2) * bd.h
+        x, base = bd.rng.choice((bd.rng.uniform(0.02, 0.25),
+                                 bd.rng.uniform(0.75, 0.98))) * bd.w, bd.horizon + bd.rng.uniform(0.05, 0.2) * bd.h
         _cactus(bd, x, base, bd.h * bd.rng.uniform(0.12, 0.22))
 
 
@@ -1609,8 +1639,10 @@ def _cactus(bd: Backdrop, x: float, base: float, tall: float) -> None:
     bd.draw.rounded_rectangle([x - w, base - tall, x + w, base], radius=w, fill=g)
     for side, h0 in ((-1, 0.55), (1, 0.4)):
         ax = x + side * w * 2.4
-        bd.draw.rounded_rectangle([min(x, ax) - w * 0.6, base - tall * h0, max(x, ax) + w * 0.6, base - tall * h0 + w * 1.2], radius=w * 0.6, fill=g)
-        bd.draw.rounded_rectangle([ax - w * 0.7, base - tall * (h0 + 0.3), ax + w * 0.7, base - tall * h0 + w * 1.2], radius=w * 0.7, fill=g)
+        bd.draw.rounded_rectangle([min(x, ax) - w * 0.6, base - tall * h0, max(x, ax) + w * 0.6, base - tall * h0 + w * 1.2],
+                                  radius=w * 0.6, fill=g)
+        bd.draw.rounded_rectangle([ax - w * 0.7, base - tall * (h0 + 0.3), ax + w * 0.7, base - tall * h0 + w * 1.2],
+                                  radius=w * 0.7, fill=g)
 
 
 def paint_space(bd: Backdrop) -> None:
@@ -1670,20 +1702,27 @@ def paint_river(bd: Backdrop) -> None:
         for _ in range(bd.rng.randint(3, 6)):  # reeds
             x, y = bd.rng.uniform(0, bd.w), bottom + bd.h * 0.02
             for k in range(4):
-                bd.draw.line([(x + k * 4, y), (x + k * 4 + (k - 1.5) * 5, y - bd.h * 0.07)], fill=bd.tone((70, 130, 60)), width=SCENE_SS * 2)
+                bd.draw.line([(x + k * 4, y), (x + k * 4 + (k - 1.5) * 5, y - bd.h * 0.07)], fill=bd.tone((70, 130, 60)),
+                             width=SCENE_SS * 2)
             bd.draw.ellipse([x + 2, y - bd.h * 0.075, x + 10, y - bd.h * 0.05], fill=bd.tone((120, 80, 50)))
     bd.water_line = top + bd.h * 0.05
     if "boat" in bd.spec.props:
         _boat(bd, bd.w * bd.rng.uniform(0.2, 0.8), top + bd.h * 0.06, bd.h * 0.07)
+        bd.extras.append("boat")
 
 
 def paint_cave(bd: Backdrop) -> None:
     bd.horizon = int(bd.h * 0.6)
     bd.gradient((50, 40, 44), (90, 72, 64), 0, bd.h)
-    ox, oy = bd.w * bd.rng.uniform(0.25, 0.75), bd.h * 0.42
-    opening = (255, 240, 200) if bd.spec.time == "day" else (60, 70, 120)
-    bd.draw.ellipse([ox - bd.h * 0.2, oy - bd.h * 0.24, ox + bd.h * 0.2, oy + bd.h * 0.2], fill=opening)
-    bd.glow(ox, oy, bd.h * 0.35, (140, 120, 90) if bd.spec.time == "day" else (60, 70, 110))
+    # The way out: an arch at the back of the cave with a glimpse of the outside.
+    ox, r = bd.w * bd.rng.uniform(0.25, 0.75), bd.h * 0.16
+    outside = ((150, 200, 235), (200, 230, 200)) if bd.spec.time == "day" else ((30, 36, 80), (50, 60, 100))
+    arch = Image.new("L", (bd.w, bd.h), 0)
+    ImageDraw.Draw(arch).ellipse([ox - r, bd.horizon - r * 1.6, ox + r, bd.horizon + r * 1.6], fill=255)
+    view = Image.new("RGB", (bd.w, bd.h), outside[0])
+    ImageDraw.Draw(view).rectangle([0, bd.horizon - r * 0.3, bd.w, bd.h], fill=outside[1])
+    bd.image.paste(view, (0, 0), arch)
+    bd.glow(ox, bd.horizon - r * 0.5, bd.h * 0.3, (110, 100, 80) if bd.spec.time == "day" else (40, 50, 90))
     bd.ridge(bd.horizon, bd.h * 0.03, (110, 92, 80), waves=2)
     for x in np.arange(bd.rng.uniform(0, 40), bd.w, bd.h * 0.09):  # stalactites
         ln = bd.h * bd.rng.uniform(0.06, 0.18)
@@ -1714,6 +1753,895 @@ def paint_sky(bd: Backdrop) -> None:
 
 def _boat(bd: Backdrop, x: float, y: float, size: float) -> None:
     hull = bd.accent(1, (200, 70, 60))
-    bd.draw.polygon([(x - size, y - size * 0.25), (x + size, y - size * 0.25), (x + size * 0.7, y + size * 0.12), (x - size * 0.7, y + size * 0.12)], fill=bd.tone(hull))
+    bd.draw.polygon([(x - size, y - size * 0.25), (x + size, y - size * 0.25), (x + size * 0.7, y + size * 0.12),
+                     (x - size * 0.7, y + size * 0.12)], fill=bd.tone(hull))
     bd.draw.line([(x, y - size * 0.25), (x, y - size * 1.3)], fill=bd.tone((90, 70, 60)), width=max(2, int(size * 0.05)))
-    bd.draw.polygon([(x + size * 0.05, y - size * 1.25), (x + size * 0.75, y - size * 0.35), (x + size * 0.05, y - size * 0.35)], fill=bd.tone((250, 248, 240)))
+    bd.draw.polygon([(x + size * 0.05, y - size * 1.25), (x + size * 0.75, y - size * 0.35),
+                     (x + size * 0.05, y - size * 0.35)], fill=bd.tone((250, 248, 240)))
+
+
+ROOM_WALLS: dict[str, RGB] = {"kitchen": (250, 236, 200), "bakery": (248, 226, 196), "café": (236, 214, 196),
+                              "museum": (226, 222, 232), "library": (170, 112, 84), "bedroom": (206, 222, 246),
+                              "classroom": (236, 232, 200), "workshop": (200, 180, 150), "attic": (196, 170, 140)}
+
+
+def paint_indoor(bd: Backdrop) -> None:
+    room = bd.spec.room or "room"
+    bd.horizon = int(bd.h * bd.rng.uniform(0.6, 0.66))
+    wall = ROOM_WALLS.get(room) or mix(bd.accent(0, (236, 220, 200)), (250, 244, 232), 0.6)
+    bd.gradient(shade(wall, 1.05), shade(wall, 0.93), 0, bd.horizon)
+    stripe = shade(wall, 0.94)
+    if room in ("room", "bedroom", "café"):
+        for x in np.arange(0, bd.w, bd.h * 0.06):
+            bd.draw.rectangle([x, 0, x + bd.h * 0.022, bd.horizon], fill=bd.tone(stripe))
+    floor = (196, 150, 104) if room not in ("kitchen", "museum") else (236, 232, 224)
+    bd.draw.rectangle([0, bd.horizon, bd.w, bd.h], fill=bd.tone(floor))
+    if room == "kitchen":  # chequered tiles
+        tile = bd.h * 0.06
+        for j, y in enumerate(np.arange(bd.horizon, bd.h, tile)):
+            for i, x in enumerate(np.arange(0, bd.w, tile)):
+                if (i + j) % 2:
+                    bd.draw.rectangle([x, y, x + tile, y + tile], fill=bd.tone(mix(bd.accent(0, (210, 110, 100)), floor, 0.55)))
+    else:
+        for y in np.arange(bd.horizon, bd.h, bd.h * 0.045):
+            bd.draw.line([(0, y), (bd.w, y)], fill=bd.tone(shade(floor, 0.86)), width=SCENE_SS)
+    bd.draw.rectangle([0, bd.horizon - bd.h * 0.02, bd.w, bd.horizon], fill=bd.tone(shade(wall, 0.7)))
+
+    # A window onto the weather outside, and maybe a door; placed on opposite sides.
+    left = bd.rng.random() < 0.5
+    wx = bd.w * (bd.rng.uniform(0.1, 0.25) if left else bd.rng.uniform(0.6, 0.78))
+    _window(bd, wx, bd.h * 0.12, bd.h * 0.26, bd.h * 0.22)
+    if "door" in bd.spec.props or bd.rng.random() < 0.4:
+        dx = bd.w * (bd.rng.uniform(0.78, 0.9) if left else bd.rng.uniform(0.08, 0.2))
+        _door(bd, dx, bd.horizon, bd.h * 0.36)
+    furniture = {"kitchen": _kitchen, "bakery": _bakery, "café": _cafe_room, "museum": _museum, "library": _library,
+                 "bedroom": _bedroom}.get(room, _living_room)
+    furniture(bd, wx, left)
+
+
+def _window(bd: Backdrop, x: float, y: float, w: float, h: float) -> None:
+    frame = bd.tone((250, 250, 246))
+    night = bd.spec.time == "night"
+    bd.draw.rectangle([x - 6, y - 6, x + w + 6, y + h + 6], fill=frame)
+    top, bottom = ((20, 28, 70), (60, 70, 130)) if night else ((120, 180, 236), (200, 230, 250))
+    t = np.linspace(0, 1, int(h))[:, None]
+    rows = (np.array(top) * (1 - t) + np.array(bottom) * t).astype(np.uint8)
+    bd.image.paste(Image.fromarray(np.repeat(rows[:, None, :], int(w), axis=1), "RGB"), (int(x), int(y)))
+    if night:
+        bd.draw.ellipse([x + w * 0.62, y + h * 0.15, x + w * 0.82, y + h * 0.15 + w * 0.2], fill=(250, 244, 214))
+        for _ in range(6):
+            sx, sy = x + bd.rng.uniform(0.05, 0.95) * w, y + bd.rng.uniform(0.05, 0.6) * h
+            bd.draw.ellipse([sx - 2, sy - 2, sx + 2, sy + 2], fill=(255, 250, 220))
+    if "snow" in bd.spec.weather:
+        bd.draw.rectangle([x, y + h * 0.8, x + w, y + h], fill=bd.tone((240, 244, 252)))
+        for _ in range(14):
+            sx, sy = x + bd.rng.uniform(0, w), y + bd.rng.uniform(0, h * 0.8)
+            bd.draw.ellipse([sx - 2.5, sy - 2.5, sx + 2.5, sy + 2.5], fill=(255, 255, 255))
+    elif "rain" in bd.spec.weather:
+        for _ in range(14):
+            sx, sy = x + bd.rng.uniform(0, w - 6), y + bd.rng.uniform(0, h - 14)
+            bd.draw.line([(sx, sy), (sx + 4, sy + 12)], fill=(200, 220, 240), width=2)
+    else:
+        bd.draw.rectangle([x, y + h * 0.78, x + w, y + h], fill=bd.tone((120, 180, 100)))
+    bd.draw.line([(x + w / 2, y), (x + w / 2, y + h)], fill=frame, width=5)
+    bd.draw.line([(x, y + h / 2), (x + w, y + h / 2)], fill=frame, width=5)
+    curtain = bd.accent(2, (220, 110, 100))
+    for cx0, sgn in ((x - 10, 1), (x + w + 10, -1)):
+        bd.draw.polygon([(cx0, y - 12), (cx0 + sgn * w * 0.22, y - 12), (cx0 + sgn * w * 0.08, y + h + 14),
+                         (cx0, y + h + 14)], fill=bd.tone(curtain))
+    bd.draw.rectangle([x - 16, y - 18, x + w + 16, y - 10], fill=bd.tone((150, 110, 80)))
+
+
+def _door(bd: Backdrop, x: float, base: float, h: float) -> None:
+    w = h * 0.48
+    col = bd.accent(3, (150, 96, 64))
+    bd.draw.rectangle([x - w / 2 - 6, base - h - 6, x + w / 2 + 6, base], fill=bd.tone((240, 236, 226)))
+    bd.draw.rounded_rectangle([x - w / 2, base - h, x + w / 2, base], radius=w * 0.12, fill=bd.tone(col))
+    for y0, y1 in ((0.1, 0.45), (0.55, 0.92)):
+        bd.draw.rounded_rectangle([x - w * 0.35, base - h + h * y0, x + w * 0.35, base - h + h * y1], radius=6,
+                                  outline=bd.tone(shade(col, 0.75)), width=SCENE_SS * 2)
+    bd.draw.ellipse([x + w * 0.3, base - h * 0.5, x + w * 0.4, base - h * 0.45], fill=bd.tone((240, 200, 80)))
+
+
+def _shelf_items(bd: Backdrop, x0: float, x1: float, y: float, kind: str) -> None:
+    bd.draw.rectangle([x0, y, x1, y + bd.h * 0.012], fill=bd.tone((140, 96, 64)))
+    x = x0 + 6
+    while x < x1 - bd.h * 0.04:
+        if kind == "books":
+            bw, bh = bd.h * bd.rng.uniform(0.014, 0.024), bd.h * bd.rng.uniform(0.06, 0.085)
+            col = bd.accent(bd.rng.randrange(8),
+                            bd.rng.choice(((200, 70, 60), (60, 110, 180), (230, 180, 60), (90, 150, 90), (140, 90, 160))))
+            bd.draw.rectangle([x, y - bh, x + bw, y], fill=bd.tone(col))
+            x += bw + 2
+        elif kind == "bread":
+            r = bd.h * 0.025
+            bd.draw.ellipse([x, y - r * 1.3, x + r * 2.4, y], fill=bd.tone((214, 150, 80)))
+            for k in range(3):
+                bd.draw.line([(x + r * (0.6 + k * 0.5), y - r * 1.1), (x + r * (0.9 + k * 0.5), y - r * 0.4)],
+                             fill=bd.tone((240, 200, 140)), width=SCENE_SS)
+            x += r * 2.8
+        else:  # jars
+            jw, jh = bd.h * 0.03, bd.h * bd.rng.uniform(0.035, 0.05)
+            col = bd.accent(bd.rng.randrange(8), bd.rng.choice(((230, 140, 80), (200, 80, 90), (120, 170, 90), (240, 210, 100))))
+            bd.draw.rounded_rectangle([x, y - jh, x + jw, y], radius=4, fill=bd.tone(col))
+            bd.draw.rectangle([x - 1, y - jh - 5, x + jw + 1, y - jh + 1], fill=bd.tone((200, 200, 206)))
+            x += jw + bd.h * 0.015
+
+
+def _counter(bd: Backdrop, x0: float, x1: float, top_col: RGB, body_col: RGB) -> float:
+    top = bd.horizon - bd.h * 0.16
+    bd.draw.rectangle([x0, top, x1, bd.horizon], fill=bd.tone(body_col))
+    bd.draw.rectangle([x0 - 6, top - bd.h * 0.02, x1 + 6, top], fill=bd.tone(top_col))
+    for x in np.arange(x0 + bd.h * 0.01, x1 - bd.h * 0.05, bd.h * 0.1):
+        bd.draw.rectangle([x + 4, top + bd.h * 0.02, x + bd.h * 0.09, bd.horizon - bd.h * 0.015],
+                          outline=bd.tone(shade(body_col, 0.8)), width=SCENE_SS * 2)
+        bd.draw.ellipse([x + bd.h * 0.075, top + bd.h * 0.07, x + bd.h * 0.083, top + bd.h * 0.078], fill=bd.tone((90, 80, 70)))
+    return top
+
+
+def _kitchen(bd: Backdrop, wx: float, window_left: bool) -> None:
+    x0, x1 = (bd.w * 0.42, bd.w * 0.98) if window_left else (bd.w * 0.02, bd.w * 0.56)
+    top = _counter(bd, x0, x1, (220, 220, 226), bd.accent(0, (130, 180, 190)))
+    sx = x0 + (x1 - x0) * bd.rng.uniform(0.45, 0.7)  # stove with a pot
+    bd.draw.rectangle([sx - bd.h * 0.06, top - bd.h * 0.006, sx + bd.h * 0.06, top], fill=bd.tone((60, 60, 66)))
+    bd.draw.rounded_rectangle([sx - bd.h * 0.045, top - bd.h * 0.07, sx + bd.h * 0.045, top - bd.h * 0.006], radius=6,
+                              fill=bd.tone((200, 70, 60)))
+    bd.draw.rectangle([sx - bd.h * 0.055, top - bd.h * 0.075, sx + bd.h * 0.055, top - bd.h * 0.065], fill=bd.tone((170, 60, 50)))
+    for k in range(3):  # steam
+        bd.draw.arc([sx - bd.h * 0.02 + k * 10, top - bd.h * 0.16, sx + k * 10, top - bd.h * 0.09], 250, 110,
+                    fill=(255, 255, 255, 150), width=SCENE_SS * 2)
+    _shelf_items(bd, x0 + bd.h * 0.02, x0 + (x1 - x0) * 0.5, bd.h * 0.2, "jars")
+    for k in range(3):  # hanging pans
+        px = x0 + (x1 - x0) * (0.62 + k * 0.1)
+        bd.draw.line([(px, bd.h * 0.1), (px, bd.h * 0.16)], fill=bd.tone((90, 80, 70)), width=SCENE_SS)
+        bd.draw.ellipse([px - bd.h * 0.025, bd.h * 0.16, px + bd.h * 0.025, bd.h * 0.21], fill=bd.tone((190, 120, 70)))
+
+
+def _bakery(bd: Backdrop, wx: float, window_left: bool) -> None:
+    x0, x1 = (bd.w * 0.4, bd.w * 0.98) if window_left else (bd.w * 0.02, bd.w * 0.58)
+    top = _counter(bd, x0, x1, (236, 220, 190), (180, 120, 80))
+    _shelf_items(bd, x0 + 10, x1 - 10, top - bd.h * 0.02, "bread")
+    for y in (bd.h * 0.14, bd.h * 0.26):
+        _shelf_items(bd, x0 + 10, x1 - 10, y, "bread")
+    _bunting(bd, bd.h * 0.05)
+
+
+def _cafe_room(bd: Backdrop, wx: float, window_left: bool) -> None:
+    bx = bd.w * (0.62 if window_left else 0.2)  # chalkboard menu
+    bd.draw.rectangle([bx - bd.h * 0.1, bd.h * 0.12, bx + bd.h * 0.1, bd.h * 0.3], fill=bd.tone((50, 60, 56)))
+    for k in range(4):
+        bd.draw.line([(bx - bd.h * 0.07, bd.h * (0.16 + k * 0.035)),
+                      (bx + bd.h * bd.rng.uniform(0.0, 0.07), bd.h * (0.16 + k * 0.035))], fill=(230, 230, 220), width=SCENE_SS)
+    for k in range(2):  # pendant lamps
+        lx = bd.w * (0.3 + 0.4 * k)
+        bd.draw.line([(lx, 0), (lx, bd.h * 0.08)], fill=bd.tone((60, 60, 60)), width=SCENE_SS)
+        bd.draw.pieslice([lx - bd.h * 0.04, bd.h * 0.06, lx + bd.h * 0.04, bd.h * 0.12], 180, 360,
+                         fill=bd.tone(bd.accent(k, (230, 120, 80))))
+        bd.glow(lx, bd.h * 0.1, bd.h * 0.12, (255, 220, 150))
+    for tx in (bd.w * 0.08, bd.w * 0.92):
+        _cafe_table(bd, tx, bd.horizon + bd.h * 0.08, bd.h * 0.12)
+
+
+def _cafe_table(bd: Backdrop, x: float, base: float, size: float) -> None:
+    bd.draw.rectangle([x - size * 0.05, base - size, x + size * 0.05, base], fill=bd.tone((80, 70, 66)))
+    bd.draw.ellipse([x - size * 0.6, base - size * 1.08, x + size * 0.6, base - size * 0.92], fill=bd.tone((240, 236, 228)))
+    bd.draw.rounded_rectangle([x - size * 0.14, base - size * 1.3, x + size * 0.1, base - size * 1.02], radius=4,
+                              fill=bd.tone((250, 250, 250)))
+    bd.draw.arc([x + size * 0.04, base - size * 1.25, x + size * 0.2, base - size * 1.1], 270, 90,
+                fill=bd.tone((250, 250, 250)), width=SCENE_SS * 2)
+
+
+def _museum(bd: Backdrop, wx: float, window_left: bool) -> None:
+    for k in range(3):
+        fx = bd.w * (0.4 + 0.2 * k) if window_left else bd.w * (0.1 + 0.2 * k)
+        fw, fh = bd.h * 0.12, bd.h * 0.15
+        bd.draw.rectangle([fx - fw / 2 - 8, bd.h * 0.14 - 8, fx + fw / 2 + 8, bd.h * 0.14 + fh + 8], fill=bd.tone((200, 160, 70)))
+        bd.draw.rectangle([fx - fw / 2, bd.h * 0.14, fx + fw / 2, bd.h * 0.14 + fh],
+                          fill=bd.tone(bd.accent(k, ((120, 170, 220), (230, 180, 120), (150, 200, 140))[k])))
+        bd.draw.ellipse([fx - fw * 0.2, bd.h * 0.14 + fh * 0.3, fx + fw * 0.2, bd.h * 0.14 + fh * 0.7], fill=bd.tone((250, 230, 160)))
+    px = bd.w * (0.9 if window_left else 0.1)
+    bd.draw.rectangle([px - bd.h * 0.05, bd.horizon - bd.h * 0.14, px + bd.h * 0.05, bd.horizon + bd.h * 0.02],
+                      fill=bd.tone((236, 232, 226)))
+    bd.draw.ellipse([px - bd.h * 0.035, bd.horizon - bd.h * 0.23, px + bd.h * 0.035, bd.horizon - bd.h * 0.14],
+                    fill=bd.tone((60, 110, 170)))
+
+
+def _library(bd: Backdrop, wx: float, window_left: bool) -> None:
+    x0, x1 = (bd.w * 0.42, bd.w * 0.98) if window_left else (bd.w * 0.02, bd.w * 0.56)
+    bd.draw.rectangle([x0, bd.h * 0.06, x1, bd.horizon], fill=bd.tone((110, 70, 50)))
+    for y in np.arange(bd.h * 0.16, bd.horizon, bd.h * 0.11):
+        _shelf_items(bd, x0 + 8, x1 - 8, y, "books")
+
+
+def _bedroom(bd: Backdrop, wx: float, window_left: bool) -> None:
+    bx = bd.w * (0.75 if window_left else 0.25)
+    bw = bd.h * 0.3
+    quilt = bd.accent(0, (120, 160, 220))
+    bd.draw.rounded_rectangle([bx - bw, bd.horizon - bd.h * 0.2, bx - bw + 14, bd.horizon + bd.h * 0.04], radius=6,
+                              fill=bd.tone((160, 110, 70)))
+    bd.draw.rounded_rectangle([bx - bw, bd.horizon - bd.h * 0.08, bx + bw, bd.horizon + bd.h * 0.02], radius=10, fill=bd.tone(quilt))
+    bd.draw.ellipse([bx - bw + 16, bd.horizon - bd.h * 0.12, bx - bw + bd.h * 0.14, bd.horizon - bd.h * 0.06],
+                    fill=bd.tone((250, 250, 250)))
+    lx = bx + bw + bd.h * 0.06
+    bd.draw.rectangle([lx - bd.h * 0.03, bd.horizon - bd.h * 0.1, lx + bd.h * 0.03, bd.horizon], fill=bd.tone((150, 110, 80)))
+    bd.draw.polygon([(lx - bd.h * 0.035, bd.horizon - bd.h * 0.13), (lx + bd.h * 0.035, bd.horizon - bd.h * 0.13),
+                     (lx + bd.h * 0.02, bd.horizon - bd.h * 0.18), (lx - bd.h * 0.02, bd.horizon - bd.h * 0.18)], fill=(255, 226, 150))
+    if bd.spec.time != "day":
+        bd.glow(lx, bd.horizon - bd.h * 0.14, bd.h * 0.16, (255, 210, 130))
+
+
+def _living_room(bd: Backdrop, wx: float, window_left: bool) -> None:
+    px = bd.w * (0.65 if window_left else 0.3)
+    bd.draw.rectangle([px - bd.h * 0.08, bd.h * 0.14, px + bd.h * 0.08, bd.h * 0.27], fill=bd.tone((200, 160, 70)))
+    bd.draw.rectangle([px - bd.h * 0.065, bd.h * 0.155, px + bd.h * 0.065, bd.h * 0.255], fill=bd.tone((150, 200, 230)))
+    bd.draw.polygon([(px - bd.h * 0.065, bd.h * 0.255), (px - bd.h * 0.02, bd.h * 0.19), (px + bd.h * 0.02, bd.h * 0.23),
+                     (px + bd.h * 0.065, bd.h * 0.2), (px + bd.h * 0.065, bd.h * 0.255)], fill=bd.tone((100, 160, 90)))
+    sx = bd.w * (0.88 if window_left else 0.1)  # a potted plant
+    bd.draw.polygon([(sx - bd.h * 0.035, bd.horizon - bd.h * 0.08), (sx + bd.h * 0.035, bd.horizon - bd.h * 0.08),
+                     (sx + bd.h * 0.025, bd.horizon), (sx - bd.h * 0.025, bd.horizon)], fill=bd.tone((200, 110, 70)))
+    for a in range(7):
+        ang = np.pi * (1.1 + a * 0.13)
+        bd.draw.ellipse([sx + np.cos(ang) * bd.h * 0.06 - bd.h * 0.02, bd.horizon - bd.h * 0.1 + np.sin(ang) * bd.h * 0.08 - bd.h * 0.012,
+                         sx + np.cos(ang) * bd.h * 0.06 + bd.h * 0.02, bd.horizon - bd.h * 0.1 + np.sin(ang) * bd.h * 0.08 + bd.h * 0.012],
+                        fill=bd.tone((70, 150, 80)))
+    rug = bd.accent(1, (200, 90, 90))
+    bd.draw.ellipse([bd.w * 0.25, bd.horizon + bd.h * 0.12, bd.w * 0.75, bd.horizon + bd.h * 0.28], fill=bd.tone(rug, 150))
+
+
+def _bunting(bd: Backdrop, y: float) -> None:
+    pts = bezier([(0, y), (bd.w / 2, y + bd.h * 0.06), (bd.w, y)], 24)
+    bd.draw.line(pts, fill=bd.tone((120, 100, 90)), width=SCENE_SS)
+    for i, (x, yy) in enumerate(pts[1:-1]):
+        col = bd.accent(i, ((230, 90, 90), (250, 200, 80), (100, 170, 220), (120, 190, 120))[i % 4])
+        bd.draw.polygon([(x - bd.h * 0.018, yy), (x + bd.h * 0.018, yy), (x, yy + bd.h * 0.04)], fill=bd.tone(col))
+
+
+PAINTERS = {"garden": paint_garden, "snow": paint_snow, "forest": paint_forest, "sea": paint_sea,
+            "underwater": paint_underwater, "city": paint_city, "desert": paint_desert, "space": paint_space,
+            "mountain": paint_mountain, "river": paint_river, "cave": paint_cave, "sky": paint_sky, "indoor": paint_indoor}
+
+
+# Props: background ones stand on the horizon, foreground ones in the gaps between figures ----
+BACKGROUND_PROPS = ("lighthouse", "house", "tree", "rocket", "bus", "cafe", "door", "boat")
+SKY_PROPS = ("kite", "balloon", "star")
+FOREGROUND_PROPS = ("lantern", "campfire", "cake", "candle", "umbrella", "mushroom", "flowers", "book")
+
+
+def paint_props(bd: Backdrop, spec: SceneSpec, boxes: list[tuple[float, float, float, float]]) -> list[str]:
+    """Draw the props the text names; returns those drawn. `boxes` are figure boxes (x0, y0, x1, y1)
+    in 2x coordinates, which foreground props keep clear of."""
+    drawn: list[str] = []
+    used: list[tuple[float, float]] = []
+
+    def free_x(width: float) -> float:
+        """A background position away from other background props (tries both sides first)."""
+        best, best_d = bd.w * 0.5, -1.0
+        for _ in range(12):
+            x = bd.rng.uniform(width / 2 + 4, max(width / 2 + 5, bd.w - width / 2 - 4))
+            d = min([abs(x - (a + b) / 2) - (b - a) / 2 - width / 2 for a, b in used] or [bd.w])
+            if d > best_d:
+                best, best_d = x, d
+        used.append((best - width / 2, best + width / 2))
+        return best
+
+    s = bd.h
+    for prop in spec.props:
+        if prop == "lighthouse" and spec.setting != "indoor":
+            x = bd.w * bd.rng.choice((bd.rng.uniform(0.06, 0.18), bd.rng.uniform(0.82, 0.94)))
+            used.append((x - s * 0.08, x + s * 0.08))
+            _lighthouse(bd, x, bd.horizon + s * 0.02, s * 0.42)
+        elif prop == "house" and spec.setting not in ("indoor", "space", "underwater"):
+            _house(bd, free_x(s * 0.3), bd.horizon + s * 0.05, s * 0.22)
+        elif prop == "tree" and spec.setting not in ("forest", "indoor", "space", "underwater", "sky"):
+            x = free_x(s * 0.2)
+            if "snow" in spec.weather or spec.setting == "snow":
+                bd.pine(x, bd.horizon + s * 0.06, s * 0.34, snow=True)
+            else:
+                bd.round_tree(x, bd.horizon + s * 0.06, s * 0.3)
+        elif prop == "rocket" and spec.setting != "indoor":
+            _rocket(bd, free_x(s * 0.12), bd.horizon + s * 0.04, s * 0.3)
+        elif prop == "bus" and spec.setting != "indoor":
+            y = getattr(bd, "road", (bd.horizon, bd.horizon + s * 0.06))[1] - s * 0.01
+            _bus(bd, free_x(s * 0.42), y, s * 0.13)
+        elif prop == "cafe" and spec.setting != "indoor":
+            _stall(bd, free_x(s * 0.36), bd.horizon + s * 0.1, s * 0.2)
+        elif prop == "door" and spec.setting != "indoor":
+            x = free_x(s * 0.2)
+            bd.draw.ellipse([x - s * 0.14, bd.horizon - s * 0.1, x + s * 0.14, bd.horizon + s * 0.12],
+                            fill=bd.tone(shade(_grass(bd), 0.85)))
+            bd.draw.chord([x - s * 0.045, bd.horizon - s * 0.05, x + s * 0.045, bd.horizon + s * 0.04], 180, 360,
+                          fill=bd.tone(bd.accent(3, (200, 70, 60))))
+            bd.draw.rectangle([x - s * 0.045, bd.horizon - s * 0.006, x + s * 0.045, bd.horizon + s * 0.07],
+                              fill=bd.tone(bd.accent(3, (200, 70, 60))))
+        elif prop == "boat" and spec.setting not in ("sea", "river") and hasattr(bd, "water_line"):
+            _boat(bd, free_x(s * 0.2), bd.water_line, s * 0.08)
+        elif prop == "kite":
+            _kite(bd, boxes)
+        elif prop == "balloon":
+            for i in range(3):
+                x, y = bd.w * bd.rng.uniform(0.1, 0.9), bd.horizon * bd.rng.uniform(0.2, 0.6)
+                col = bd.accent(i, ((230, 70, 80), (250, 200, 60), (80, 150, 230))[i])
+                bd.draw.line([(x, y + s * 0.04), (x + 6, y + s * 0.14)], fill=bd.tone((90, 90, 90)), width=SCENE_SS)
+                bd.draw.ellipse([x - s * 0.03, y - s * 0.04, x + s * 0.03, y + s * 0.04], fill=bd.tone(col))
+        elif prop == "star":
+            x, y = bd.w * bd.rng.uniform(0.2, 0.8), bd.horizon * bd.rng.uniform(0.1, 0.3)
+            bd.draw.line([(x, y), (x - s * 0.2, y + s * 0.08)], fill=(255, 240, 200, 140), width=SCENE_SS * 2)
+            bd.draw.regular_polygon((x, y, s * 0.025), 5, fill=(255, 230, 120))
+            bd.glow(x, y, s * 0.08, (255, 230, 150))
+        elif prop in FOREGROUND_PROPS:
+            if _foreground_prop(bd, prop, boxes):
+                drawn.append(prop)
+            continue
+        else:
+            continue
+        drawn.append(prop)
+    return drawn
+
+
+def _gaps(bd: Backdrop, boxes, width: float) -> list[float]:
+    """x centres of free spans along the feet line wide enough for `width`, nearest the first figure first."""
+    spans, x = [], 0.0
+    for x0, _, x1, _ in sorted(boxes):
+        if x0 - x >= width:
+            spans.append((x, x0))
+        x = max(x, x1)
+    if bd.w - x >= width:
+        spans.append((x, bd.w))
+    if not boxes:
+        return [bd.w * bd.rng.uniform(0.2, 0.8)]
+    first = boxes[0]
+    centres = []
+    for a, b in spans:  # hug the figure-side edge of the span: props belong to someone
+        centres.append(a + width * 0.6 if abs(a - first[2]) < abs(b - first[0]) else b - width * 0.6)
+    return sorted(centres, key=lambda c: abs(c - (first[0] + first[2]) / 2))
+
+
+def _foreground_prop(bd: Backdrop, prop: str, boxes) -> bool:
+    s = bd.h
+    size = {"lantern": 0.11, "campfire": 0.16, "cake": 0.2, "candle": 0.08, "umbrella": 0.2, "mushroom": 0.1,
+            "flowers": 0.12, "book": 0.1}[prop] * s
+    spots = _gaps(bd, boxes, size * 1.1)
+    if not spots:
+        return False
+    x = spots[0]
+    base = max((b[3] for b in boxes), default=bd.h * 0.88) - s * 0.01
+    bd.occupied = getattr(bd, "occupied", []) + [x]
+    if prop == "lantern":
+        _lantern(bd, x, base, size)
+    elif prop == "campfire":
+        for a in (-0.5, 0.5):
+            bd.draw.line([(x - size * 0.5, base - size * (0.1 + a * 0.1)), (x + size * 0.5, base - size * (0.1 - a * 0.1))],
+                         fill=bd.tone((120, 80, 50)), width=int(size * 0.12))
+        for k, col in enumerate(((240, 110, 40), (250, 180, 50), (255, 235, 140))):
+            f = 1 - k * 0.3
+            bd.draw.polygon([(x - size * 0.3 * f, base - size * 0.15), (x - size * 0.15 * f, base - size * 0.6 * f),
+                             (x, base - size * 0.95 * f),
+                             (x + size * 0.12 * f, base - size * 0.55 * f), (x + size * 0.3 * f, base - size * 0.15)], fill=col)
+        bd.glow(x, base - size * 0.4, s * 0.3, (255, 150, 60))
+    elif prop == "cake":
+        bd.draw.rectangle([x - size * 0.04, base - size * 0.7, x + size * 0.04, base], fill=bd.tone((140, 100, 70)))
+        bd.draw.ellipse([x - size * 0.55, base - size * 0.78, x + size * 0.55, base - size * 0.62], fill=bd.tone((240, 236, 230)))
+        bd.draw.rounded_rectangle([x - size * 0.32, base - size * 1.05, x + size * 0.32, base - size * 0.72], radius=6,
+                                  fill=bd.tone(bd.accent(2, (240, 160, 180))))
+        bd.draw.rectangle([x - size * 0.32, base - size * 1.05, x + size * 0.32, base - size * 0.96], fill=bd.tone((255, 250, 245)))
+        bd.draw.rectangle([x - 2, base - size * 1.22, x + 2, base - size * 1.05], fill=(250, 250, 240))
+        bd.draw.ellipse([x - 4, base - size * 1.32, x + 4, base - size * 1.2], fill=(255, 210, 90))
+        bd.glow(x, base - size * 1.26, s * 0.05, (255, 210, 120))
+    elif prop == "candle":
+        bd.draw.rectangle([x - size * 0.12, base - size * 0.6, x + size * 0.12, base], fill=bd.tone((250, 246, 230)))
+        bd.draw.ellipse([x - size * 0.08, base - size * 0.85, x + size * 0.08, base - size * 0.6], fill=(255, 210, 90))
+        bd.glow(x, base - size * 0.72, s * 0.12, (255, 200, 110))
+    elif prop == "umbrella":
+        col = bd.accent(0, (220, 60, 70))
+        bd.draw.line([(x, base - size * 0.9), (x, base - size * 0.05)], fill=bd.tone((70, 60, 60)), width=SCENE_SS * 2)
+        bd.draw.arc([x, base - size * 0.15, x + size * 0.16, base], 0, 180, fill=bd.tone((70, 60, 60)), width=SCENE_SS * 2)
+        bd.draw.pieslice([x - size * 0.5, base - size * 1.1, x + size * 0.5, base - size * 0.6], 180, 360, fill=bd.tone(col))
+    elif prop == "mushroom":
+        bd.draw.rounded_rectangle([x - size * 0.14, base - size * 0.5, x + size * 0.14, base], radius=5, fill=bd.tone((250, 244, 230)))
+        bd.draw.pieslice([x - size * 0.45, base - size * 0.85, x + size * 0.45, base - size * 0.25], 180, 360, fill=bd.tone((220, 60, 50)))
+        for dx, dy in ((-0.2, -0.68), (0.15, -0.72), (0.0, -0.62), (0.3, -0.6)):
+            bd.draw.ellipse([x + (dx - 0.05) * size, base + (dy - 0.04) * size, x + (dx + 0.05) * size,
+                             base + (dy + 0.04) * size], fill=bd.tone((255, 255, 255)))
+    elif prop == "flowers":
+        for k in range(5):
+            fx = x + (k - 2) * size * 0.2
+            top = base - size * (0.6 + 0.25 * ((k * 7) % 3) / 2)
+            bd.draw.line([(fx, base), (fx, top)], fill=bd.tone((70, 140, 60)), width=SCENE_SS * 2)
+            col = bd.accent(k, ((240, 90, 120), (250, 210, 60), (170, 120, 230), (250, 150, 60), (250, 250, 250))[k])
+            bd.draw.regular_polygon((fx, top, size * 0.1), 6, fill=bd.tone(col))
+            bd.draw.ellipse([fx - size * 0.04, top - size * 0.04, fx + size * 0.04, top + size * 0.04], fill=bd.tone((250, 220, 80)))
+    elif prop == "book":
+        bd.draw.polygon([(x - size * 0.5, base - size * 0.2), (x, base - size * 0.1), (x + size * 0.5, base - size * 0.2),
+                         (x + size * 0.5, base), (x, base + size * 0.08), (x - size * 0.5, base)], fill=bd.tone((250, 248, 240)))
+        bd.draw.line([(x, base - size * 0.1), (x, base + size * 0.08)], fill=bd.tone((150, 140, 130)), width=SCENE_SS)
+    return True
+
+
+def _lantern(bd: Backdrop, x: float, base: float, size: float) -> None:
+    metal = bd.tone((60, 56, 60))
+    w = size * 0.42
+    bd.glow(x, base - size * 0.45, bd.h * 0.36, (255, 180, 80))
+    bd.glow(x, base - size * 0.5, bd.h * 0.1, (255, 230, 160))  # a bright core around the flame
+    bd.draw.arc([x - w * 0.5, base - size * 1.2, x + w * 0.5, base - size * 0.85], 180, 360, fill=metal, width=SCENE_SS * 2)
+    bd.draw.polygon([(x - w * 0.7, base - size * 0.88), (x + w * 0.7, base - size * 0.88), (x + w * 0.4, base - size * 1.02),
+                     (x - w * 0.4, base - size * 1.02)], fill=metal)
+    bd.draw.rounded_rectangle([x - w / 2, base - size * 0.88, x + w / 2, base - size * 0.14], radius=5, fill=(255, 214, 110))
+    bd.draw.ellipse([x - w * 0.2, base - size * 0.62, x + w * 0.2, base - size * 0.32], fill=(255, 250, 220))
+    for dx in (-w / 2, 0, w / 2):
+        bd.draw.line([(x + dx, base - size * 0.88), (x + dx, base - size * 0.14)], fill=metal, width=SCENE_SS * 2)
+    bd.draw.rectangle([x - w * 0.65, base - size * 0.16, x + w * 0.65, base], fill=metal)
+
+
+def _lighthouse(bd: Backdrop, x: float, base: float, h: float) -> None:
+    w0, w1 = h * 0.16, h * 0.1
+    bd.draw.ellipse([x - h * 0.22, base - h * 0.06, x + h * 0.22, base + h * 0.08], fill=bd.tone((120, 114, 110)))
+    bands = 5
+    for i in range(bands):
+        y0, y1 = base - h * 0.8 * i / bands, base - h * 0.8 * (i + 1) / bands
+        a0, a1 = w0 + (w1 - w0) * i / bands, w0 + (w1 - w0) * (i + 1) / bands
+        col = (220, 60, 60) if i % 2 == 0 else (250, 250, 246)
+        bd.draw.polygon([(x - a0, y0), (x + a0, y0), (x + a1, y1), (x - a1, y1)], fill=bd.tone(col))
+    top = base - h * 0.8
+    bd.draw.rectangle([x - w1 * 1.4, top - h * 0.02, x + w1 * 1.4, top + h * 0.01], fill=bd.tone((50, 50, 56)))
+    lamp = (255, 236, 150) if bd.spec.time != "day" else bd.tone((250, 240, 200))
+    bd.draw.rectangle([x - w1 * 0.8, top - h * 0.12, x + w1 * 0.8, top - h * 0.02], fill=lamp)
+    bd.draw.polygon([(x - w1 * 1.1, top - h * 0.12), (x + w1 * 1.1, top - h * 0.12), (x, top - h * 0.2)], fill=bd.tone((220, 60, 60)))
+    bd.draw.rectangle([x - w0 * 0.3, base - h * 0.14, x + w0 * 0.3, base], fill=bd.tone((80, 60, 50)))
+    if bd.spec.time != "day":
+        ly = top - h * 0.07
+        for sgn in (-1, 1):
+            bd.draw.polygon([(x, ly), (x + sgn * bd.w * 0.5, ly - h * 0.2), (x + sgn * bd.w * 0.5, ly + h * 0.08)],
+                            fill=(255, 240, 180, 60))
+        bd.glow(x, ly, h * 0.4, (255, 220, 140))
+
+
+def _house(bd: Backdrop, x: float, base: float, h: float) -> None:
+    w = h * 1.1
+    wall = bd.accent(0, (240, 220, 190))
+    bd.draw.rectangle([x + w * 0.2, base - h * 1.15, x + w * 0.32, base - h * 0.7], fill=bd.tone((150, 90, 70)))
+    bd.draw.rectangle([x - w / 2, base - h * 0.65, x + w / 2, base], fill=bd.tone(wall))
+    bd.draw.polygon([(x - w * 0.6, base - h * 0.62), (x, base - h * 1.1), (x + w * 0.6, base - h * 0.62)], fill=bd.tone((190, 80, 70)))
+    bd.draw.rectangle([x - w * 0.1, base - h * 0.38, x + w * 0.1, base], fill=bd.tone((130, 84, 60)))
+    lit = bd.spec.time != "day"
+    for dx in (-0.32, 0.32):
+        win = [x + dx * w - w * 0.09, base - h * 0.48, x + dx * w + w * 0.09, base - h * 0.28]
+        bd.draw.rectangle(win, fill=(255, 216, 120) if lit else bd.tone((180, 210, 236)))
+        if lit:
+            bd.glow(x + dx * w, base - h * 0.38, h * 0.3, (255, 200, 110))
+
+
+def _rocket(bd: Backdrop, x: float, base: float, h: float) -> None:
+    w = h * 0.16
+    body = bd.accent(0, (236, 236, 240))
+    for sgn in (-1, 1):
+        bd.draw.polygon([(x + sgn * w, base - h * 0.35), (x + sgn * w * 1.9, base), (x + sgn * w, base)], fill=bd.tone((220, 60, 60)))
+    bd.draw.rounded_rectangle([x - w, base - h * 0.78, x + w, base], radius=w * 0.4, fill=bd.tone(body))
+    bd.draw.polygon([(x - w, base - h * 0.75), (x, base - h * 1.05), (x + w, base - h * 0.75)], fill=bd.tone((220, 60, 60)))
+    bd.draw.ellipse([x - w * 0.5, base - h * 0.62, x + w * 0.5, base - h * 0.46], fill=bd.tone((120, 190, 240)))
+
+
+def _bus(bd: Backdrop, x: float, base: float, h: float) -> None:
+    w = h * 3.0
+    col = bd.accent(0, (230, 70, 60))
+    bd.draw.rounded_rectangle([x - w / 2, base - h, x + w / 2, base - h * 0.15], radius=h * 0.15, fill=bd.tone(col))
+    for i in range(5):
+        wx = x - w / 2 + w * (0.06 + i * 0.18)
+        bd.draw.rectangle([wx, base - h * 0.88, wx + w * 0.13, base - h * 0.55], fill=bd.tone((200, 226, 246)))
+    for dx in (-0.3, 0.3):
+        bd.draw.ellipse([x + dx * w - h * 0.16, base - h * 0.32, x + dx * w + h * 0.16, base], fill=bd.tone((50, 50, 56)))
+    if bd.spec.time != "day":
+        bd.glow(x + w / 2, base - h * 0.3, h * 0.8, (255, 230, 160))
+
+
+def _stall(bd: Backdrop, x: float, base: float, h: float) -> None:
+    """An outdoor café: counter, striped awning, a little table."""
+    w = h * 1.4
+    c1, c2 = bd.accent(0, (230, 80, 80)), (250, 248, 240)
+    bd.draw.rectangle([x - w / 2, base - h * 0.45, x + w / 2, base], fill=bd.tone((200, 150, 100)))
+    bd.draw.rectangle([x - w / 2 + 4, base - h * 1.05, x - w / 2 + 10, base - h * 0.45], fill=bd.tone((120, 90, 70)))
+    bd.draw.rectangle([x + w / 2 - 10, base - h * 1.05, x + w / 2 - 4, base - h * 0.45], fill=bd.tone((120, 90, 70)))
+    stripes = 7
+    for i in range(stripes):
+        x0 = x - w * 0.6 + w * 1.2 * i / stripes
+        bd.draw.polygon([(x0, base - h * 1.05), (x0 + w * 1.2 / stripes, base - h * 1.05), (x0 + w * 1.2 / stripes, base - h * 0.85),
+                         (x0, base - h * 0.85)], fill=bd.tone(c1 if i % 2 == 0 else c2))
+        bd.draw.pieslice([x0, base - h * 0.92, x0 + w * 1.2 / stripes, base - h * 0.78], 0, 180, fill=bd.tone(c1 if i % 2 == 0 else c2))
+    for k in range(3):  # cups on the counter
+        cx = x - w * 0.25 + k * w * 0.25
+        bd.draw.rounded_rectangle([cx - h * 0.05, base - h * 0.58, cx + h * 0.05, base - h * 0.45], radius=3, fill=bd.tone((250, 250, 250)))
+    _cafe_table(bd, x + w * 0.85, base + h * 0.15, h * 0.5)
+
+
+def _kite(bd: Backdrop, boxes) -> None:
+    s = bd.h
+    kx, ky = bd.w * bd.rng.uniform(0.25, 0.75), bd.horizon * bd.rng.uniform(0.2, 0.4)
+    if boxes:  # the string runs down to the first figure
+        x0, y0, x1, y1 = boxes[0]
+        hx, hy = (x0 + x1) / 2 + (x1 - x0) * 0.25, y0 + (y1 - y0) * 0.45
+    else:
+        hx, hy = kx + s * 0.2, bd.h * 0.9
+    bd.draw.line(bezier([(kx, ky + s * 0.06), ((kx + hx) / 2 - s * 0.05, (ky + hy) / 2 + s * 0.1), (hx, hy)], 20),
+                 fill=(70, 70, 80, 200), width=SCENE_SS)
+    col, col2 = bd.accent(0, (230, 70, 80)), bd.accent(1, (250, 200, 60))
+    pts = [(kx, ky - s * 0.07), (kx + s * 0.05, ky), (kx, ky + s * 0.06), (kx - s * 0.05, ky)]
+    bd.draw.polygon(pts, fill=bd.tone(col))
+    bd.draw.polygon([pts[0], pts[1], (kx, ky)], fill=bd.tone(col2))
+    bd.draw.polygon([(kx, ky), pts[2], pts[3]], fill=bd.tone(col2))
+    tail = bezier([(kx, ky + s * 0.06), (kx - s * 0.06, ky + s * 0.12), (kx + s * 0.02, ky + s * 0.18), (kx - s * 0.04, ky + s * 0.24)], 12)
+    bd.draw.line(tail, fill=bd.tone((90, 90, 100)), width=SCENE_SS)
+    for i in (3, 7, 11):
+        tx, ty = tail[i]
+        bd.draw.polygon([(tx - 6, ty - 4), (tx, ty), (tx - 6, ty + 4)], fill=bd.tone(col))
+        bd.draw.polygon([(tx + 6, ty - 4), (tx, ty), (tx + 6, ty + 4)], fill=bd.tone(col))
+
+
+def paint_weather(bd: Backdrop) -> None:
+    """Falling snow and rain over the background (behind the characters, so they stay clean)."""
+    rng = bd.rng
+    if "storm" in bd.spec.weather:
+        x = bd.w * rng.uniform(0.2, 0.8)
+        pts, y = [(x, 0)], 0.0
+        while y < bd.horizon * 0.8:
+            y += bd.h * rng.uniform(0.04, 0.08)
+            x += bd.h * rng.uniform(-0.05, 0.05)
+            pts.append((x, y))
+        bd.draw.line(pts, fill=(255, 250, 200), width=SCENE_SS * 3)
+        bd.glow(pts[-1][0], pts[-1][1], bd.h * 0.2, (200, 200, 255))
+    if "rain" in bd.spec.weather:
+        for _ in range(int(bd.w * bd.h / 3500)):
+            x, y = rng.uniform(-20, bd.w), rng.uniform(0, bd.h)
+            ln = bd.h * rng.uniform(0.02, 0.04)
+            bd.draw.line([(x, y), (x + ln * 0.3, y + ln)], fill=(210, 225, 245, 150), width=SCENE_SS)
+    if "snow" in bd.spec.weather or bd.spec.setting == "snow":
+        for _ in range(int(bd.w * bd.h / 6000)):
+            x, y = rng.uniform(0, bd.w), rng.uniform(0, bd.h)
+            r = rng.choice((1.0, 1.5, 2.0, 3.0)) * SCENE_SS
+            bd.draw.ellipse([x - r, y - r, x + r, y + r], fill=(255, 255, 255, rng.randint(150, 240)))
+
+
+# -- page composition ---------------------------------------------------------------------------
+@dataclass
+class Placement:
+    key: str
+    label: str
+    kind: str
+    x: int      # top-left of the sprite on the page
+    y: int
+    width: int
+    height: int
+
+
+def figure_unit(width: int, height: int) -> int:
+    """The height of an adult person on a page of this size. It depends on the page size only
+    (not the caption or the seed), so a character keeps its scale from page to page."""
+    return max(8, int(min(height * 0.4, width / 4.6)))
+
+
+def layout_figures(sprites: list[Image.Image], width: int, feet_y: float, spread: float, rng: random.Random) -> list[tuple[int, int]]:
+    """Top-left corners for the sprites: up to MAX_FIGURES_IN_ROW side by side without overlap
+    (the free space is shared out at random), any more in a row further back."""
+    front, back = sprites[:MAX_FIGURES_IN_ROW], sprites[MAX_FIGURES_IN_ROW:]
+    positions: list[tuple[int, int]] = []
+    margin = width * 0.03
+    free = width - 2 * margin - sum(s.width for s in front)
+    if free >= 0:
+        weights = [rng.uniform(0.5, 1.5) for _ in range(len(front) + 1)]
+        x = margin + free * weights[0] / sum(weights)
+        for sprite, w in zip(front, weights[1:]):
+            foot = feet_y - rng.uniform(0, spread)
+            positions.append((int(x), int(foot - sprite.height)))
+            x += sprite.width + free * w / sum(weights)
+    else:  # too wide to fit side by side: spread the centres evenly, overlapping as little as possible
+        for i, sprite in enumerate(front):
+            cx = width * (i + 0.5) / len(front)
+            positions.append((int(cx - sprite.width / 2), int(feet_y - (i % 2) * spread - sprite.height)))
+    for i, sprite in enumerate(back):
+        cx = width * (i + 1) / (len(back) + 1) + rng.uniform(-0.03, 0.03) * width
+        positions.append((int(cx - sprite.width / 2), int(feet_y - spread * 4 - sprite.height)))
+    return positions
+
+
+def palette_tint(image: Image.Image, palette: list[RGB], strength: float = 0.25) -> Image.Image:
+    """Pull the scene towards the style palette with a gradient map (dark -> light through the
+    palette colours sorted by brightness), blended so the scene stays readable."""
+    if not palette:
+        return image
+    stops = sorted(palette, key=luminance)
+    colors = [mix(stops[0], (20, 20, 30), 0.6)] + stops + [mix(stops[-1], (255, 255, 250), 0.7)]
+    positions = np.linspace(0.0, 255.0, len(colors))
+    lut = np.stack([np.interp(np.arange(256), positions, [c[ch] for c in colors]) for ch in range(3)], axis=1)
+    arr = np.asarray(image, dtype=np.float32)
+    lum = np.clip(arr @ np.array([0.299, 0.587, 0.114], np.float32), 0, 255).astype(np.uint8)
+    mapped = lut[lum]
+    return Image.fromarray(np.clip(arr * (1 - strength) + mapped * strength, 0, 255).astype(np.uint8), "RGB")
+
+
+def add_lights(image: Image.Image, lights, strength: float = 0.75) -> Image.Image:
+    """Soft halos around lanterns, windows, the moon: a screen blend of radial falloffs."""
+    if not lights:
+        return image
+    arr = np.asarray(image, dtype=np.float32) / 255.0
+    h, w = arr.shape[:2]
+    light = np.zeros_like(arr)
+    for x, y, r, color in lights:
+        x0, x1 = max(0, int(x - r)), min(w, int(x + r) + 1)
+        y0, y1 = max(0, int(y - r)), min(h, int(y + r) + 1)
+        if x0 >= x1 or y0 >= y1 or r <= 0:
+            continue
+        yy, xx = np.mgrid[y0:y1, x0:x1]
+        falloff = np.clip(1.0 - np.hypot(xx - x, yy - y) / r, 0.0, 1.0) ** 2
+        light[y0:y1, x0:x1] += falloff[..., None] * (np.array(color, np.float32) / 255.0) * strength
+    light = np.clip(light, 0, 1)
+    out = 1.0 - (1.0 - arr) * (1.0 - light)
+    return Image.fromarray((out * 255 + 0.5).astype(np.uint8), "RGB")
+
+
+def _pill(draw: ImageDraw.ImageDraw, center_x: float, top: float, text: str, font, *, fill=(255, 255, 255, 225),
+          ink=INK, max_width: float | None = None, page_width: int | None = None) -> None:
+    """A rounded label with text, kept inside the page."""
+    if max_width is not None and text_width(font, text) > max_width:
+        while len(text) > 1 and text_width(font, text + "…") > max_width:
+            text = text[:-1]
+        text += "…"
+    size = getattr(font, "size", 10)
+    tw = text_width(font, text)
+    pad_x, pad_y = size * 0.55, size * 0.25
+    x0 = center_x - tw / 2 - pad_x
+    if page_width is not None:
+        x0 = max(2, min(x0, page_width - tw - 2 * pad_x - 2))
+    box = [x0, top, x0 + tw + 2 * pad_x, top + size + 2 * pad_y]
+    draw.rounded_rectangle(box, radius=(size + 2 * pad_y) / 2, fill=fill, outline=(*ink, 90) if len(ink) == 3 else ink)
+    draw_text_safe(draw, (x0 + pad_x, top + pad_y + size * 0.02), text, font, ink)
+
+
+def style_treatment(style: str) -> str:
+    """The treatment a style text asks for; unknown styles get the flat picture-book look."""
+    words = set(_tokens(style or ""))
+    text = (style or "").lower()
+    for treatment, keys in (("pixel", ("pixel", "8", "bit", "retro", "voxel", "sprite")),
+                            ("watercolor", ("watercolor", "watercolour", "aquarelle", "wash", "watercolors")),
+                            ("pencil", ("pencil", "sketch", "graphite", "charcoal", "sketchy", "sketched")),
+                            ("crayon", ("crayon", "crayons", "pastel", "chalk", "oilpastel")),
+                            ("ink", ("ink", "comic", "manga", "lineart", "cartoon", "inked", "outline", "graphic")),
+                            ("oil", ("oil", "painterly", "gouache", "acrylic", "impasto", "painting", "painted"))):
+        if words & set(keys) or (treatment == "pixel" and ("8-bit" in text or "pixel" in text)) \
+                or (treatment == "ink" and "line art" in text):
+            return treatment
+    return "flat"
+
+
+def render_page(request: IllustrationRequest, *, caption: bool = True, labels: bool = True,
+                corner_label: bool = True) -> tuple[Image.Image, dict[str, Any]]:
+    """Draw one storyboard panel. Returns the image and the parameters provenance records."""
+    w, h = request.width, request.height
+    rng = random.Random(stable_int("page", request.seed, request.scene, request.prompt, w, h))
+    spec = analyse_scene(request.scene, request.prompt, request.caption)
+    treatment = style_treatment(request.style)
+    palette = [parse_color(c) for c in request.palette or []]
+
+    # Caption strip and label sizes come first: they decide how tall the scene is.
+    caption_text = clean_text(request.caption) if caption else ""
+    cap_font = get_font(max(9, round(min(h * 0.038, w * 0.028))))
+    cap_pad = max(4, round(h * 0.018))
+    cap_lines = wrap_text(caption_text, cap_font, w - 2 * cap_pad * 2, 3) if caption_text else []
+    line_h = round(getattr(cap_font, "size", 10) * 1.3)
+    strip_h = min(int(h * 0.4), len(cap_lines) * line_h + 2 * cap_pad) if cap_lines else 0
+    scene_h = h - strip_h
+    label_font = get_font(max(8, round(min(h * 0.03, w * 0.022))), bold=True)
+    label_space = (getattr(label_font, "size", 10) * 1.6 + 6) if labels and request.figures else h * 0.03
+
+    # Characters: the same sprite on every page; only where it stands depends on the seed.
+    unit = figure_unit(w, h)
+    sprites = [draw_figure(f, unit) for f in request.figures]
+    feet_y = scene_h - label_space - h * 0.01
+    spread = h * 0.025
+    corners = layout_figures(sprites, w, feet_y, spread, rng)
+    boxes2x = [(x * SCENE_SS, y * SCENE_SS, (x + s.width) * SCENE_SS, (y + s.height) * SCENE_SS) for (x, y), s in zip(corners, sprites)]
+
+    # Background at 2x, then props and weather, then down to page size and the palette tint.
+    backdrop = Backdrop(spec, w, scene_h, rng, palette)
+    PAINTERS[spec.setting](backdrop)
+    props = paint_props(backdrop, spec, boxes2x[:MAX_FIGURES_IN_ROW])
+    paint_weather(backdrop)
+    scene = backdrop.image.resize((w, scene_h), Image.LANCZOS)
+    scene = palette_tint(scene, palette)
+
+    # Figures with soft contact shadows, back row first.
+    shadow = Image.new("L", scene.size, 0)
+    sd = ImageDraw.Draw(shadow)
+    for (x, y), sprite in zip(corners, sprites):
+        sd.ellipse([x + sprite.width * 0.08, y + sprite.height - unit * 0.035, x + sprite.width * 0.92,
+                    y + sprite.height + unit * 0.035], fill=90)
+    shadow = shadow.filter(ImageFilter.GaussianBlur(max(1, unit * 0.02)))
+    scene = Image.composite(Image.new("RGB", scene.size, (30, 30, 50)), scene, shadow)
+    order = sorted(range(len(sprites)), key=lambda i: corners[i][1] + sprites[i].height)
+    for i in order:
+        scene.paste(sprites[i], corners[i], sprites[i])
+    scene = add_lights(scene, backdrop.lights)
+    scene = apply_style(scene, treatment, palette, request.seed)
+
+    # Text last, so every style keeps it readable.
+    page = Image.new("RGB", (w, h), (252, 250, 244))
+    page.paste(scene, (0, 0))
+    draw = ImageDraw.Draw(page, "RGBA")
+    placements = []
+    for (x, y), sprite, figure in zip(corners, sprites, request.figures):
+        placements.append(Placement(figure.key, figure.label, resolve_look(figure).kind, x, y, sprite.width, sprite.height))
+        name = clean_text(figure.label) or clean_text(figure.key)
+        if labels and name:
+            _pill(draw, x + sprite.width / 2, y + sprite.height + 3, name, label_font,
+                  max_width=max(unit * 1.2, sprite.width), page_width=w)
+    if cap_lines:
+        draw.rectangle([0, scene_h, w, h], fill=(252, 250, 244))
+        draw.line([(0, scene_h), (w, scene_h)], fill=(*INK, 120), width=max(1, h // 256))
+        for i, line in enumerate(cap_lines):
+            draw_text_safe(draw, (cap_pad * 2, scene_h + cap_pad + i * line_h), line, cap_font, INK)
+    if corner_label:
+        small = get_font(max(7, round(min(h * 0.022, w * 0.016))))
+        tw = text_width(small, CORNER_LABEL)
+        size = getattr(small, "size", 8)
+        _pill(draw, w - tw / 2 - size * 0.55 - 4, 4, CORNER_LABEL, small, fill=(255, 255, 255, 200), ink=(70, 66, 72),
+              max_width=w - 12)
+
+    parameters = {
+        "renderer": MODEL_ID, "setting": spec.setting, "room": spec.room or None, "time_of_day": spec.time,
+        "weather": list(spec.weather), "props": props + [e for e in backdrop.extras if e not in props],
+        "matched_words": list(spec.matched), "style_treatment": treatment, "style": request.style,
+        "palette": list(request.palette or []), "width": w, "height": h, "figure_unit_px": unit,
+        "caption_lines": len(cap_lines),
+        "figures": [p.__dict__ for p in placements],
+    }
+    return page, parameters
+
+
+# -- style treatments -------------------------------------------------------------------------
+# Each works on the finished scene (figures included) with numpy and Pillow filters; text is
+# drawn afterwards so it stays crisp. All noise is seeded from the request seed.
+def _smooth_noise(rng: np.random.Generator, h: int, w: int, cell: float) -> np.ndarray:
+    """Value noise in [0, 1]: a coarse random grid upsampled bicubically."""
+    gh, gw = max(2, int(h / cell) + 2), max(2, int(w / cell) + 2)
+    grid = Image.fromarray((rng.random((gh, gw)) * 255).astype(np.uint8), "L")
+    return np.asarray(grid.resize((w, h), Image.BICUBIC), dtype=np.float32) / 255.0
+
+
+def _luma(arr: np.ndarray) -> np.ndarray:
+    return arr[..., 0] * 0.299 + arr[..., 1] * 0.587 + arr[..., 2] * 0.114
+
+
+def _to_image(arr: np.ndarray) -> Image.Image:
+    return Image.fromarray(np.clip(arr + 0.5, 0, 255).astype(np.uint8), "RGB")
+
+
+def style_watercolor(image: Image.Image, rng: np.random.Generator) -> Image.Image:
+    w, h = image.size
+    # Bleeding edges: displace pixels along a smooth random field, so edges wander like wet paint.
+    amp = max(1.0, w / 320)
+    dx = (_smooth_noise(rng, h, w, w / 40) - 0.5) * 2 * amp
+    dy = (_smooth_noise(rng, h, w, w / 40) - 0.5) * 2 * amp
+    yy, xx = np.mgrid[0:h, 0:w]
+    src = np.asarray(image, dtype=np.float32)
+    arr = src[np.clip((yy + dy).astype(int), 0, h - 1), np.clip((xx + dx).astype(int), 0, w - 1)]
+    soft = np.asarray(_to_image(arr).filter(ImageFilter.GaussianBlur(max(0.8, w / 600))), dtype=np.float32)
+    wide = np.asarray(_to_image(arr).filter(ImageFilter.GaussianBlur(max(2.0, w / 150))), dtype=np.float32)
+    # Pigment pools at the edge of a wash: darken where the sharp image is darker than its surroundings.
+    edge = np.clip((_luma(wide) - _luma(soft)) / 40.0, 0, 1)[..., None]
+    arr = soft * (1 - 0.22 * edge)
+    arr = arr * 0.86 + 255 * 0.14  # thin, transparent washes
+    blotch = _smooth_noise(rng, h, w, w / 12)[..., None]
+    grain = rng.random((h, w), dtype=np.float32)[..., None]
+    arr = arr * (0.94 + 0.1 * blotch) * (0.965 + 0.05 * grain)
+    paper = np.array([253, 250, 242], np.float32)
+    return _to_image(arr * paper / 255.0)
+
+
+def style_pencil(image: Image.Image, rng: np.random.Generator) -> Image.Image:
+    w, h = image.size
+    gray = np.asarray(image.convert("L"), dtype=np.float32)
+    inv_blur = np.asarray(Image.fromarray(255 - gray.astype(np.uint8)).filter(ImageFilter.GaussianBlur(max(1.5, w / 260))),
+                          dtype=np.float32)
+    dodge = np.clip(gray * 255.0 / np.maximum(1.0, 255.0 - inv_blur), 0, 255)  # colour dodge: outlines remain
+    lines = dodge ** 3 / 255 ** 2  # darken the strokes
+    tone = 0.62 + 0.38 * (gray / 255.0)  # light graphite shading of the areas
+    yy, xx = np.mgrid[0:h, 0:w]
+    period = max(3, w // 160)
+    hatch = ((xx + yy) % period == 0) & (gray < 110)
+    cross = ((xx - yy) % period == 0) & (gray < 60)
+    out = lines * tone
+    out = np.where(hatch | cross, out * 0.72, out)
+    grain = rng.random((h, w), dtype=np.float32)
+    out = out * (0.95 + 0.06 * grain)
+    paper = np.array([250, 248, 240], np.float32) / 255.0
+    graphite = np.array([0.96, 0.97, 1.0], np.float32)
+    return _to_image(out[..., None] * paper * graphite)
+
+
+def _streaks(rng: np.random.Generator, h: int, w: int, length: int, width: int, slope: float) -> np.ndarray:
+    """A stroke texture: random values constant along short slanted strokes."""
+    rows = max(4, int((h + w * abs(slope)) / width) + 2)
+    cols = max(4, int(w / length) + 2)
+    table = rng.random((rows, cols), dtype=np.float32)
+    yy, xx = np.mgrid[0:h, 0:w]
+    a = ((yy + xx * slope + w * abs(slope)) / width).astype(int) % rows
+    b = ((xx + (yy * 7) % length) / length).astype(int) % cols
+    return table[a, b]
+
+
+def style_crayon(image: Image.Image, rng: np.random.Generator) -> Image.Image:
+    w, h = image.size
+    from PIL import ImageEnhance
+
+    image = ImageEnhance.Color(image).enhance(1.25)
+    arr = np.asarray(image, dtype=np.float32)
+    wax = _streaks(rng, h, w, max(6, w // 60), max(2, w // 300), 0.45)
+    paper = np.array([252, 250, 244], np.float32)
+    gaps = np.clip((wax - 0.72) / 0.28, 0, 1)[..., None] * 0.75  # paper showing through the wax
+    arr = arr * (0.9 + 0.14 * wax[..., None])
+    arr = arr * (1 - gaps) + paper * gaps
+    edges = np.asarray(image.convert("L").filter(ImageFilter.FIND_EDGES), dtype=np.float32)
+    edges = np.asarray(Image.fromarray(np.clip(edges * 2, 0, 255).astype(np.uint8)).filter(ImageFilter.MaxFilter(3)),
+                       dtype=np.float32) / 255.0
+    arr = arr * (1 - 0.35 * edges[..., None] * (0.6 + 0.4 * wax[..., None]))
+    return _to_image(arr)
+
+
+def style_pixel(image: Image.Image, palette: list[RGB]) -> Image.Image:
+    w, h = image.size
+    factor = max(2, round(w / 150))
+    small = image.resize((max(1, w // factor), max(1, h // factor)), Image.BOX)
+    # A retro palette: octree quantising keeps small distinct areas (a penguin's black) that a
+    # median cut would merge into the large ones around them.
+    small = small.quantize(colors=48, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE).convert("RGB")
+    return small.resize((w, h), Image.NEAREST)
+
+
+def style_ink(image: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """Comic ink: punchier flat colours, bold ink lines on the strong edges, halftone dots in shadow."""
+    from PIL import ImageEnhance
+
+    w, h = image.size
+    punchy = ImageEnhance.Contrast(ImageEnhance.Color(image).enhance(1.25)).enhance(1.1)
+    arr = np.asarray(punchy, dtype=np.float32)
+    lum = _luma(np.asarray(image, dtype=np.float32)) / 255.0
+    yy, xx = np.mgrid[0:h, 0:w]
+    period = max(4, w // 110)
+    r = np.clip(0.55 - lum, 0, 1) * period * 0.9  # halftone: dots grow as it gets darker
+    dots = ((xx % period - period / 2) ** 2 + (yy % period - period / 2) ** 2) < r**2
+    arr = np.where(dots[..., None], arr * 0.72, arr)
+    # Lines only where the picture has a real edge (a blurred copy ignores eyes and fine texture).
+    edges = np.asarray(image.convert("L").filter(ImageFilter.GaussianBlur(max(0.8, w / 900))).filter(ImageFilter.FIND_EDGES),
+                       dtype=np.float32)
+    line = np.clip((edges - 18) / 30, 0, 1)
+    if w >= 1024:
+        line = np.asarray(Image.fromarray((line * 255).astype(np.uint8)).filter(ImageFilter.MaxFilter(3)), dtype=np.float32) / 255
+    return _to_image(arr * (1 - 0.85 * line[..., None]) + np.array(INK, np.float32) * 0.85 * line[..., None])
+
+
+def style_oil(image: Image.Image, rng: np.random.Generator) -> Image.Image:
+    from PIL import ImageEnhance
+
+    w, h = image.size
+    dabs = image.filter(ImageFilter.MedianFilter(5 if w < 1200 else 7))
+    dabs = ImageEnhance.Color(dabs).enhance(1.2)
+    arr = np.asarray(dabs, dtype=np.float32)
+    strokes = _streaks(rng, h, w, max(8, w // 40), max(3, w // 200), -0.6)
+    relief = strokes - np.roll(strokes, 2, axis=0)  # light from above on the brush ridges
+    arr = arr * (1 + 0.09 * relief[..., None]) * (0.96 + 0.06 * strokes[..., None])
+    varnish = np.array([1.03, 1.0, 0.92], np.float32)
+    return _to_image(arr * varnish)
+
+
+def apply_style(image: Image.Image, treatment: str, palette: list[RGB], seed: int) -> Image.Image:
+    rng = np.random.default_rng(stable_int("style", treatment, seed))
+    if treatment == "watercolor":
+        return style_watercolor(image, rng)
+    if treatment == "pencil":
+        return style_pencil(image, rng)
+    if treatment == "crayon":
+        return style_crayon(image, rng)
+    if treatment == "pixel":
+        return style_pixel(image, palette)
+    if treatment == "ink":
+        return style_ink(image, rng)
+    if treatment == "oil":
+        return style_oil(image, rng)
+    return image

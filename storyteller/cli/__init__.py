@@ -67,6 +67,38 @@ def resume(
 
 
 @app.command()
+def export(
+    folder: Annotated[Path, typer.Argument(help="A story folder.")],
+    format: Annotated[str, typer.Option("--format", "-f", help="html, json, mp4 or epub.")] = "html",
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output path (default: FOLDER/exports/TITLE.EXT).")] = None,
+    as_folder: Annotated[bool, typer.Option("--as-folder", help="HTML only: a folder with index.html and asset files instead of one self-contained file.")] = False,
+) -> None:
+    """Export a story as a self-contained HTML page, JSON, a narrated MP4 or an EPUB 3 e-book."""
+    from storyteller.api import export_story
+
+    path = export_story(folder, format, out, self_contained=not as_folder)
+    typer.echo(str(path))
+
+
+@app.command("eval")
+def evaluate(
+    folder: Annotated[Path, typer.Argument(help="A finished story folder.")],
+    json_out: Annotated[Optional[Path], typer.Option("--json", help="Also write the report as JSON here.")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Consistency metrics of a story (character, style, text-image alignment), with the configured embedders."""
+    from rich.console import Console
+
+    from storyteller.memory import render_table
+    from storyteller.session import atomic_write_bytes
+
+    report = _storyteller(config).evaluate(folder)
+    Console().print(render_table(report))
+    if json_out:
+        atomic_write_bytes(json_out, report.model_dump_json(indent=2).encode())
+
+
+@app.command()
 def doctor(config: ConfigOption = None) -> None:
     """Show the backend of each role, whether it loads, and how to configure a real model."""
     from storyteller.cli.doctor import run_doctor
