@@ -3,23 +3,49 @@
     from storyteller import Storyteller
     teller = Storyteller()                       # embedded default, or Storyteller(config_file="storyteller.toml")
     story = teller.new_story("A fox who finds a lantern in the snow", out="fox", pages=6, style="watercolor")
-    story = teller.resume("fox")                 # finish an interrupted story
+    story = teller.continue_story("fox", "The lantern starts to sing", image="photo.jpg")
+    answer = teller.ask("fox", 2, "What colour is the lantern?")
+    teller.export("fox", "html")
+
+Every long call takes `on_event` (a callback receiving typed events from storyteller.events, from
+whichever thread does the work) and `cancel` (a threading.Event or storyteller.cancel.CancelToken;
+the work stops at the next safe point and raises Cancelled, the folder keeps its last completed
+turn and is unlocked). Each method has an async twin (`anew_story`, `acontinue_story`, ...) that
+runs it in a worker thread, so an event loop is never blocked; cancelling the asyncio task
+cancels the work and waits until the folder is released. `astream_story`/`astream_continue`/
+`astream_resume` yield the events as an async iterator, ending with `StoryDone` (or raising the
+error after yielding `Error`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import unicodedata
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from storyteller.cancel import CancelToken, SupportsIsSet, as_token
 from storyteller.config import Settings, load_settings
 from storyteller.errors import InvalidInput, StoryFolderError
-from storyteller.events import StoryDone, emit, listening
-from storyteller.session import STORY_FILE, StoryFolder
-from storyteller.story import Story
+from storyteller.events import BaseEvent, Error, StoryDone, emit, listening
+from storyteller.session import STORY_FILE, StoryFolder, load_story
+from storyteller.story import Page, Story, Voice
+
+if TYPE_CHECKING:
+    from storyteller.agent.graph import StoryRun
+    from storyteller.backends import Registry
+    from storyteller.export import Format
+    from storyteller.backends.base import TextResult, VoiceSpec
+    from storyteller.langchain import StoryRunnable
+    from storyteller.memory import EvalReport
 
 MAX_PREMISE_CHARS = 2000
+MAX_DIRECTION_CHARS = 1000
 MAX_PAGES = 50
+
+EventCallback = Callable[[BaseEvent], None]
+T = TypeVar("T")
 
 
 def clean_text(value: str, *, what: str, max_chars: int) -> str:
@@ -34,21 +60,35 @@ def clean_text(value: str, *, what: str, max_chars: int) -> str:
     return value
 
 
-def export_story(folder: str | Path, fmt: str, out: str | Path | None = None, *, self_contained: bool = True) -> Path:
+def export_story(folder: str | Path, fmt: Format, out: str | Path | None = None, *, self_contained: bool = True) -> Path:
     """Export a story folder as html, json, mp4 or epub; returns the path written (see storyteller.export)."""
     from storyteller.export import export_story as export
 
     return export(Path(folder), fmt, out, self_contained=self_contained)
 
 
+def _page(story: Story, number: int) -> Page:
+    if isinstance(number, bool) or not isinstance(number, int):
+        raise InvalidInput(f"a page number is an integer, got {number!r}")
+    if not story.pages:
+        raise InvalidInput("the story has no pages yet")
+    if not 1 <= number <= len(story.pages):
+        raise InvalidInput(f"page {number} does not exist; the story has pages 1 to {len(story.pages)}")
+    return story.pages[number - 1]
+
+
 class Storyteller:
-    def __init__(self, settings: Settings | None = None, *, config_file: str | Path | None = None, registry=None):
+    def __init__(self, settings: Settings | None = None, *, config_file: str | Path | None = None,
+                 registry: Registry | None = None):
         """`registry`: a private backend registry (default: the process-wide one, so models are shared)."""
         from storyteller.agent.toolbox import Toolbox
 
         self.settings = settings or load_settings(config_file)
         self.toolbox = Toolbox(self.settings, registry)
 
+    # =========================================================================================
+    # stories
+    # =========================================================================================
     def new_story(
         self,
         premise: str,
@@ -57,7 +97,8 @@ class Storyteller:
         pages: int = 6,
         style: str = "watercolor",
         seed: int = 0,
-        on_event: Callable | None = None,
+        on_event: EventCallback | None = None,
+        cancel: SupportsIsSet | None = None,
     ) -> Story:
         """Plan, write, illustrate and narrate a story into the folder `out` (created; must not hold a story)."""
         from storyteller.agent.graph import StoryRun
@@ -72,28 +113,288 @@ class Storyteller:
         if (out / STORY_FILE).exists():
             raise StoryFolderError(f"{out} already holds a story",
                                    fix=f"continue it with `storyteller resume {out}` or choose another --out")
-        run = StoryRun(self.toolbox, premise=premise, pages=pages, style=style, out=str(out), seed=seed)
-        return self._run(run, on_event)
+        return self._run(on_event, cancel, lambda token: StoryRun(
+            self.toolbox, premise=premise, pages=pages, style=style, out=str(out), seed=seed, cancel=token))
 
-    def resume(self, folder: str | Path, *, on_event: Callable | None = None) -> Story:
+    def resume(self, folder: str | Path, *, on_event: EventCallback | None = None,
+               cancel: SupportsIsSet | None = None) -> Story:
         """Finish a story whose run was interrupted: pages not yet written, and missing pictures or sound."""
-        from storyteller.agent.graph import StoryRun
+        return self._run(on_event, cancel, lambda token: self._open(folder, token))
 
-        opened = StoryFolder.open(folder)
-        return self._run(StoryRun(self.toolbox, folder=opened, seed=opened.story.seed), on_event)
+    def continue_story(self, folder: str | Path, direction: str, image: str | Path | None = None, *,
+                       on_event: EventCallback | None = None, cancel: SupportsIsSet | None = None) -> Story:
+        """Write ONE more page beyond the plan, steered by `direction` (and a photo, optionally).
 
-    def evaluate(self, folder: str | Path):
+        The photo is copied into the folder, described by the captioner, and the description is
+        woven into the page. The page is illustrated (through the consistency gate) and narrated
+        like a planned one and committed as a "continue" turn. If it fails or is cancelled, the
+        story is put back as it was.
+        """
+        from storyteller.agent import continuation
+
+        direction = clean_text(direction, what="direction", max_chars=MAX_DIRECTION_CHARS)
+        if image is not None and not Path(image).expanduser().is_file():
+            raise InvalidInput(f"image not found: {image}")
+
+        def finish(run: StoryRun) -> None:
+            before = run.opened.story.model_copy(deep=True)
+            step = continuation.prepare(self.toolbox, run.opened, direction, Path(image).expanduser() if image else None)
+            run.rollback_to = before
+            run.directions[step.page] = step.direction
+            run.text_notes[step.page] = {"direction": direction}
+            if step.photo is not None:
+                run.text_notes[step.page].update(photo=step.photo.path, photo_sha256=step.photo.sha256,
+                                                 photo_description=step.photo_description)
+            run.run()
+
+        return self._run(on_event, cancel, lambda token: self._open(folder, token), finish)
+
+    # =========================================================================================
+    # pages
+    # =========================================================================================
+    def ask(self, folder: str | Path, page: int, question: str) -> TextResult:
+        """Answer a question about a page's illustration with the VQA backend (answer + provenance)."""
+        question = clean_text(question, what="question", max_chars=2000)
+        story = load_story(Path(folder))
+        found = _page(story, page)
+        if found.illustration is None:
+            raise InvalidInput(f"page {page} has no illustration yet", fix=f"finish it with `storyteller resume {folder}`")
+        result = self.toolbox.ask.invoke({"image_path": str(Path(folder) / found.illustration.path), "question": question})
+        result.details.setdefault("page", page)
+        result.details.setdefault("image", found.illustration.path)
+        return result
+
+    def reillustrate(self, folder: str | Path, page: int, *, seed: int | None = None,
+                     on_event: EventCallback | None = None, cancel: SupportsIsSet | None = None) -> Story:
+        """Draw a page again (through the consistency gate), committed as a "reillustrate" turn.
+
+        `seed`: the first attempt's seed (default: a fresh one derived from the history). The
+        previous picture's file is kept; the new asset's provenance names it (`replaces`).
+        """
+        if seed is not None and not 0 <= seed < 2**32:
+            raise InvalidInput(f"seed must be between 0 and 2**32 - 1, got {seed}")
+
+        def finish(run: StoryRun) -> None:
+            number = _page(run.opened.story, page).number
+            run.open_for_edit()
+            run.redraw(number, seed)
+
+        return self._run(on_event, cancel, lambda token: self._open(folder, token), finish)
+
+    def renarrate(self, folder: str | Path, page: int, *, voice: str | Voice | None = None,
+                  on_event: EventCallback | None = None, cancel: SupportsIsSet | None = None) -> Story:
+        """Narrate a page again, optionally with another voice (an id of the narrator's `voices()`,
+        or a storyteller.story.Voice); committed as a "renarrate" turn."""
+
+        def finish(run: StoryRun) -> None:
+            number = _page(run.opened.story, page).number
+            spec = self._voice(voice)
+            run.open_for_edit()
+            run.reread(number, spec)
+
+        return self._run(on_event, cancel, lambda token: self._open(folder, token), finish)
+
+    def _voice(self, voice: str | Voice | None) -> VoiceSpec | None:
+        from storyteller.backends.base import NarratorBackend, VoiceSpec
+
+        if voice is None:
+            return None
+        narrator = self.toolbox.backend("narrator")
+        assert isinstance(narrator, NarratorBackend)
+        available = {v.voice_id: v for v in narrator.voices()}
+        voice_id = voice if isinstance(voice, str) else voice.voice_id
+        if voice_id not in available:
+            raise InvalidInput(f"the narrator has no voice {voice_id!r}; its voices are {', '.join(available)}")
+        if isinstance(voice, str):
+            return available[voice_id]
+        return VoiceSpec(voice.voice_id, voice.length_scale, voice.pitch_shift)
+
+    # =========================================================================================
+    # folders
+    # =========================================================================================
+    def load(self, folder: str | Path) -> Story:
+        """The story in a folder (read only; no lock is taken)."""
+        return load_story(Path(folder))
+
+    def save(self, folder: str | Path, story: Story, *, summary: str = "edited by the caller") -> Story:
+        """Write back a story you loaded and edited (page texts, characters, style), as an "edit" turn.
+
+        The folder's history must be the one you loaded (else someone else changed it meanwhile),
+        and every asset it names must exist with its recorded sha256. The memory follows the edit;
+        an edited page keeps its picture and narration until you `reillustrate`/`renarrate` it.
+        """
+        import hashlib
+
+        from storyteller.memory import Memory
+
+        edited = Story.model_validate(story.model_dump())  # list edits bypass validate_assignment
+        summary = clean_text(summary, what="summary", max_chars=200)
+        with StoryFolder.open(folder) as opened:
+            current = opened.story
+            if edited.history != current.history:
+                raise StoryFolderError(f"{folder} changed since this story was loaded ({len(current.history)} turns "
+                                       f"on disk, {len(edited.history)} in yours)", fix="load it again and redo the edit")
+            for asset in edited.assets():
+                path = opened.asset_path(asset)
+                if not path.is_file() or hashlib.sha256(path.read_bytes()).hexdigest() != asset.sha256:
+                    raise InvalidInput(f"the story names {asset.path}, which is missing or does not match its sha256")
+            memory = Memory.open(opened.root, self.toolbox.backend("text_embedder"),
+                                 self.toolbox.backend("image_embedder"), story=edited)
+            before = {p.number: p for p in current.pages}
+            for page in edited.pages:
+                if before.get(page.number) != page:
+                    memory.add_page(page)
+            old_characters = {c.slug: c for c in current.characters}
+            for character in edited.characters:
+                if old_characters.get(character.slug) != character:
+                    memory.add_character(character)
+            if edited.style != current.style:
+                memory.add_style(edited.style)
+            memory.save()
+            changed = sorted(p.number for p in edited.pages if before.get(p.number) != p)
+            opened.story = edited
+            opened.commit("edit", summary, pages=changed)
+            return edited
+
+    def export(self, folder: str | Path, fmt: Format, out: str | Path | None = None, *,
+               self_contained: bool = True) -> Path:
+        """Export as html, json, mp4 or epub (see storyteller.export); returns the path written."""
+        return export_story(folder, fmt, out, self_contained=self_contained)
+
+    def evaluate(self, folder: str | Path) -> EvalReport:
         """ViStoryBench-style consistency metrics of a story folder (storyteller.memory.EvalReport)."""
         from storyteller.memory import evaluate_story
 
         return evaluate_story(Path(folder), self.toolbox.backend("image_embedder"), self.toolbox.backend("text_embedder"))
 
-    def _run(self, run, on_event: Callable | None) -> Story:
+    def as_runnable(self) -> StoryRunnable:
+        """This storyteller as a LangChain Runnable: {"premise", "out", ...} -> Story (see storyteller.langchain)."""
+        from storyteller.langchain import StoryRunnable
+
+        return StoryRunnable(self)
+
+    # =========================================================================================
+    # async twins: the sync work runs in a worker thread (context variables travel with it)
+    # =========================================================================================
+    async def anew_story(self, premise: str, *, cancel: SupportsIsSet | None = None, **kwargs: Any) -> Story:
+        return await self._athread(self.new_story, premise, cancel=cancel, **kwargs)
+
+    async def aresume(self, folder: str | Path, *, cancel: SupportsIsSet | None = None, **kwargs: Any) -> Story:
+        return await self._athread(self.resume, folder, cancel=cancel, **kwargs)
+
+    async def acontinue_story(self, folder: str | Path, direction: str, image: str | Path | None = None, *,
+                              cancel: SupportsIsSet | None = None, **kwargs: Any) -> Story:
+        return await self._athread(self.continue_story, folder, direction, image, cancel=cancel, **kwargs)
+
+    async def areillustrate(self, folder: str | Path, page: int, *, cancel: SupportsIsSet | None = None,
+                            **kwargs: Any) -> Story:
+        return await self._athread(self.reillustrate, folder, page, cancel=cancel, **kwargs)
+
+    async def arenarrate(self, folder: str | Path, page: int, *, cancel: SupportsIsSet | None = None,
+                         **kwargs: Any) -> Story:
+        return await self._athread(self.renarrate, folder, page, cancel=cancel, **kwargs)
+
+    async def aask(self, folder: str | Path, page: int, question: str) -> TextResult:
+        return await asyncio.to_thread(self.ask, folder, page, question)
+
+    async def aload(self, folder: str | Path) -> Story:
+        return await asyncio.to_thread(self.load, folder)
+
+    async def asave(self, folder: str | Path, story: Story, **kwargs: Any) -> Story:
+        return await asyncio.to_thread(self.save, folder, story, **kwargs)
+
+    async def aexport(self, folder: str | Path, fmt: Format, out: str | Path | None = None, **kwargs: Any) -> Path:
+        return await asyncio.to_thread(self.export, folder, fmt, out, **kwargs)
+
+    async def aevaluate(self, folder: str | Path) -> EvalReport:
+        return await asyncio.to_thread(self.evaluate, folder)
+
+    # -- events as an async iterator ------------------------------------------------------------
+    def astream_story(self, premise: str, *, cancel: SupportsIsSet | None = None, **kwargs: Any) -> AsyncIterator[BaseEvent]:
+        """`new_story`'s events as they happen: `async for event in teller.astream_story(...)`."""
+        return self._astream(self.new_story, premise, cancel=cancel, **kwargs)
+
+    def astream_continue(self, folder: str | Path, direction: str, image: str | Path | None = None, *,
+                         cancel: SupportsIsSet | None = None) -> AsyncIterator[BaseEvent]:
+        return self._astream(self.continue_story, folder, direction, image, cancel=cancel)
+
+    def astream_resume(self, folder: str | Path, *, cancel: SupportsIsSet | None = None) -> AsyncIterator[BaseEvent]:
+        return self._astream(self.resume, folder, cancel=cancel)
+
+    # =========================================================================================
+    # machinery
+    # =========================================================================================
+    def _open(self, folder: str | Path, token: CancelToken) -> StoryRun:
+        from storyteller.agent.graph import StoryRun
+
+        opened = StoryFolder.open(folder)
+        return StoryRun(self.toolbox, folder=opened, seed=opened.story.seed, cancel=token)
+
+    def _run(self, on_event: EventCallback | None, cancel: SupportsIsSet | None,
+             start: Callable[[CancelToken], StoryRun], finish: Callable[[StoryRun], None] | None = None) -> Story:
+        """Run one piece of work with its listener and cancel token; the folder is always closed."""
+        token = as_token(cancel)
+        run: StoryRun | None = None
         with listening(on_event):
             try:
-                folder = run.run()
-                emit(StoryDone(folder=str(folder.root), pages=len(folder.story.pages)))
-                return folder.story
+                token.check("before starting")
+                run = start(token)
+                if finish is None:
+                    run.run()
+                else:
+                    finish(run)
+                story = run.opened.story
+                emit(StoryDone(folder=str(run.opened.root), pages=len(story.pages), title=story.title))
+                return story
+            except Exception as exc:
+                emit(Error.from_exception(exc))
+                raise
             finally:
-                if run.folder is not None:
+                if run is not None and run.folder is not None:
                     run.folder.close()
+
+    @staticmethod
+    async def _athread(method: Callable[..., T], *args: Any, cancel: SupportsIsSet | None = None, **kwargs: Any) -> T:
+        """Run `method` in a worker thread; if this task is cancelled, cancel the work and wait for
+        the thread to stop, so the story folder is unlocked when CancelledError reaches the caller."""
+        token = CancelToken(cancel)
+        worker = asyncio.ensure_future(asyncio.to_thread(method, *args, cancel=token, **kwargs))
+        try:
+            return await asyncio.shield(worker)
+        except asyncio.CancelledError:
+            token.cancel()
+            await _settle(worker)
+            raise
+
+    async def _astream(self, method: Callable[..., Story], *args: Any, cancel: SupportsIsSet | None = None,
+                       **kwargs: Any) -> AsyncIterator[BaseEvent]:
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+        end = object()
+        token = CancelToken(cancel)
+
+        def sink(event: BaseEvent) -> None:  # called on the worker's threads
+            loop.call_soon_threadsafe(queue.put_nowait, event)
+
+        worker = asyncio.ensure_future(asyncio.to_thread(method, *args, on_event=sink, cancel=token, **kwargs))
+        # Runs after every event the worker scheduled before it finished: the end is always last.
+        worker.add_done_callback(lambda _: queue.put_nowait(end))
+        try:
+            while (event := await queue.get()) is not end:
+                yield event
+            worker.result()  # the error, after its Error event
+        finally:
+            if not worker.done():  # the consumer stopped early or was cancelled
+                token.cancel()
+                await _settle(worker)
+
+
+async def _settle(worker: asyncio.Future[Any]) -> None:
+    """Wait until a cancelled worker thread has stopped (it stops at its next safe point)."""
+    while not worker.done():
+        try:
+            await asyncio.wait({worker})
+        except asyncio.CancelledError:  # cancelled again while waiting: the thread still holds the folder
+            continue
+    if not worker.cancelled():
+        worker.exception()  # retrieved: its Cancelled is expected, not "never retrieved"

@@ -8,11 +8,12 @@ a TOML file (`--config FILE`, else `$STORYTELLER_CONFIG`, else `./storyteller.to
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 from storyteller.errors import ConfigError
@@ -22,17 +23,39 @@ class RoleConfig(BaseModel):
     backend: str
     options: dict[str, Any] = Field(default_factory=dict)
 
+    @field_validator("options")
+    @classmethod
+    def _parse_env_values(cls, options: dict[str, Any]) -> dict[str, Any]:
+        """`STORYTELLER_ILLUSTRATOR__OPTIONS__STEPS=2` arrives as the string "2": read such
+        strings as JSON when they are JSON (numbers, booleans, lists), else keep them as text."""
+        parsed = {}
+        for key, value in options.items():
+            if isinstance(value, str):
+                try:
+                    value = json.loads(value)
+                except ValueError:
+                    pass
+            parsed[key] = value
+        return parsed
+
+
+# The embedded default: what runs with no configuration (see README).
+DEFAULT_BACKENDS = {
+    "llm": "llamacpp", "captioner": "classical", "vqa": "classical", "illustrator": "storyboard",
+    "narrator": "piper", "text_embedder": "sentence-transformers", "image_embedder": "classical",
+}
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="STORYTELLER_", env_nested_delimiter="__", extra="forbid")
 
-    llm: RoleConfig = RoleConfig(backend="llamacpp")
-    captioner: RoleConfig = RoleConfig(backend="classical")
-    vqa: RoleConfig = RoleConfig(backend="classical")
-    illustrator: RoleConfig = RoleConfig(backend="storyboard")
-    narrator: RoleConfig = RoleConfig(backend="piper")
-    text_embedder: RoleConfig = RoleConfig(backend="sentence-transformers")
-    image_embedder: RoleConfig = RoleConfig(backend="classical")
+    llm: RoleConfig = RoleConfig(backend=DEFAULT_BACKENDS["llm"])
+    captioner: RoleConfig = RoleConfig(backend=DEFAULT_BACKENDS["captioner"])
+    vqa: RoleConfig = RoleConfig(backend=DEFAULT_BACKENDS["vqa"])
+    illustrator: RoleConfig = RoleConfig(backend=DEFAULT_BACKENDS["illustrator"])
+    narrator: RoleConfig = RoleConfig(backend=DEFAULT_BACKENDS["narrator"])
+    text_embedder: RoleConfig = RoleConfig(backend=DEFAULT_BACKENDS["text_embedder"])
+    image_embedder: RoleConfig = RoleConfig(backend=DEFAULT_BACKENDS["image_embedder"])
 
     plan_attempts: int = Field(default=3, ge=1, le=10, description="How often the planner may re-ask the LLM.")
     image_width: int = Field(default=768, ge=64, le=2048)
@@ -40,6 +63,17 @@ class Settings(BaseSettings):
     gate_attempts: int = Field(default=3, ge=1, le=10, description="Illustration attempts the consistency gate may make.")
     gate_thresholds: dict[str, float] = Field(
         default_factory=dict, description="Override the gate's thresholds: character, style, text (0..1).")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_backend(cls, data: Any) -> Any:
+        """Options given without a backend (e.g. only STORYTELLER_LLM__OPTIONS__N_CTX) apply to the
+        role's default backend."""
+        if isinstance(data, dict):
+            for role, backend in DEFAULT_BACKENDS.items():
+                if isinstance(data.get(role), dict) and "backend" not in data[role]:
+                    data = {**data, role: {"backend": backend, **data[role]}}
+        return data
 
     @classmethod
     def settings_customise_sources(

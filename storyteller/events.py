@@ -22,6 +22,9 @@ class _Event(BaseModel):
     pass
 
 
+BaseEvent = _Event  # the public name of every event's base class (for type hints)
+
+
 class ModelCall(_Event):
     type: Literal["model_call"] = "model_call"
     role: str
@@ -74,6 +77,16 @@ class ConsistencyScored(_Event):
     scores: dict
 
 
+class ConsistencyRetry(_Event):
+    """The consistency gate found an illustration off-model and draws it again with another seed."""
+
+    type: Literal["consistency_retry"] = "consistency_retry"
+    page: int
+    attempt: int  # the attempt about to be drawn (1 = the second picture)
+    seed: int
+    previous: dict = Field(default_factory=dict)  # the scores of the attempt that failed
+
+
 class AudioReady(_Event):
     type: Literal["audio_ready"] = "audio_ready"
     page: int
@@ -92,10 +105,29 @@ class StoryDone(_Event):
     type: Literal["done"] = "done"
     folder: str
     pages: int
+    title: str = ""
+
+
+class Error(_Event):
+    """The work stopped with an exception (which is raised right after this event)."""
+
+    type: Literal["error"] = "error"
+    error: str  # the exception's class name, e.g. "BackendCallError" or "Cancelled"
+    message: str
+    fix: str | None = None
+    cancelled: bool = False
+
+    @classmethod
+    def from_exception(cls, exc: BaseException) -> Error:
+        from storyteller.errors import Cancelled
+
+        return cls(error=type(exc).__name__, message=getattr(exc, "message", None) or str(exc) or type(exc).__name__,
+                   fix=getattr(exc, "fix", None), cancelled=isinstance(exc, Cancelled))
 
 
 Event = Annotated[
-    Union[ModelCall, PlanReady, PlanRetry, PageTextDelta, PageWritten, ImageReady, ConsistencyScored, AudioReady, TurnCommitted, StoryDone],
+    Union[ModelCall, PlanReady, PlanRetry, PageTextDelta, PageWritten, ImageReady, ConsistencyScored, ConsistencyRetry,
+          AudioReady, TurnCommitted, StoryDone, Error],
     Field(discriminator="type"),
 ]
 

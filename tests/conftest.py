@@ -33,3 +33,25 @@ def make_teller(registry):
         ), registry=registry)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def llama_server(tmp_path_factory):
+    """Base URL of llama.cpp's OpenAI-compatible server serving the packaged GGUF model, started
+    once per session on loopback (see llama_server.py); skipped where it cannot run."""
+    import llama_server as server
+
+    from storyteller.errors import BackendUnavailable
+
+    reason = server.why_not_available()
+    if reason:
+        pytest.skip(reason)
+    try:
+        model = server.packaged_gguf()
+    except BackendUnavailable as exc:
+        pytest.skip(f"no packaged GGUF model to serve: {exc}")
+    try:
+        with server.serve(model, tmp_path_factory.mktemp("llama-server") / "server.log") as base_url:
+            yield base_url
+    except server.ServerFailed as exc:
+        pytest.fail(str(exc))

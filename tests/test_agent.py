@@ -38,7 +38,10 @@ def test_new_story_writes_a_complete_folder(make_teller, tmp_path):
     # Every file in the folder belongs to the story (nothing stray, no temp files left).
     files = sorted(str(p.relative_to(tmp_path / "fox")) for p in (tmp_path / "fox").rglob("*") if p.is_file())
     story_files = [f for f in files if not f.startswith("memory/")]
-    assert story_files == sorted(["story.json", ".storyteller.lock"] + [a.path for a in loaded.assets()])
+    assert story_files == sorted({"story.json", ".storyteller.lock", *(a.path for a in loaded.assets())})
+    # A character's first appearance is its sheet's reference image.
+    assert loaded.character("fern").reference_assets[0].path == "images/page-01.png"
+    assert loaded.character("owl").reference_assets[0].path == "images/page-02.png"
     assert "memory/records.json" in files and any(f.endswith(".faiss") for f in files)
     # Every illustration passed the consistency gate, and its scores are in its provenance.
     for page in loaded.pages:

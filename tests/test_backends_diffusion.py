@@ -1,4 +1,4 @@
-"""DiffusersIllustrator on tiny random pipelines built here and saved to disk.
+"""DiffusersIllustrator on tiny random pipelines (tests/tiny_models.py) saved to disk.
 
 Nothing is downloaded: the models are built from configs (as diffusers' own tests do), saved with
 save_pretrained, and loaded back through the same path a user's directory takes (model=<dir>).
@@ -7,8 +7,6 @@ scale, img2img, IP-Adapter, and the errors a user sees.
 """
 
 from __future__ import annotations
-
-import string
 
 import numpy as np
 import pytest
@@ -22,6 +20,7 @@ from PIL import Image  # noqa: E402
 from storyteller.backends.base import Figure, IllustrationRequest  # noqa: E402
 from storyteller.backends.diffusion import DiffusersIllustrator  # noqa: E402
 from storyteller.errors import BackendUnavailable, InvalidInput  # noqa: E402
+from tiny_models import build_ip_adapter, build_lora, build_pixart, build_sd15, build_sdxl  # noqa: E402
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -31,151 +30,6 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
-
-
-# -- tiny models --------------------------------------------------------------------------------
-def tiny_clip_tokenizer():
-    """A CLIP BPE tokenizer over single characters plus a few merges: enough to encode any prompt."""
-    from transformers import CLIPTokenizer
-
-    chars = list(string.ascii_lowercase + string.digits + ",.!?'-")
-    vocab = {"<|startoftext|>": 0, "<|endoftext|>": 1}
-    for piece in chars + [c + "</w>" for c in chars] + ["th", "the</w>", "re", "fo", "fox</w>"]:
-        vocab[piece] = len(vocab)
-    merges = [("t", "h"), ("th", "e</w>"), ("r", "e"), ("f", "o"), ("fo", "x</w>")]
-    return CLIPTokenizer(vocab=vocab, merges=merges, model_max_length=77)
-
-
-def tiny_clip_text_config(**extra):
-    from transformers import CLIPTextConfig
-
-    return CLIPTextConfig(bos_token_id=0, eos_token_id=1, pad_token_id=1, hidden_size=32, intermediate_size=37,
-                          num_attention_heads=4, num_hidden_layers=2, vocab_size=100, **extra)
-
-
-def tiny_vae():
-    from diffusers import AutoencoderKL
-
-    return AutoencoderKL(block_out_channels=[4, 8], in_channels=3, out_channels=3, latent_channels=4,
-                         down_block_types=["DownEncoderBlock2D"] * 2, up_block_types=["UpDecoderBlock2D"] * 2,
-                         norm_num_groups=2)
-
-
-def ddim():
-    from diffusers import DDIMScheduler
-
-    return DDIMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", clip_sample=False,
-                         set_alpha_to_one=False, steps_offset=1)
-
-
-def build_sd15(folder):
-    from diffusers import StableDiffusionPipeline, UNet2DConditionModel
-    from transformers import CLIPTextModel
-
-    torch.manual_seed(0)
-    unet = UNet2DConditionModel(
-        block_out_channels=(4, 8), layers_per_block=1, sample_size=32, in_channels=4, out_channels=4,
-        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"), up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
-        cross_attention_dim=32, norm_num_groups=2,
-    )
-    pipe = StableDiffusionPipeline(
-        unet=unet, vae=tiny_vae(), scheduler=ddim(), text_encoder=CLIPTextModel(tiny_clip_text_config()),
-        tokenizer=tiny_clip_tokenizer(), safety_checker=None, feature_extractor=None, image_encoder=None,
-        requires_safety_checker=False,
-    )
-    pipe.save_pretrained(folder)
-    return pipe
-
-
-def build_lora(pipe, folder):
-    """A LoRA on the UNet's attention with random (non-zero) B matrices, saved the standard way."""
-    from diffusers import StableDiffusionPipeline
-    from peft import LoraConfig
-    from peft.utils import get_peft_model_state_dict
-
-    torch.manual_seed(1)
-    pipe.unet.add_adapter(LoraConfig(r=4, lora_alpha=4, init_lora_weights=False,
-                                     target_modules=["to_q", "to_k", "to_v", "to_out.0"]))
-    StableDiffusionPipeline.save_lora_weights(folder, unet_lora_layers=get_peft_model_state_dict(pipe.unet),
-                                              safe_serialization=True)
-
-
-def build_ip_adapter(unet, folder, clip_dim=16):
-    """An IP-Adapter in the original layout: models/<weights>.safetensors + models/image_encoder/."""
-    from safetensors.torch import save_file
-    from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
-
-    torch.manual_seed(2)
-    cross = unet.config.cross_attention_dim
-    weights = {
-        "image_proj.proj.weight": torch.randn(4 * cross, clip_dim), "image_proj.proj.bias": torch.zeros(4 * cross),
-        "image_proj.norm.weight": torch.ones(cross), "image_proj.norm.bias": torch.zeros(cross),
-    }
-    key_id = 1
-    for name in unet.attn_processors:  # one pair of projections per cross-attention, numbered 1, 3, 5...
-        if name.endswith("attn1.processor"):
-            continue
-        if name.startswith("mid_block"):
-            hidden = unet.config.block_out_channels[-1]
-        elif name.startswith("up_blocks"):
-            hidden = list(reversed(unet.config.block_out_channels))[int(name[len("up_blocks.")])]
-        else:
-            hidden = unet.config.block_out_channels[int(name[len("down_blocks.")])]
-        weights[f"ip_adapter.{key_id}.to_k_ip.weight"] = torch.randn(hidden, cross)
-        weights[f"ip_adapter.{key_id}.to_v_ip.weight"] = torch.randn(hidden, cross)
-        key_id += 2
-    (folder / "models").mkdir(parents=True)
-    save_file(weights, str(folder / "models" / "ip-adapter_tiny.safetensors"))
-    encoder = CLIPVisionModelWithProjection(CLIPVisionConfig(
-        hidden_size=16, projection_dim=clip_dim, num_hidden_layers=2, num_attention_heads=2, intermediate_size=32,
-        image_size=32, patch_size=8,
-    ))
-    encoder.save_pretrained(folder / "models" / "image_encoder")
-
-
-def build_sdxl(folder):
-    from diffusers import EulerDiscreteScheduler, StableDiffusionXLPipeline, UNet2DConditionModel
-    from transformers import CLIPTextModel, CLIPTextModelWithProjection
-
-    torch.manual_seed(0)
-    unet = UNet2DConditionModel(
-        block_out_channels=(4, 8), layers_per_block=1, sample_size=32, in_channels=4, out_channels=4,
-        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"), up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
-        attention_head_dim=(2, 4), use_linear_projection=True, addition_embed_type="text_time",
-        addition_time_embed_dim=8, transformer_layers_per_block=(1, 1),
-        projection_class_embeddings_input_dim=80,  # 6 size/crop values x 8 + 32 pooled text
-        cross_attention_dim=64, norm_num_groups=1,
-    )
-    pipe = StableDiffusionXLPipeline(
-        unet=unet, vae=tiny_vae(), text_encoder=CLIPTextModel(tiny_clip_text_config()),
-        text_encoder_2=CLIPTextModelWithProjection(tiny_clip_text_config(projection_dim=32)),
-        tokenizer=tiny_clip_tokenizer(), tokenizer_2=tiny_clip_tokenizer(),
-        scheduler=EulerDiscreteScheduler(beta_start=0.00085, beta_end=0.012, steps_offset=1,
-                                         beta_schedule="scaled_linear", timestep_spacing="leading"),
-        image_encoder=None, feature_extractor=None,
-    )
-    pipe.save_pretrained(folder)
-
-
-def build_pixart(folder):
-    """PixArt-alpha: a pipeline family without IP-Adapter support."""
-    from diffusers import PixArtAlphaPipeline, PixArtTransformer2DModel
-    from transformers import T5Config, T5EncoderModel, T5Tokenizer
-
-    torch.manual_seed(0)
-    transformer = PixArtTransformer2DModel(
-        sample_size=8, num_layers=1, patch_size=2, attention_head_dim=8, num_attention_heads=2, caption_channels=32,
-        in_channels=4, cross_attention_dim=16, out_channels=8, attention_bias=True, activation_fn="gelu-approximate",
-        num_embeds_ada_norm=1000, norm_type="ada_norm_single", norm_elementwise_affine=False, norm_eps=1e-6,
-    )
-    pieces = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0), ("▁", -2.0)]
-    pieces += [(c, -3.0) for c in string.ascii_lowercase] + [("▁" + c, -3.5) for c in string.ascii_lowercase]
-    tokenizer = T5Tokenizer(vocab=pieces, extra_ids=0)
-    text_encoder = T5EncoderModel(T5Config(vocab_size=len(pieces), d_model=32, d_kv=8, d_ff=37, num_layers=1,
-                                           num_heads=4, decoder_start_token_id=0))
-    pipe = PixArtAlphaPipeline(tokenizer=tokenizer, text_encoder=text_encoder, vae=tiny_vae(),
-                               transformer=transformer, scheduler=ddim())
-    pipe.save_pretrained(folder)
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,9 @@
-"""The transformers LLM, captioning and VQA backends, on tiny random models built here.
+"""The transformers LLM, captioning and VQA backends, on tiny random models.
 
 No model hub is reachable, so each family is built from a tiny config with random weights and a
-tokenizer trained on a few lines, saved with save_pretrained to a temporary folder, and loaded
-through exactly the path a user's downloaded folder takes: the backend class with model=<dir>.
+tokenizer trained on a few lines (tests/tiny_models.py), saved with save_pretrained to a temporary
+folder, and loaded through exactly the path a user's downloaded folder takes: the backend class
+with model=<dir>.
 The outputs are gibberish (random weights); what is tested is the plumbing: loading, prompt
 formats, image inputs, decoding, seeding, streaming, provenance and error messages.
 """
@@ -10,7 +11,6 @@ formats, image inputs, decoding, seeding, streaming, provenance and error messag
 from __future__ import annotations
 
 import builtins
-import importlib.util
 
 import pytest
 
@@ -33,58 +33,14 @@ from storyteller.backends.hf_vision import (  # noqa: E402
 )
 from storyteller.errors import BackendUnavailable, InvalidInput  # noqa: E402
 from storyteller.events import ModelCall, listening  # noqa: E402
-
-HAS_TORCHVISION = importlib.util.find_spec("torchvision") is not None
-
-CORPUS = [
-    "a cat sits on a red mat in the sun",
-    "the dog runs in the park with a child",
-    "Describe this picture. What is in the picture? A small boat on a blue lake.",
-    "Once upon a time a girl found a key under the old oak tree.",
-]
-SPECIAL = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<image>",
-           "<|image_pad|>", "<|video_pad|>", "<|vision_start|>", "<|vision_end|>"]
-# A ChatML template that also renders image parts (as LLaVA's processors expect).
-CHAT_TEMPLATE = (
-    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n"
-    "{% if m['content'] is string %}{{ m['content'] }}{% else %}{% for c in m['content'] %}"
-    "{% if c['type'] == 'image' %}<image>\n{% else %}{{ c['text'] }}{% endif %}{% endfor %}{% endif %}"
-    "<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+from tiny_models import (  # noqa: E402
+    HAS_TORCHVISION,
+    build_blip,
+    build_blip2,
+    build_llama_chat,
+    build_llava,
+    build_qwen2_vl,
 )
-
-
-def _bpe_tokenizer():
-    """A byte-level BPE tokenizer trained on four lines, with ChatML and image special tokens."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
-
-    raw = Tokenizer(models.BPE())
-    raw.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    raw.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=320, special_tokens=SPECIAL,
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
-    raw.train_from_iterator(CORPUS * 4, trainer)
-    tok = PreTrainedTokenizerFast(tokenizer_object=raw, eos_token="<|im_end|>", pad_token="<|endoftext|>")
-    tok.chat_template = CHAT_TEMPLATE
-    return tok
-
-
-def _llama_text_config(tok, **extra):
-    return dict(model_type="llama", vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256,
-                eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id, bos_token_id=None, **extra)
-
-
-def _tiny_vision_tower():
-    return dict(hidden_size=32, intermediate_size=37, num_hidden_layers=2, num_attention_heads=4,
-                image_size=30, patch_size=10)
-
-
-@pytest.fixture(scope="module")
-def make_tok():
-    # A fresh tokenizer per folder: saving a processor stamps its class onto the tokenizer object,
-    # which would then be written into the next folder's tokenizer_config.json.
-    return _bpe_tokenizer
 
 
 @pytest.fixture(scope="module")
@@ -96,15 +52,8 @@ def picture():
 
 
 @pytest.fixture(scope="module")
-def llm_dir(tmp_path_factory, make_tok):
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    folder = tmp_path_factory.mktemp("tiny-llama-chat")
-    tok = make_tok()
-    torch.manual_seed(0)
-    LlamaForCausalLM(LlamaConfig(**_llama_text_config(tok))).save_pretrained(folder)
-    tok.save_pretrained(folder)
-    return folder
+def llm_dir(tmp_path_factory):
+    return build_llama_chat(tmp_path_factory.mktemp("tiny-llama-chat"))
 
 
 @pytest.fixture(scope="module")
@@ -113,116 +62,28 @@ def llm(llm_dir):
 
 
 @pytest.fixture(scope="module")
-def blip2_dir(tmp_path_factory, make_tok):
-    from transformers import Blip2Config, Blip2ForConditionalGeneration, Blip2Processor, BlipImageProcessor
-
-    folder = tmp_path_factory.mktemp("tiny-blip2")
-    tok = make_tok()
-    config = Blip2Config(
-        vision_config=_tiny_vision_tower(),
-        qformer_config=dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=37,
-                            encoder_hidden_size=32, vocab_size=len(tok)),
-        text_config=dict(model_type="opt", vocab_size=len(tok), hidden_size=32, num_hidden_layers=2, ffn_dim=37,
-                         num_attention_heads=4, word_embed_proj_dim=32, max_position_embeddings=128,
-                         eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id, bos_token_id=tok.pad_token_id),
-        num_query_tokens=4, image_token_index=tok.convert_tokens_to_ids("<image>"),
-    )
-    torch.manual_seed(0)
-    Blip2ForConditionalGeneration(config).save_pretrained(folder)
-    Blip2Processor(image_processor=BlipImageProcessor(size={"height": 30, "width": 30}), tokenizer=tok,
-                   num_query_tokens=4).save_pretrained(folder)
-    return folder
+def blip2_dir(tmp_path_factory):
+    return build_blip2(tmp_path_factory.mktemp("tiny-blip2"))
 
 
 @pytest.fixture(scope="module")
 def blip_dir(tmp_path_factory):
-    from transformers import BertTokenizer, BlipConfig, BlipForConditionalGeneration, BlipImageProcessor, BlipProcessor
-
-    folder = tmp_path_factory.mktemp("tiny-blip")
-    words = ("[PAD] [UNK] [CLS] [SEP] [MASK] [DEC] a an the of photo picture cat dog red blue child sits on mat "
-             "park runs in this watercolour . , ?").split()
-    tok = BertTokenizer(vocab={w: i for i, w in enumerate(words)})
-    tok.add_special_tokens({"bos_token": "[DEC]"})
-    config = BlipConfig(
-        vision_config=_tiny_vision_tower(),
-        text_config=dict(vocab_size=len(tok), hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
-                         intermediate_size=37, encoder_hidden_size=32, max_position_embeddings=64,
-                         bos_token_id=tok.convert_tokens_to_ids("[DEC]"), pad_token_id=tok.pad_token_id,
-                         sep_token_id=tok.sep_token_id, eos_token_id=tok.sep_token_id),
-        projection_dim=32, image_text_hidden_size=32,
-    )
-    torch.manual_seed(0)
-    BlipForConditionalGeneration(config).save_pretrained(folder)
-    BlipProcessor(image_processor=BlipImageProcessor(size={"height": 30, "width": 30}), tokenizer=tok).save_pretrained(folder)
-    return folder
-
-
-def _save_llava(folder, tok, *, next_: bool):
-    from transformers import CLIPImageProcessor, LlavaConfig, LlavaForConditionalGeneration, LlavaProcessor
-
-    vision = dict(model_type="clip_vision_model", projection_dim=32, **_tiny_vision_tower())
-    common = dict(vision_config=vision, text_config=_llama_text_config(tok),
-                  image_token_index=tok.convert_tokens_to_ids("<image>"),
-                  vision_feature_select_strategy="default", vision_feature_layer=-1)
-    torch.manual_seed(0)
-    if next_:
-        from transformers import LlavaNextConfig, LlavaNextForConditionalGeneration, LlavaNextProcessor
-        from transformers.models.llava_next.image_processing_pil_llava_next import LlavaNextImageProcessorPil
-
-        pinpoints = [[30, 30], [30, 60], [60, 30]]
-        LlavaNextForConditionalGeneration(LlavaNextConfig(image_grid_pinpoints=pinpoints, **common)).save_pretrained(folder)
-        image_processor = LlavaNextImageProcessorPil(size={"shortest_edge": 30}, crop_size={"height": 30, "width": 30},
-                                                     image_grid_pinpoints=pinpoints)
-        processor_cls = LlavaNextProcessor
-    else:
-        LlavaForConditionalGeneration(LlavaConfig(**common)).save_pretrained(folder)
-        image_processor = CLIPImageProcessor(size={"shortest_edge": 30}, crop_size={"height": 30, "width": 30})
-        processor_cls = LlavaProcessor
-    processor_cls(image_processor=image_processor, tokenizer=tok, patch_size=10, vision_feature_select_strategy="default",
-                  num_additional_image_tokens=1, chat_template=CHAT_TEMPLATE).save_pretrained(folder)
-    return folder
+    return build_blip(tmp_path_factory.mktemp("tiny-blip"))
 
 
 @pytest.fixture(scope="module")
-def llava_dir(tmp_path_factory, make_tok):
-    return _save_llava(tmp_path_factory.mktemp("tiny-llava"), make_tok(), next_=False)
+def llava_dir(tmp_path_factory):
+    return build_llava(tmp_path_factory.mktemp("tiny-llava"))
 
 
 @pytest.fixture(scope="module")
-def llava_next_dir(tmp_path_factory, make_tok):
-    return _save_llava(tmp_path_factory.mktemp("tiny-llava-next"), make_tok(), next_=True)
+def llava_next_dir(tmp_path_factory):
+    return build_llava(tmp_path_factory.mktemp("tiny-llava-next"), next_=True)
 
 
 @pytest.fixture(scope="module")
-def qwen_dir(tmp_path_factory, make_tok):
-    from transformers import Qwen2VLConfig, Qwen2VLForConditionalGeneration
-    from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
-
-    folder = tmp_path_factory.mktemp("tiny-qwen2-vl")
-    tok = make_tok()
-    ids = {t: tok.convert_tokens_to_ids(t) for t in SPECIAL}
-    text = _llama_text_config(tok, rope_parameters={"rope_type": "default", "mrope_section": [1, 1, 2],
-                                                    "rope_theta": 10000.0})
-    text.pop("model_type")
-    config = Qwen2VLConfig(
-        text_config=text,
-        vision_config=dict(depth=2, embed_dim=32, hidden_size=32, num_heads=4, patch_size=14, spatial_merge_size=2,
-                           temporal_patch_size=2, in_channels=3),
-        image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
-        vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"],
-    )
-    torch.manual_seed(0)
-    Qwen2VLForConditionalGeneration(config).save_pretrained(folder)
-    image_processor = Qwen2VLImageProcessorPil(min_pixels=56 * 56, max_pixels=112 * 112, patch_size=14, merge_size=2,
-                                               temporal_patch_size=2)
-    if HAS_TORCHVISION:  # the full processor (with its video half) can only be built with torchvision
-        from transformers import Qwen2VLProcessor
-
-        Qwen2VLProcessor(image_processor=image_processor, tokenizer=tok, chat_template=CHAT_TEMPLATE).save_pretrained(folder)
-    else:
-        image_processor.save_pretrained(folder)
-        tok.save_pretrained(folder)
-    return folder
+def qwen_dir(tmp_path_factory):
+    return build_qwen2_vl(tmp_path_factory.mktemp("tiny-qwen2-vl"))
 
 
 # ---------------------------------------------------------------------------------------------

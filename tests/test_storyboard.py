@@ -19,6 +19,7 @@ from storyteller.backends.storyboard import (
     parse_color,
     style_treatment,
 )
+from storyteller.backends.storyboard import text as storyboard_text
 from storyteller.errors import InvalidInput
 
 FOX = Figure("fen", "Fen", "a small orange fox with a white-tipped tail", ["orange", "white"], "fox")
@@ -288,8 +289,8 @@ def test_tiny_and_crowded_pages_render(ill):
 
 
 def test_fonts_fall_back_when_none_are_installed(monkeypatch):
-    monkeypatch.setattr(storyboard, "FONT_FILES", ("/nonexistent/font.ttf",))
-    monkeypatch.setattr(storyboard, "BOLD_FONT_FILES", ("/nonexistent/bold.ttf",))
+    monkeypatch.setattr(storyboard_text, "FONT_FILES", ("/nonexistent/font.ttf",))
+    monkeypatch.setattr(storyboard_text, "BOLD_FONT_FILES", ("/nonexistent/bold.ttf",))
     storyboard.get_font.cache_clear()
     try:
         image, _ = storyboard.render_page(req(caption="still readable"))

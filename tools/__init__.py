@@ -5,20 +5,45 @@ A tool is a small class (the smolagents shape): a name, a description, typed inp
 construction. A tool validates its arguments, calls its backend and returns the backend's result
 with provenance; it never writes files: the agent hands results to the session, which owns the
 story folder.
+
+Each tool is a LangChain `BaseTool`: `.invoke({...})` returns the result object (TextResult,
+ImageResult, AudioResult, ...). For an LLM agent (a LangGraph ToolNode), build it with
+`response_format="content_and_artifact"` (see `storyteller.langchain.tools(..., for_agents=True)`):
+the model then reads a short text and the result object travels as the ToolMessage's artifact.
+`remember` and `retrieve` work on a story's memory (storyteller.memory.Memory) instead of a backend.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar, Literal, cast
 
 from langchain_core.tools import BaseTool
 from pydantic import BaseModel, ConfigDict, Field
 
-from storyteller.backends.base import Backend, Figure, IllustrationRequest, VoiceSpec
+from storyteller.backends.base import (AudioResult, Backend, CaptionerBackend, Figure, IllustrationRequest,
+                                       IllustratorBackend, ImageResult, NarratorBackend, TextResult, VoiceSpec,
+                                       VQABackend)
+
+
+def describe_result(result: Any) -> str:
+    """What an LLM agent is told about a tool's result (the object itself is the artifact)."""
+    if isinstance(result, TextResult):
+        return result.text
+    if isinstance(result, ImageResult):
+        p = result.provenance
+        return (f"an image of {result.image.width}x{result.image.height} pixels, made by {p.backend} ({p.kind}) "
+                f"with seed {p.seed}; the image itself is the tool message's artifact")
+    if isinstance(result, AudioResult):
+        p = result.provenance
+        return f"{result.seconds:.1f} s of speech at {result.sample_rate} Hz by {p.backend} ({p.kind}); the audio is the artifact"
+    return str(result)
 
 
 class StoryTool(BaseTool):
+    """A tool over one backend of the registry; `role` is the role whose backend it takes."""
+
     model_config = ConfigDict(arbitrary_types_allowed=True)
+    role: ClassVar[str | None] = None
     backend: Backend = Field(exclude=True)
 
     def setup(self) -> None:
@@ -26,7 +51,8 @@ class StoryTool(BaseTool):
 
     def _run(self, *args: Any, **kwargs: Any) -> Any:
         kwargs.pop("run_manager", None)
-        return self.forward(*args, **kwargs)
+        result = self.forward(*args, **kwargs)
+        return (describe_result(result), result) if self.response_format == "content_and_artifact" else result
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -39,6 +65,7 @@ class CaptionArgs(BaseModel):
 
 
 class CaptionTool(StoryTool):
+    role: ClassVar[str | None] = "captioner"
     name: str = "caption"
     description: str = "Describe an image in one or two sentences."
     args_schema: type[BaseModel] = CaptionArgs
@@ -46,7 +73,7 @@ class CaptionTool(StoryTool):
     def forward(self, image_path: str, prompt: str | None = None):
         from storyteller.images import load_image
 
-        return self.backend.caption(load_image(image_path), prompt)
+        return cast(CaptionerBackend, self.backend).caption(load_image(image_path), prompt)
 
 
 class AskArgs(BaseModel):
@@ -55,6 +82,7 @@ class AskArgs(BaseModel):
 
 
 class AskTool(StoryTool):
+    role: ClassVar[str | None] = "vqa"
     name: str = "ask"
     description: str = "Answer a question about an image (visual question answering)."
     args_schema: type[BaseModel] = AskArgs
@@ -62,7 +90,7 @@ class AskTool(StoryTool):
     def forward(self, image_path: str, question: str):
         from storyteller.images import load_image
 
-        return self.backend.answer(load_image(image_path), question)
+        return cast(VQABackend, self.backend).answer(load_image(image_path), question)
 
 
 # -- making pictures and sound --------------------------------------------------------------
@@ -88,6 +116,7 @@ class IllustrateArgs(BaseModel):
 
 
 class IllustrateTool(StoryTool):
+    role: ClassVar[str | None] = "illustrator"
     name: str = "illustrate"
     description: str = "Draw one illustration of a scene with the given characters, in the story's style."
     args_schema: type[BaseModel] = IllustrateArgs
@@ -99,7 +128,7 @@ class IllustrateTool(StoryTool):
             negative_prompt=args.negative_prompt, scene=args.scene, style=args.style, palette=args.palette,
             figures=[Figure(**f.model_dump()) for f in args.figures], caption=args.caption,
         )
-        return self.backend.illustrate([request])[0]
+        return cast(IllustratorBackend, self.backend).illustrate([request])[0]
 
 
 class NarrateArgs(BaseModel):
@@ -110,10 +139,75 @@ class NarrateArgs(BaseModel):
 
 
 class NarrateTool(StoryTool):
+    role: ClassVar[str | None] = "narrator"
     name: str = "narrate"
     description: str = "Read text aloud with a narrator voice; returns audio."
     args_schema: type[BaseModel] = NarrateArgs
 
     def forward(self, text: str, voice_id: str | None = None, length_scale: float = 1.0, pitch_shift: float = 0.0):
         voice = None if voice_id is None else VoiceSpec(voice_id, length_scale, pitch_shift)
-        return self.backend.synthesize(text, voice)
+        return cast(NarratorBackend, self.backend).synthesize(text, voice)
+
+
+# -- the story's memory -----------------------------------------------------------------------
+class MemoryTool(BaseTool):
+    """A tool over a story's memory (storyteller.memory.Memory). It changes the memory in RAM; the
+    owner of the memory saves it (`memory.save()`) when it commits a turn."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+    role: ClassVar[str | None] = None
+    memory: Any = Field(exclude=True)
+
+    def _run(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs.pop("run_manager", None)
+        result = self.forward(*args, **kwargs)
+        return (self.describe(result), result) if self.response_format == "content_and_artifact" else result
+
+    def describe(self, result: Any) -> str:
+        return str(result)
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class RememberArgs(BaseModel):
+    text: str = Field(min_length=1, max_length=2000, description="The fact to remember, in one or two sentences.")
+    type: Literal["fact", "place", "object"] = Field(default="fact", description="What kind of thing it is.")
+    key: str | None = Field(default=None, max_length=200, description="What it is about, e.g. 'the lighthouse'.")
+    characters: list[str] = Field(default_factory=list, max_length=8, description="Slugs of characters involved.")
+    page: int = Field(default=0, ge=0, description="The page it comes from (0: the whole story); undo drops it with its page.")
+
+
+class RememberTool(MemoryTool):
+    name: str = "remember"
+    description: str = "Remember a fact, place or object of the story, so later pages stay consistent with it."
+    args_schema: type[BaseModel] = RememberArgs
+
+    def forward(self, text: str, type: str = "fact", key: str | None = None, characters: list[str] | None = None,
+                page: int = 0):
+        record_id = self.memory.add_fact(text, type=type, key=key, page=page, characters=characters or [])
+        return self.memory.records[record_id]
+
+    def describe(self, result: Any) -> str:
+        return f"remembered ({result.type}, record {result.id}): {result.text}"
+
+
+class RetrieveArgs(BaseModel):
+    query: str = Field(min_length=1, max_length=2000, description="What to look up, in words.")
+    k: int = Field(default=5, ge=1, le=50, description="How many records at most.")
+    types: list[Literal["character", "place", "object", "style", "fact", "page_summary"]] | None = Field(
+        default=None, description="Only records of these types (default: all text records).")
+
+
+class RetrieveTool(MemoryTool):
+    name: str = "retrieve"
+    description: str = "Look up what the story's memory holds about something: characters, places, facts, earlier pages."
+    args_schema: type[BaseModel] = RetrieveArgs
+
+    def forward(self, query: str, k: int = 5, types: list[str] | None = None):
+        return self.memory.search(query, k, types=types)
+
+    def describe(self, result: Any) -> str:
+        if not result:
+            return "nothing found"
+        return "\n".join(f"- ({h.record.type}, score {h.score:.2f}) {h.record.summary or h.record.text}" for h in result)

@@ -18,6 +18,13 @@ The memory (storyteller.memory) is what keeps a long story coherent and its char
 same: the writer's context comes from it within the LLM's budget, and every illustration passes the
 consistency gate, which scores it against the characters' and the style's reference images and
 redraws it with another seed, a bounded number of times, when it drifts.
+
+A caller can cancel a run (`StoryRun.cancel`): every node, every illustration attempt and every
+streamed text delta checks the token and raises `Cancelled`. LangGraph waits for the nodes of a
+super-step before it re-raises, so when `run()` returns or raises nothing is still writing into the
+folder. The same nodes serve `continue_story` (one page beyond the plan, from the reader's
+direction; a failed or cancelled continuation is rolled back to the story as it was) and the
+re-illustration and re-narration of one page (`redraw`, `reread`).
 """
 
 from __future__ import annotations
@@ -26,15 +33,21 @@ import io
 import threading
 import wave
 from dataclasses import dataclass, field
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from storyteller.agent.plan import make_plan, story_from_plan
 from storyteller.agent.toolbox import Toolbox
 from storyteller.agent.writer import write_page
+from storyteller.backends.base import VoiceSpec
+from storyteller.cancel import CancelToken
+from storyteller.events import (AudioReady, ConsistencyRetry, ConsistencyScored, ImageReady, PageTextDelta, PageWritten,
+                                PlanReady, TurnCommitted, emit)
 from storyteller.memory import ConsistencyGate
-from storyteller.events import AudioReady, ConsistencyScored, ImageReady, PageTextDelta, PageWritten, PlanReady, TurnCommitted, emit
 from storyteller.session import StoryFolder
-from storyteller.story import Asset, Page
+from storyteller.story import Asset, Page, Story
+
+# Attempt i of the consistency gate draws with seed base + SEED_STRIDE * i.
+SEED_STRIDE = 7919
 
 
 class GraphState(TypedDict, total=False):
@@ -64,6 +77,16 @@ def png_bytes(image) -> bytes:
     return buffer.getvalue()
 
 
+class _ReportingGate(ConsistencyGate):
+    """The gate, remembering the scores of its last attempt for the retry event."""
+
+    last_scores: dict = {}
+
+    def score(self, image, **kwargs):
+        self.last_scores = super().score(image, **kwargs)
+        return self.last_scores
+
+
 @dataclass
 class StoryRun:
     """One story being made: what to make, with which tools, into which folder."""
@@ -76,7 +99,15 @@ class StoryRun:
     style: str = "watercolor"
     out: str = ""
     seed: int = 0
-    memory: object = None  # storyteller.memory.Memory, opened with the folder
+    memory: Any = None  # storyteller.memory.Memory, opened with the folder
+    cancel: CancelToken = field(default_factory=CancelToken)
+    # continue_story: page number -> what the writer is told besides the page's beat; a page
+    # written with a direction is committed as a "continue" turn.
+    directions: dict[int, str] = field(default_factory=dict)
+    # continue_story: page number -> what goes into that page's text provenance (direction, photo).
+    text_notes: dict[int, dict] = field(default_factory=dict)
+    # continue_story: the story before the continuation, restored if the run fails or is cancelled.
+    rollback_to: Story | None = None
     _page_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def open_memory(self) -> None:
@@ -93,6 +124,7 @@ class StoryRun:
 
     # -- nodes --------------------------------------------------------------------------------
     def plan(self, state: GraphState) -> GraphState:
+        self.cancel.check("before planning")
         if self.folder is None:
             plan, completion, failed = make_plan(
                 self.toolbox.llm, self.premise, pages=self.pages, style=self.style, seed=self.seed,
@@ -113,15 +145,22 @@ class StoryRun:
     def write_page(self, state: GraphState) -> GraphState:
         story = self.folder.story
         number = state["next_page"]
+        self.cancel.check(f"before writing page {number}")
         beat = story.outline[number - 1]
         # The memory's context holds the character sheets on stage, the last pages in full and
         # summaries of older ones, sized to a third of the LLM's context window.
         context = self.memory.context(f"{beat.beat} {beat.scene}", beat.characters,
                                       budget_tokens=self.toolbox.llm.context_length // 3)
+
+        def on_text(delta: str) -> None:
+            self.cancel.check(f"while writing page {number}")  # stops the LLM mid-stream
+            emit(PageTextDelta(page=number, delta=delta))
+
         text, provenance = write_page(
             self.toolbox.llm, story, number, previous=[], context=context, seed=self.seed + number,
-            on_text=lambda delta: emit(PageTextDelta(page=number, delta=delta)),
+            direction=self.directions.get(number, ""), on_text=on_text,
         )
+        provenance.parameters.update(self.text_notes.get(number, {}))
         mentioned = [c.slug for c in story.characters if c.name.lower() in text.lower() and c.slug not in beat.characters]
         page = Page(number=number, text=text, scene=beat.scene, characters=[*beat.characters, *mentioned],
                     text_provenance=provenance)
@@ -135,6 +174,27 @@ class StoryRun:
     def illustrate(self, task: MediaTask) -> GraphState:
         story = self.folder.story
         page = story.pages[task["page"] - 1]
+        asset = self.draw(page, self.seed * 1000 + page.number, stem=f"page-{page.number:02d}")
+        with self._page_lock:  # a character's first appearance becomes its sheet's reference image
+            for character in (story.character(slug) for slug in page.characters):
+                if not character.reference_assets:
+                    character.reference_assets.append(asset.model_copy(update={"kind": "reference_image"}))
+        self._attach(page.number, "illustration", asset)
+        emit(ImageReady(page=page.number, path=asset.path, provenance=asset.provenance))
+        return {}
+
+    def narrate(self, task: MediaTask) -> GraphState:
+        page = self.folder.story.pages[task["page"] - 1]
+        asset = self.speak(page, None, stem=f"page-{page.number:02d}")
+        self._attach(page.number, "narration", asset)
+        emit(AudioReady(page=page.number, path=asset.path, provenance=asset.provenance))
+        return {}
+
+    # -- the work of the media nodes, shared with redraw/reread ---------------------------------
+    def draw(self, page: Page, base_seed: int, *, stem: str) -> Asset:
+        """Illustrate a page through the consistency gate; write the chosen picture and remember it."""
+        story = self.opened.story
+        self.cancel.check(f"before illustrating page {page.number}")
         figures = [
             {"key": c.slug, "label": c.name, "description": c.appearance.describe(), "colors": c.appearance.colors,
              "species": c.appearance.species}
@@ -147,34 +207,70 @@ class StoryRun:
             "figures": figures, "caption": page.text, "width": settings.image_width, "height": settings.image_height,
         }
         results = {}
+        gate = _ReportingGate(self.toolbox.backend("image_embedder"), settings.gate_thresholds or None,
+                              max_attempts=settings.gate_attempts)
 
-        def draw(attempt: int):
+        def attempt(number: int):
             # Each retry is a new seed: the gate keeps the attempt most consistent with the references.
-            results[attempt] = self.toolbox.illustrate.invoke({**request, "seed": self.seed * 1000 + page.number + 7919 * attempt})
-            return results[attempt].image
+            seed = (base_seed + SEED_STRIDE * number) % 2**32
+            if number:
+                self.cancel.check(f"before redrawing page {page.number}")
+                emit(ConsistencyRetry(page=page.number, attempt=number, seed=seed, previous=gate.last_scores))
+            results[number] = self.toolbox.illustrate.invoke({**request, "seed": seed})
+            return results[number].image
 
-        gate = ConsistencyGate(self.toolbox.backend("image_embedder"), settings.gate_thresholds or None,
-                               max_attempts=settings.gate_attempts)
-        verdict = gate.run_for_page(draw, self.memory, page.characters, text=page.text)
+        verdict = gate.run_for_page(attempt, self.memory, page.characters, text=page.text)
         result = results[verdict.attempt]
         result.provenance.parameters["consistency"] = verdict.to_dict()
-        asset = self.folder.write_asset("image", f"page-{page.number:02d}", png_bytes(result.image), suffix=".png",
+        asset = self.opened.write_asset("image", stem, png_bytes(result.image), suffix=".png",
                                         media_type="image/png", provenance=result.provenance)
         self.memory.add_illustration(page.number, result.image, asset=asset.path, characters=page.characters)
         emit(ConsistencyScored(page=page.number, attempts=len(verdict.attempts), passed=verdict.passed,
                                scores=verdict.scores))
-        self._attach(page.number, "illustration", asset)
-        emit(ImageReady(page=page.number, path=asset.path, provenance=asset.provenance))
-        return {}
+        return asset
 
-    def narrate(self, task: MediaTask) -> GraphState:
-        page = self.folder.story.pages[task["page"] - 1]
-        result = self.toolbox.narrate.invoke({"text": page.text})
-        asset = self.folder.write_asset("audio", f"page-{page.number:02d}", wav_bytes(result.samples, result.sample_rate),
-                                        suffix=".wav", media_type="audio/wav", provenance=result.provenance)
-        self._attach(page.number, "narration", asset)
-        emit(AudioReady(page=page.number, path=asset.path, provenance=asset.provenance))
-        return {}
+    def speak(self, page: Page, voice: VoiceSpec | None, *, stem: str) -> Asset:
+        """Narrate a page; write the audio file."""
+        self.cancel.check(f"before narrating page {page.number}")
+        arguments: dict = {"text": page.text}
+        if voice is not None:
+            arguments.update(voice_id=voice.voice_id, length_scale=voice.length_scale, pitch_shift=voice.pitch_shift)
+        result = self.toolbox.narrate.invoke(arguments)
+        return self.opened.write_asset("audio", stem, wav_bytes(result.samples, result.sample_rate),
+                                       suffix=".wav", media_type="audio/wav", provenance=result.provenance)
+
+    def _new_version_stem(self, number: int) -> str:
+        # A redraw never overwrites the file story.json points at: a crash between writing the file
+        # and committing would leave a story whose asset does not match its sha256. The old file
+        # stays (the turn history and the new asset's provenance name it).
+        return f"page-{number:02d}-turn{len(self.opened.story.history) + 1}"
+
+    def redraw(self, number: int, seed: int | None = None) -> Asset:
+        """Illustrate page `number` again (through the gate) and commit a "reillustrate" turn."""
+        page = self.opened.story.pages[number - 1]
+        if seed is None:  # a fresh seed that the story's own attempts never used, reproducible from the history
+            seed = (self.seed * 1000 + number + 104729 * len(self.opened.story.history)) % 2**32
+        asset = self.draw(page, seed, stem=self._new_version_stem(number))
+        return self._replace(number, "illustration", asset, "reillustrate")
+
+    def reread(self, number: int, voice: VoiceSpec | None = None) -> Asset:
+        """Narrate page `number` again (optionally with another voice) and commit a "renarrate" turn."""
+        page = self.opened.story.pages[number - 1]
+        asset = self.speak(page, voice, stem=self._new_version_stem(number))
+        return self._replace(number, "narration", asset, "renarrate")
+
+    def _replace(self, number: int, slot: str, asset: Asset, action: str) -> Asset:
+        with self._page_lock:
+            page = self.opened.story.pages[number - 1]
+            old = getattr(page, slot)
+            if old is not None:
+                asset.provenance.parameters["replaces"] = old.path
+            setattr(page, slot, asset)
+            self.memory.save()
+            turn = self.opened.commit(action, f"page {number}: new {slot} {asset.path}", pages=[number])
+        emit((ImageReady if slot == "illustration" else AudioReady)(page=number, path=asset.path, provenance=asset.provenance))
+        emit(TurnCommitted(turn=turn.number, action=action, pages=[number]))
+        return asset
 
     # -- routing ------------------------------------------------------------------------------
     def after_plan(self, state: GraphState):
@@ -204,8 +300,9 @@ class StoryRun:
             setattr(page, slot, asset)
             if page.illustration and page.narration:
                 self.memory.save()  # before the commit: a committed turn never lacks its memory
-                turn = self.folder.commit("page", f"page {number}: {page.text[:80]}", pages=[number])
-                emit(TurnCommitted(turn=turn.number, action="page", pages=[number]))
+                action = "continue" if number in self.directions else "page"
+                turn = self.folder.commit(action, f"page {number}: {page.text[:80]}", pages=[number])
+                emit(TurnCommitted(turn=turn.number, action=action, pages=[number]))
             else:
                 self.folder.save()
 
@@ -222,12 +319,40 @@ class StoryRun:
         builder.add_conditional_edges("write_page", self.after_write, ["write_page", "illustrate", "narrate"])
         builder.add_edge("illustrate", END)
         builder.add_edge("narrate", END)
-        return builder.compile()
+        # Never a checkpointer, even inside a user's graph that has one: the story folder is this
+        # graph's durable state (a re-run resumes from it), and its state is one page number.
+        return builder.compile(checkpointer=False, name="storyteller")
 
     def run(self) -> StoryFolder:
         outline = len(self.folder.story.outline) if self.folder else self.pages
-        # One super-step per page plus plan and the last media step; LangGraph's default bound (25)
-        # would stop a long story.
-        self.graph().invoke({}, {"recursion_limit": outline + 10})
+        try:
+            # One super-step per page plus plan and the last media step; LangGraph's default bound
+            # (25) would stop a long story.
+            self.graph().invoke({}, {"recursion_limit": outline + 10})
+        except BaseException:
+            if self.rollback_to is not None and self.folder is not None:
+                self.restore(self.rollback_to)
+            raise
+        return self.opened
+
+    @property
+    def opened(self) -> StoryFolder:
+        """The story folder, once planning created it (or the run was given one)."""
+        if self.folder is None:
+            raise RuntimeError("the story folder is not open yet: the run has not planned")
         return self.folder
+
+    def open_for_edit(self) -> None:
+        """Memory for work on an existing story outside the graph (redraw, reread)."""
+        if self.memory is None:
+            self.open_memory()
+
+    def restore(self, story: Story) -> None:
+        """Put the folder (and its memory) back to `story`; files written since stay unreferenced."""
+        with self._page_lock:
+            self.opened.story = story
+            self.opened.save()
+            if self.memory is not None:
+                self.memory.sync(story)
+                self.memory.save()
 

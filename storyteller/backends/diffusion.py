@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -131,6 +132,7 @@ class DiffusersIllustrator(IllustratorBackend):
         self.call_options = dict(call_options or {})
         self._pipe = None
         self._img2img = None
+        self._tokenizer, self._token_limit = None, None
         self._device = "cpu"
         # A pipeline keeps per-call state (scheduler timesteps, adapter scales): one call at a time.
         self._call_lock = threading.Lock()
@@ -179,6 +181,7 @@ class DiffusersIllustrator(IllustratorBackend):
         if self.vae_tiling and hasattr(pipe.vae, "enable_tiling"):
             pipe.vae.enable_tiling()
         pipe.set_progress_bar_config(disable=True)
+        self._tokenizer, self._token_limit = _longest_reading_tokenizer(pipe)
         self._pipe = pipe
 
     def _load_lora(self, pipe) -> None:
@@ -265,6 +268,11 @@ class DiffusersIllustrator(IllustratorBackend):
                     fix="raise steps or strength",
                 )
 
+    def _fits(self, prompt: str) -> bool:
+        if self._tokenizer is None:
+            return True
+        return len(self._tokenizer(prompt, verbose=False)["input_ids"]) <= self._token_limit
+
     def _mode(self, request: IllustrationRequest) -> str:
         if self.reference_mode == "ip_adapter":
             return "ip_adapter"  # every call needs an image; requests without one get scale 0
@@ -291,7 +299,9 @@ class DiffusersIllustrator(IllustratorBackend):
     def _run(self, batch: list[IllustrationRequest], width: int, height: int, mode: str) -> list[ImageResult]:
         import torch
 
-        prompts = [_full_prompt(r) for r in batch]
+        self.ensure_setup()  # fitting the prompt needs the pipeline's tokenizer
+        with self._call_lock:  # the pipeline's calls change its (Rust) tokenizer's truncation settings
+            prompts = [_full_prompt(r, self._fits) for r in batch]
         negatives = [", ".join(p for p in (self.negative_prompt, r.negative_prompt) if p) for r in batch]
         kwargs: dict[str, Any] = dict(
             self.call_options,
@@ -346,6 +356,8 @@ class DiffusersIllustrator(IllustratorBackend):
         results = []
         for r, prompt, negative, image, nsfw in zip(batch, prompts, negatives, output.images, flagged):
             params = dict(parameters, negative_prompt=negative)
+            if prompt != _full_prompt(r):  # the page text was shortened so that the style still fits
+                params["prompt_fitted_to_tokens"] = self._token_limit
             if nsfw:
                 params["safety_checker_blanked"] = True  # the pipeline's safety checker replaced the image
             results.append(ImageResult(
@@ -368,11 +380,43 @@ def _reference(request: IllustrationRequest):
     return None
 
 
-def _full_prompt(request: IllustrationRequest) -> str:
-    # Text encoders of SD-family models read 77 tokens: the request's prompt first, the style last.
-    if request.style and request.style.lower() not in request.prompt.lower():
-        return f"{request.prompt}, {request.style}"
-    return request.prompt
+def _full_prompt(request: IllustrationRequest, fits: Callable[[str], bool] | None = None) -> str:
+    """The request's prompt, then its style.
+
+    The CLIP text encoders of SD 1.5 and SDXL read 77 tokens and drop the rest, so a long prompt
+    (the story graph sends a whole page of text) would silently lose the style at its end. When
+    `fits` says the whole is too long, the prompt's last words go instead: the start of the
+    prompt (the scene) and the style both reach the model.
+    """
+    if not request.style or request.style.lower() in request.prompt.lower():
+        return request.prompt
+    full = f"{request.prompt}, {request.style}"
+    if fits is None or fits(full):
+        return full
+    words = request.prompt.split()
+    keep, too_many = 0, len(words)  # the most leading words that fit beside the style (binary search)
+    while too_many - keep > 1:
+        middle = (keep + too_many) // 2
+        if fits(f"{' '.join(words[:middle])}, {request.style}"):
+            keep = middle
+        else:
+            too_many = middle
+    if keep == 0:
+        return full  # the style alone is too long: nothing to gain, the encoder truncates as it would
+    return f"{' '.join(words[:keep])}, {request.style}"
+
+
+def _longest_reading_tokenizer(pipe):
+    """(tokenizer, token limit) of the pipeline's text encoder that reads the most tokens (CLIP's 77
+    for SD 1.5/SDXL; T5's longer limit for SD3/Flux/PixArt), or (None, None) when it has none."""
+    best = (None, None)
+    for name in ("tokenizer", "tokenizer_2", "tokenizer_3"):
+        tokenizer = getattr(pipe, name, None)
+        limit = getattr(tokenizer, "model_max_length", None)
+        # Tokenizers without a limit report a huge sentinel (int(1e30)).
+        if isinstance(limit, int) and 0 < limit <= 100_000 and (best[1] is None or limit > best[1]):
+            best = (tokenizer, limit)
+    return best
 
 
 def _make_scheduler(diffusers, name: str, config):

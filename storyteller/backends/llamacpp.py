@@ -87,14 +87,84 @@ def resolve_embedded(name: str) -> Path:
     return target
 
 
+class _LazyGrammarSampler:
+    """Grammar-constrained sampling the way llama.cpp's own tools do it (common/sampling.cpp):
+    sample freely, check only the chosen token against the grammar, and mask the whole vocabulary
+    and resample only when that token is rejected. llama-cpp-python's sampler chain masks the whole
+    vocabulary at every step instead, which with Qwen's 151k-token vocabulary made constrained
+    decoding about 4x slower than free decoding. The output is the same kind: always grammatical."""
+
+    def __init__(self, llama, free_chain, resample_chain, grammar):
+        import llama_cpp
+        import numpy as np
+
+        self._lib = llama_cpp
+        self._free = free_chain
+        self._resample = resample_chain
+        self._grammar = llama_cpp.llama_sampler_init_grammar(
+            llama._model.vocab, grammar._grammar.encode("utf-8"), grammar._root.encode("utf-8"))
+        self._n_vocab = llama.n_vocab()
+        self._one = (llama_cpp.llama_token_data * 1)()
+        self._all = (llama_cpp.llama_token_data * self._n_vocab)()
+        self._all_view = np.ctypeslib.as_array(self._all)
+        self._ids = np.arange(self._n_vocab, dtype=np.int32)
+
+    def _array(self, data, size):
+        return self._lib.llama_token_data_array(data=data, size=size, selected=-1, sorted=False)
+
+    def sample(self, ctx, idx: int = -1) -> int:
+        import ctypes
+
+        import numpy as np
+
+        lib = self._lib
+        token = self._free.sample(ctx, idx)
+        self._one[0].id, self._one[0].logit, self._one[0].p = token, 0.0, 0.0
+        lib.llama_sampler_apply(self._grammar, ctypes.byref(self._array(self._one, 1)))
+        if self._one[0].logit != float("-inf"):
+            lib.llama_sampler_accept(self._grammar, token)
+            return token
+        logits = np.ctypeslib.as_array(lib.llama_get_logits_ith(ctx.ctx, idx), shape=(self._n_vocab,))
+        self._all_view["id"] = self._ids
+        self._all_view["logit"] = logits
+        self._all_view["p"] = 0.0
+        candidates = self._array(self._all, self._n_vocab)
+        lib.llama_sampler_apply(self._grammar, ctypes.byref(candidates))
+        lib.llama_sampler_apply(self._resample.sampler, ctypes.byref(candidates))
+        token = self._all[candidates.selected].id
+        lib.llama_sampler_accept(self._grammar, token)
+        return token
+
+    def __del__(self):
+        if getattr(self, "_grammar", None) is not None:
+            self._lib.llama_sampler_free(self._grammar)
+            self._grammar = None
+
+
+def _llama_class():
+    from llama_cpp import Llama
+
+    class LazyGrammarLlama(Llama):
+        def _init_sampler(self, *args, grammar=None, **kwargs):
+            if grammar is None:
+                return super()._init_sampler(*args, **kwargs)
+            free = super()._init_sampler(*args, **kwargs)
+            resample = super()._init_sampler(*args, **kwargs)
+            return _LazyGrammarSampler(self, free, resample, grammar)
+
+    return LazyGrammarLlama
+
+
 class LlamaCppLLM(LLMBackend):
-    """options: model (an embedded name) or model_path (a .gguf file); n_ctx; n_threads."""
+    """options: model (an embedded name) or model_path (a .gguf file); n_ctx; n_threads;
+    n_gpu_layers (layers offloaded to a GPU when llama-cpp-python was built with GPU support)."""
 
     name = "llamacpp"
 
     def __init__(self, model: str = DEFAULT_EMBEDDED, model_path: str | None = None, n_ctx: int = 4096,
-                 n_threads: int | None = None):
-        super().__init__(model=model, model_path=model_path, n_ctx=n_ctx, n_threads=n_threads)
+                 n_threads: int | None = None, n_gpu_layers: int = 0):
+        super().__init__(model=model, model_path=model_path, n_ctx=n_ctx, n_threads=n_threads, n_gpu_layers=n_gpu_layers)
+        self.n_gpu_layers = n_gpu_layers
         self._embedded = None if model_path else model
         self._path = Path(model_path).expanduser() if model_path else None
         self.n_ctx = n_ctx
@@ -117,14 +187,15 @@ class LlamaCppLLM(LLMBackend):
 
     def setup(self) -> None:
         try:
-            from llama_cpp import Llama
+            Llama = _llama_class()
         except ImportError as exc:
             raise BackendUnavailable("llama-cpp-python is not installed", fix="pip install 'storyteller[llamacpp]'") from exc
         path = resolve_embedded(self._embedded) if self._embedded else self._path
         if not path.is_file():
             raise BackendUnavailable(f"GGUF file not found: {path}", fix="set llm.options.model_path to an existing .gguf file")
         try:
-            self._llama = Llama(model_path=str(path), n_ctx=self.n_ctx, n_threads=self.n_threads, verbose=False)
+            self._llama = Llama(model_path=str(path), n_ctx=self.n_ctx, n_threads=self.n_threads,
+                                n_gpu_layers=self.n_gpu_layers, verbose=False)
         except ValueError as exc:  # llama.cpp reports unreadable files this way
             raise BackendUnavailable(f"llama.cpp could not load {path}: {exc}", fix="check the file is a complete GGUF model") from exc
 

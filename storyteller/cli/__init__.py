@@ -66,6 +66,61 @@ def resume(
     _summary(story, folder)
 
 
+@app.command("continue")
+def continue_story(
+    folder: Annotated[Path, typer.Argument(help="A finished story folder.")],
+    direction: Annotated[str, typer.Argument(help='What should happen next, e.g. "The lantern starts to sing".')],
+    image: Annotated[Optional[Path], typer.Option("--image", "-i", help="A photo to weave into the page (copied into the story).")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Write one more page beyond the plan, from your direction (and optionally a photo)."""
+    from storyteller.cli.progress import StoryProgress
+    from storyteller.session import load_story
+
+    teller = _storyteller(config)
+    before = load_story(folder)
+    with StoryProgress(_console(), len(before.outline) + 1, story=before) as progress:
+        story = teller.continue_story(folder, direction, image, on_event=progress.on_event)
+    _summary(story, folder)
+
+
+@app.command()
+def ask(
+    folder: Annotated[Path, typer.Argument(help="A story folder.")],
+    page: Annotated[int, typer.Argument(help="Page number.")],
+    question: Annotated[str, typer.Argument(help="A question about the page's illustration.")],
+    config: ConfigOption = None,
+) -> None:
+    """Ask a question about a page's illustration (the configured VQA backend answers)."""
+    answer = _storyteller(config).ask(folder, page, question)
+    typer.echo(answer.text)
+    _console().print(f"[dim]{answer.provenance.backend} ({answer.provenance.kind}) {answer.provenance.model}[/dim]")
+
+
+@app.command()
+def reillustrate(
+    folder: Annotated[Path, typer.Argument(help="A story folder.")],
+    page: Annotated[int, typer.Argument(help="Page number.")],
+    seed: Annotated[Optional[int], typer.Option(min=0, help="Seed of the first attempt (default: a fresh one).")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Draw a page again (through the consistency gate); the old picture is kept."""
+    story = _storyteller(config).reillustrate(folder, page, seed=seed)
+    typer.echo(story.pages[page - 1].illustration.path)
+
+
+@app.command()
+def renarrate(
+    folder: Annotated[Path, typer.Argument(help="A story folder.")],
+    page: Annotated[int, typer.Argument(help="Page number.")],
+    voice: Annotated[Optional[str], typer.Option(help="A voice id of the narrator (see `storyteller doctor`).")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Narrate a page again, optionally with another voice; the old narration is kept."""
+    story = _storyteller(config).renarrate(folder, page, voice=voice)
+    typer.echo(story.pages[page - 1].narration.path)
+
+
 @app.command()
 def export(
     folder: Annotated[Path, typer.Argument(help="A story folder.")],

@@ -12,13 +12,13 @@ from storyteller.errors import StorytellerError
 
 # What a user with bigger hardware would put in storyteller.toml for each role (see README).
 REAL_MODEL_HINTS = {
-    "llm": '[llm] backend = "openai", options = { base_url = "http://127.0.0.1:11434/v1", model = "llama3.1" }',
-    "captioner": '[captioner] backend = "blip2", options = { model = "/models/blip2-opt-2.7b" }',
-    "vqa": '[vqa] backend = "qwen2-vl", options = { model = "/models/Qwen2-VL-2B-Instruct" }',
-    "illustrator": '[illustrator] backend = "diffusers", options = { model = "/models/sdxl-turbo" }',
-    "narrator": '[narrator] backend = "transformers-tts", options = { model = "/models/mms-tts-eng" }',
-    "text_embedder": '[text_embedder] backend = "sentence-transformers", options = { model = "/models/all-mpnet-base-v2" }',
-    "image_embedder": '[image_embedder] backend = "clip", options = { model = "/models/clip-vit-base-patch32" }',
+    "llm": '[llm]\nbackend = "openai"\noptions = { base_url = "http://127.0.0.1:11434/v1", model = "llama3.1" }',
+    "captioner": '[captioner]\nbackend = "blip2"\noptions = { model = "/models/blip2-opt-2.7b" }',
+    "vqa": '[vqa]\nbackend = "qwen2-vl"\noptions = { model = "/models/Qwen2-VL-2B-Instruct" }',
+    "illustrator": '[illustrator]\nbackend = "diffusers"\noptions = { model = "/models/sdxl-turbo" }',
+    "narrator": '[narrator]\nbackend = "transformers-tts"\noptions = { model = "/models/mms-tts-eng" }',
+    "text_embedder": '[text_embedder]\nbackend = "sentence-transformers"\noptions = { model = "/models/all-mpnet-base-v2" }',
+    "image_embedder": '[image_embedder]\nbackend = "clip"\noptions = { model = "/models/clip-vit-base-patch32" }',
 }
 
 

@@ -1,0 +1,35 @@
+"""The storyteller as a LangChain Runnable: in a chain, invoked, streamed, batched.
+
+    python examples/runnable.py
+"""
+
+import asyncio
+
+from langchain_core.runnables import RunnableLambda
+
+from storyteller import Storyteller
+
+
+def main():
+    teller = Storyteller()
+    storyteller = teller.as_runnable()  # {"premise", "out", "pages"?, "style"?, "seed"?} -> Story
+
+    to_request = RunnableLambda(lambda idea: {"premise": idea, "out": "snail", "pages": 2})
+    chain = to_request | storyteller
+    story = chain.invoke("A snail who wants to see the sea")
+    print("invoke:", story.title, [page.text for page in story.pages])
+
+    stories = storyteller.batch([{"premise": "A cloud who is shy", "out": "cloud", "pages": 2},
+                                 {"premise": "A robot who plants trees", "out": "robot", "pages": 2}])
+    print("batch:", [s.premise for s in stories])
+
+    async def stream():
+        async for event in storyteller.astream({"premise": "A kite lost in the city", "out": "kite", "pages": 2}):
+            if event.type in ("plan_ready", "turn_committed", "done"):
+                print("astream:", event.type)
+
+    asyncio.run(stream())
+
+
+if __name__ == "__main__":
+    main()

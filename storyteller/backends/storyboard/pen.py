@@ -1,0 +1,138 @@
+"""The figure-drawing kit shared by every character drawer: units, Pen, face, Look, Bezier curves.
+
+A figure is drawn in "units": 100 units = the height of an adult person. Every drawer works on a
+generous transparent canvas with the feet on the baseline, at 3x resolution; the result is
+downsampled (anti-aliasing) and cropped to what was drawn. Nothing here looks at a page seed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from PIL import Image, ImageDraw
+
+from storyteller.backends.storyboard.colors import INK, RGB, rgba, stable_int
+
+
+SUPERSAMPLE = 3
+CANVAS_W, CANVAS_H, BASE = 200, 150, 146  # units; feet/base of every figure on y = BASE
+
+
+def bezier(points: list[tuple[float, float]], steps: int = 16) -> list[tuple[float, float]]:
+    """Points along a Bezier curve of any degree (de Casteljau); for tails, hair and hills."""
+    out = []
+    for i in range(steps + 1):
+        t = i / steps
+        pts = list(points)
+        while len(pts) > 1:
+            pts = [(a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t) for a, b in zip(pts, pts[1:])]
+        out.append(pts[0])
+    return out
+
+
+class Pen:
+    """Draws shapes in figure units onto a supersampled RGBA canvas, each with an ink outline."""
+
+    def __init__(self, unit_px: float, width_u: float = CANVAS_W, height_u: float = CANVAS_H):
+        self.k = unit_px / 100 * SUPERSAMPLE
+        self.unit_px = unit_px
+        self.image = Image.new("RGBA", (max(1, round(width_u * self.k)), max(1, round(height_u * self.k))), (0, 0, 0, 0))
+        self.draw = ImageDraw.Draw(self.image)
+        self.outline_w = max(1, round(1.5 * self.k))
+
+    def _xy(self, points) -> list[tuple[float, float]]:
+        return [(x * self.k, y * self.k) for x, y in points]
+
+    def _outline(self, outline) -> tuple[Any, int]:
+        if outline is False or outline is None:
+            return None, 0
+        return (INK if outline is True else outline), self.outline_w
+
+    def ellipse(self, cx, cy, rx, ry, fill, outline=True) -> None:
+        color, width = self._outline(outline)
+        box = [(cx - rx) * self.k, (cy - ry) * self.k, (cx + rx) * self.k, (cy + ry) * self.k]
+        self.draw.ellipse(box, fill=fill, outline=color, width=width)
+
+    def circle(self, cx, cy, r, fill, outline=True) -> None:
+        self.ellipse(cx, cy, r, r, fill, outline)
+
+    def rect(self, x0, y0, x1, y1, fill, radius=0.0, outline=True) -> None:
+        color, width = self._outline(outline)
+        box = [x0 * self.k, y0 * self.k, x1 * self.k, y1 * self.k]
+        radius = min(radius, (x1 - x0) / 2, (y1 - y0) / 2)
+        self.draw.rounded_rectangle(box, radius=radius * self.k, fill=fill, outline=color, width=width)
+
+    def poly(self, points, fill, outline=True) -> None:
+        color, width = self._outline(outline)
+        self.draw.polygon(self._xy(points), fill=fill, outline=color, width=width)
+
+    def line(self, points, color, width_u: float, round_ends: bool = True) -> None:
+        pts = self._xy(points)
+        w = max(1, round(width_u * self.k))
+        self.draw.line(pts, fill=color, width=w, joint="curve")
+        if round_ends:
+            for x, y in (pts[0], pts[-1]):
+                self.draw.ellipse([x - w / 2, y - w / 2, x + w / 2, y + w / 2], fill=color)
+
+    def stroke(self, points, fill, width_u: float) -> None:
+        """A thick limb with an ink outline: an ink line, then the fill line on top."""
+        self.line(points, INK, width_u + 3.0)
+        self.line(points, fill, width_u)
+
+    def arc(self, cx, cy, rx, ry, start, end, color, width_u: float) -> None:
+        box = [(cx - rx) * self.k, (cy - ry) * self.k, (cx + rx) * self.k, (cy + ry) * self.k]
+        self.draw.arc(box, start, end, fill=color, width=max(1, round(width_u * self.k)))
+
+    def finish(self) -> Image.Image:
+        """Downsample (anti-aliasing) and crop to the drawn pixels, keeping the feet at the bottom."""
+        small = self.image.resize(
+            (max(1, round(self.image.width / SUPERSAMPLE)), max(1, round(self.image.height / SUPERSAMPLE))),
+            Image.LANCZOS,
+        )
+        box = small.getchannel("A").point(lambda a: 255 if a > 8 else 0).getbbox()
+        return small.crop(box) if box else small
+
+
+def face(pen: Pen, cx: float, cy: float, size: float, *, eye_color: RGB = INK, blush: bool = True,
+         smile: bool = True, gap: float = 0.42, eye_r: float = 0.13) -> None:
+    """Friendly picture-book face: dot eyes with a highlight, a small smile, pink cheeks."""
+    er = size * eye_r
+    for side in (-1, 1):
+        ex = cx + side * size * gap
+        pen.circle(ex, cy, er, rgba(eye_color), outline=False)
+        pen.circle(ex + er * 0.35, cy - er * 0.35, er * 0.38, (255, 255, 255, 235), outline=False)
+        if blush:
+            pen.ellipse(ex + side * size * 0.12, cy + size * 0.36, size * 0.17, size * 0.1, (240, 120, 130, 110), outline=False)
+    if smile:
+        pen.arc(cx, cy + size * 0.28, size * 0.2, size * 0.14, 20, 160, rgba(INK), max(0.9, size * 0.07))
+
+
+@dataclass(frozen=True)
+class Look:
+    """What a figure's drawing depends on, resolved once from the Figure."""
+
+    kind: str          # person, quadruped, seal, turtle, bird, penguin, owl, robot, dragon, octopus, fish, ...
+    species: str       # the matched species word ("fox", "girl", ...)
+    words: frozenset   # words of species + description
+    colors: tuple      # parsed colours, in the figure's order
+    color_words: tuple # the figure's colour strings, lower case
+    description: str
+    key: str
+
+    def color(self, i: int, default: RGB) -> RGB:
+        return self.colors[i] if i < len(self.colors) else default
+
+    def has(self, *words: str) -> bool:
+        return any(w in self.words for w in words)
+
+    def pick(self, salt: str, options):
+        """A stable choice for this character (same key -> same choice on every page)."""
+        return options[stable_int(self.key, self.species, salt) % len(options)]
+
+
+def split_words(text: str) -> list[str]:
+    """Lower-case a-z words of a figure's text. Scene text uses scenes.tokens, which keeps accented
+    letters; they stay two functions because one would change which figure words match ("café")."""
+    return re.findall(r"[a-z]+", text.lower())

@@ -1,0 +1,87 @@
+"""An example storyteller plugin: a narrator backend and a tool, added through an entry point.
+
+    [project.entry-points."storyteller.plugins"]
+    example = "storyteller_plugin_example:register"
+
+Backends and tools are registered by import path, so registering imports nothing heavy.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+from langchain_core.tools import BaseTool
+
+from storyteller.backends.base import AudioResult, NarratorBackend, VoiceSpec
+
+_MORSE = {
+    "a": ".-", "b": "-...", "c": "-.-.", "d": "-..", "e": ".", "f": "..-.", "g": "--.", "h": "....", "i": "..",
+    "j": ".---", "k": "-.-", "l": ".-..", "m": "--", "n": "-.", "o": "---", "p": ".--.", "q": "--.-", "r": ".-.",
+    "s": "...", "t": "-", "u": "..-", "v": "...-", "w": ".--", "x": "-..-", "y": "-.--", "z": "--..",
+    "0": "-----", "1": ".----", "2": "..---", "3": "...--", "4": "....-", "5": ".....", "6": "-....",
+    "7": "--...", "8": "---..", "9": "----.",
+}
+
+
+def register(registry) -> None:
+    registry.add_backend("narrator", "morse", "storyteller_plugin_example:MorseNarrator",
+                         summary="reads text out in Morse code (procedural tones, no speech model)")
+    registry.add_tool("reading_time", "storyteller_plugin_example:ReadingTimeTool")
+
+
+class MorseNarrator(NarratorBackend):
+    """Text as Morse code: a real, if unusual, narrator with no model to load."""
+
+    name = "morse"
+    kind = "procedural"
+
+    def __init__(self, unit_s: float = 0.02, sample_rate: int = 8000):
+        super().__init__(unit_s=unit_s, sample_rate=sample_rate)
+        self.unit_s = unit_s
+        self.sample_rate = sample_rate
+
+    @property
+    def model_id(self) -> str:
+        return "morse-code tones"
+
+    def voices(self) -> list[VoiceSpec]:
+        return [VoiceSpec("tone-600"), VoiceSpec("tone-900", pitch_shift=7)]
+
+    def synthesize(self, text: str, voice: VoiceSpec | None = None) -> AudioResult:
+        import numpy as np
+
+        voice = voice or self.voices()[0]
+        frequency = 600 * 2 ** (voice.pitch_shift / 12)
+        unit = int(self.unit_s * self.sample_rate * voice.length_scale)
+
+        def tone(units: int):
+            t = np.arange(units * unit) / self.sample_rate
+            return 0.4 * np.sin(2 * np.pi * frequency * t)
+
+        def silence(units: int):
+            return np.zeros(units * unit)
+
+        def run():
+            parts = []
+            for word in text.lower().split():
+                for letter in word:
+                    for symbol in _MORSE.get(letter, ""):
+                        parts += [tone(1 if symbol == "." else 3), silence(1)]
+                    parts.append(silence(2))
+                parts.append(silence(4))
+            return np.concatenate(parts or [silence(1)]).astype(np.float32)
+
+        samples, provenance = self.timed("synthesize", run, prompt=text)
+        return AudioResult(samples=samples, sample_rate=self.sample_rate, provenance=provenance)
+
+
+class ReadingTimeArgs(BaseModel):
+    text: str = Field(min_length=1, description="The text to be read aloud.")
+
+
+class ReadingTimeTool(BaseTool):
+    name: str = "reading_time"
+    description: str = "Estimate how long a text takes to read aloud to a child (150 words a minute)."
+    args_schema: type[BaseModel] = ReadingTimeArgs
+
+    def _run(self, text: str, **kwargs) -> str:
+        return f"about {len(text.split()) / 150:.1f} minutes aloud"

@@ -1,0 +1,191 @@
+"""Every example under examples/ (the README's Python API section) runs as a script, unchanged.
+
+The scripts use `Storyteller()` as a user would. They run in a subprocess whose configuration
+(`STORYTELLER_CONFIG`) selects the scripted fakes of tests/fakes.py, made visible the way any
+plugin is: a module on PYTHONPATH with a dist-info declaring a `storyteller.plugins` entry point.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+
+FAKES_PLUGIN = '''
+"""The scripted fakes as a plugin, plus an LLM that plans exactly the number of pages asked for."""
+from fakes import ScriptedLLM, plan_json, register_fakes
+
+from storyteller.backends.base import Completion
+
+
+class PlanningLLM(ScriptedLLM):
+    name = "example-llm"
+
+    def complete(self, messages, *, json_schema=None, **kwargs):
+        if json_schema is None:
+            return super().complete(messages, **kwargs)
+        pages = json_schema["properties"]["pages"]["minItems"]  # the planner fixes the count in the schema
+        text, provenance = self.timed("complete", lambda: plan_json(pages), prompt=messages[-1]["content"])
+        return Completion(text=text, output_tokens=len(text.split()), provenance=provenance)
+
+
+def register(registry):
+    register_fakes(registry)
+    registry.add_backend("llm", "example-llm", "storyteller_example_fakes:PlanningLLM")
+'''
+
+CONFIG = """
+image_width = 192
+image_height = 128
+
+[llm]
+backend = "example-llm"
+options = { page_delay = 0.03 }
+
+[illustrator]
+backend = "solid"
+
+[narrator]
+backend = "tone"
+
+[text_embedder]
+backend = "hash"
+"""
+
+
+@pytest.fixture(scope="module")
+def example_env(tmp_path_factory) -> dict[str, str]:
+    site = tmp_path_factory.mktemp("example-fakes")
+    (site / "storyteller_example_fakes.py").write_text(FAKES_PLUGIN)
+    dist = site / "storyteller_example_fakes-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: storyteller-example-fakes\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[storyteller.plugins]\nexample-fakes = storyteller_example_fakes:register\n")
+    (site / "storyteller.toml").write_text(CONFIG)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STORYTELLER_")}
+    env.update(PYTHONPATH=os.pathsep.join([str(site), str(ROOT / "tests")]), STORYTELLER_CONFIG=str(site / "storyteller.toml"),
+               HF_HUB_OFFLINE="1")
+    return env
+
+
+def run_example(name: str, cwd: Path, env: dict[str, str], *args: str) -> str:
+    done = subprocess.run([sys.executable, str(EXAMPLES / name), *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, f"{name} failed:\n{done.stdout}\n{done.stderr}"
+    return done.stdout
+
+
+def story(folder: Path) -> dict:
+    return json.loads((folder / "story.json").read_text())
+
+
+def test_every_example_is_tested():
+    tested = {n.removeprefix("test_").replace("_example", "") for n in globals() if n.startswith("test_") and n.endswith("_example")}
+    assert {p.stem for p in EXAMPLES.glob("*.py")} == tested
+
+
+def test_quickstart_example(tmp_path, example_env):
+    out = run_example("quickstart.py", tmp_path, example_env)
+    assert "page 1: Scene" in out and "The Lantern: 3 pages" in out and "continued: now 4 pages" in out
+    assert "[classical, classical]" in out and "page 2 redrawn: images/page-02-turn" in out
+    assert "history: plan, page, page, page, continue, reillustrate, renarrate" in out
+    assert (tmp_path / "fox" / "exports").is_dir() and any((tmp_path / "fox" / "exports").iterdir())
+
+
+def test_continue_with_photo_example(tmp_path, example_env):
+    from PIL import Image
+    from skimage import data
+
+    Image.fromarray(data.chelsea()).save(tmp_path / "cat.jpg")
+    out = run_example("continue_with_photo.py", tmp_path, example_env, str(tmp_path / "cat.jpg"))
+    assert "photo copied to: images/page-03-photo.jpg" in out and "classical analysis" in out
+    assert "turn: continue [3]" in out
+    assert (tmp_path / "photo-story/images/page-03-photo.jpg").read_bytes() == (tmp_path / "cat.jpg").read_bytes()
+
+
+def test_events_async_example(tmp_path, example_env):
+    out = run_example("events_async.py", tmp_path, example_env)
+    for folder in ("fox", "whale"):
+        assert f"[{folder}] plan_ready" in out and f"[{folder}] done" in out
+        assert len(story(tmp_path / folder)["pages"]) == 3
+    assert "journey stopped with" in out and "journey finished: True" in out
+    stopped = int(out.split("journey stopped with ")[1].split()[0])
+    assert stopped < 8
+
+
+def test_cancel_example(tmp_path, example_env):
+    out = run_example("cancel.py", tmp_path, example_env)
+    assert "cancelled: cancelled by the caller" in out and "resumed; complete: True" in out
+    kept = int(out.split("kept ")[1].split()[0])
+    assert 1 <= kept < 6
+
+
+def test_langgraph_subgraph_example(tmp_path, example_env):
+    out = run_example("langgraph_subgraph.py", tmp_path, example_env)
+    assert "page 1: Scene" in out and "Tonight's story for Mira: The Lantern, 3 pages in mira-story/" in out
+    assert len(story(tmp_path / "mira-story")["pages"]) == 3
+
+
+def test_runnable_example(tmp_path, example_env):
+    out = run_example("runnable.py", tmp_path, example_env)
+    assert "invoke: The Lantern" in out and "batch: ['A cloud who is shy', 'A robot who plants trees']" in out
+    assert out.strip().splitlines()[-1] == "astream: done"
+    for folder in ("snail", "cloud", "robot", "kite"):
+        assert story(tmp_path / folder)["history"][-1]["action"] == "page"
+
+
+def test_langchain_tools_example(tmp_path, example_env):
+    out = run_example("langchain_tools.py", tmp_path, example_env)
+    assert "illustrate: (768, 512) solid procedural" in out and "classical analysis" in out
+    assert '"voice_id"' in out and "tool message: an image of 768x512 pixels" in out
+    assert (tmp_path / "fox.png").is_file() and (tmp_path / "owl.png").is_file()
+
+
+def test_plugin_example(tmp_path, example_env):
+    out = run_example("plugin.py", tmp_path, example_env)
+    assert "narrated by: chime (procedural) audio/page-01.wav" in out
+
+
+CLI_SESSION = """
+import json, sys
+from typer.testing import CliRunner
+from storyteller.cli import app
+
+runner = CliRunner()
+results = []
+for args in json.loads(sys.argv[1]):
+    result = runner.invoke(app, args)
+    results.append({"args": args, "code": result.exit_code, "output": result.output, "error": repr(result.exception)})
+print(json.dumps(results))
+"""
+
+
+def test_cli_has_the_api_page_commands(tmp_path, example_env):
+    """continue/ask/reillustrate/renarrate are thin CLI layers over the same API calls."""
+    from PIL import Image
+    from skimage import data
+
+    Image.fromarray(data.coffee()).save(tmp_path / "coffee.png")
+    commands = [["new", "A fox who finds a lantern", "--out", "fox", "--pages", "2"],
+                ["continue", "fox", "Owl brings a cup of cocoa", "--image", "coffee.png"],
+                ["ask", "fox", "3", "Is the picture bright?"],
+                ["reillustrate", "fox", "2", "--seed", "5"],
+                ["renarrate", "fox", "1", "--voice", "b"]]
+    done = subprocess.run([sys.executable, "-c", CLI_SESSION, json.dumps(commands)], cwd=tmp_path, env=example_env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    results = json.loads(done.stdout)
+    assert [r["code"] for r in results] == [0] * 5, results
+    assert "brightness" in results[2]["output"].lower()
+    assert results[3]["output"].strip() == "images/page-02-turn5.png"
+    assert results[4]["output"].strip() == "audio/page-01-turn6.wav"
+    saved = story(tmp_path / "fox")
+    assert [t["action"] for t in saved["history"]] == ["plan", "page", "page", "continue", "reillustrate", "renarrate"]
+    assert saved["pages"][2]["text_provenance"]["parameters"]["photo"] == "images/page-03-photo.png"
