@@ -41,7 +41,7 @@ def test_new_story_writes_a_complete_folder(make_teller, tmp_path):
     assert story_files == sorted({"story.json", ".storyteller.lock", *(a.path for a in loaded.assets())})
     # A character's first appearance is its sheet's reference image.
     assert loaded.character("fern").reference_assets[0].path == "images/page-01.png"
-    assert loaded.character("owl").reference_assets[0].path == "images/page-02.png"
+    assert loaded.character("owl").reference_assets[0].path == "images/page-01.png"  # both on page 1
     assert "memory/records.json" in files and any(f.endswith(".faiss") for f in files)
     # Every illustration passed the consistency gate, and its scores are in its provenance.
     for page in loaded.pages:

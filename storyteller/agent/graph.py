@@ -113,8 +113,8 @@ class StoryRun:
     def open_memory(self) -> None:
         from storyteller.memory import Memory
 
-        story = self.folder.story
-        self.memory = Memory.open(self.folder.root, self.toolbox.backend("text_embedder"),
+        story = self.opened.story
+        self.memory = Memory.open(self.opened.root, self.toolbox.backend("text_embedder"),
                                   self.toolbox.backend("image_embedder"), story=story)
         if not self.memory.sheets:  # a new story: its lorebook starts with the plan
             for character in story.characters:
@@ -136,14 +136,14 @@ class StoryRun:
             story.plan_provenance = provenance
             self.folder = StoryFolder.create(self.out, story)
             self.open_memory()
-            self.folder.commit("plan", f"planned {len(story.outline)} pages: {story.title}")
+            self.opened.commit("plan", f"planned {len(story.outline)} pages: {story.title}")
             emit(PlanReady(title=story.title, pages=len(story.outline), characters=[c.name for c in story.characters]))
         elif self.memory is None:
             self.open_memory()
-        return {"next_page": len(self.folder.story.pages) + 1}
+        return {"next_page": len(self.opened.story.pages) + 1}
 
     def write_page(self, state: GraphState) -> GraphState:
-        story = self.folder.story
+        story = self.opened.story
         number = state["next_page"]
         self.cancel.check(f"before writing page {number}")
         beat = story.outline[number - 1]
@@ -166,13 +166,13 @@ class StoryRun:
                     text_provenance=provenance)
         with self._page_lock:
             story.pages.append(page)
-            self.folder.save()
+            self.opened.save()
         self.memory.add_page(page)
         emit(PageWritten(page=number, text=text))
         return {"next_page": number + 1}
 
     def illustrate(self, task: MediaTask) -> GraphState:
-        story = self.folder.story
+        story = self.opened.story
         page = story.pages[task["page"] - 1]
         asset = self.draw(page, self.seed * 1000 + page.number, stem=f"page-{page.number:02d}")
         with self._page_lock:  # a character's first appearance becomes its sheet's reference image
@@ -184,7 +184,7 @@ class StoryRun:
         return {}
 
     def narrate(self, task: MediaTask) -> GraphState:
-        page = self.folder.story.pages[task["page"] - 1]
+        page = self.opened.story.pages[task["page"] - 1]
         asset = self.speak(page, None, stem=f"page-{page.number:02d}")
         self._attach(page.number, "narration", asset)
         emit(AudioReady(page=page.number, path=asset.path, provenance=asset.provenance))
@@ -278,9 +278,9 @@ class StoryRun:
         from langgraph.types import Send
 
         # On resume, pages written before the interruption may still lack their media.
-        sends = [Send(node, {"page": p.number}) for p in self.folder.story.pages
+        sends: list[Any] = [Send(node, {"page": p.number}) for p in self.opened.story.pages
                  for node, done in (("illustrate", p.illustration), ("narrate", p.narration)) if done is None]
-        if state["next_page"] <= len(self.folder.story.outline):
+        if state["next_page"] <= len(self.opened.story.outline):
             sends.append("write_page")
         return sends or END
 
@@ -288,23 +288,23 @@ class StoryRun:
         from langgraph.types import Send
 
         written = state["next_page"] - 1
-        targets: list = [Send("illustrate", {"page": written}), Send("narrate", {"page": written})]
-        if state["next_page"] <= len(self.folder.story.outline):
+        targets: list[Any] = [Send("illustrate", {"page": written}), Send("narrate", {"page": written})]
+        if state["next_page"] <= len(self.opened.story.outline):
             targets.append("write_page")
         return targets
 
     def _attach(self, number: int, slot: str, asset: Asset) -> None:
         """Put an asset on its page; commit the page's turn once text, image and audio are all there."""
         with self._page_lock:
-            page = self.folder.story.pages[number - 1]
+            page = self.opened.story.pages[number - 1]
             setattr(page, slot, asset)
             if page.illustration and page.narration:
                 self.memory.save()  # before the commit: a committed turn never lacks its memory
                 action = "continue" if number in self.directions else "page"
-                turn = self.folder.commit(action, f"page {number}: {page.text[:80]}", pages=[number])
+                turn = self.opened.commit(action, f"page {number}: {page.text[:80]}", pages=[number])
                 emit(TurnCommitted(turn=turn.number, action=action, pages=[number]))
             else:
-                self.folder.save()
+                self.opened.save()
 
     def graph(self):
         from langgraph.graph import END, START, StateGraph
@@ -324,7 +324,7 @@ class StoryRun:
         return builder.compile(checkpointer=False, name="storyteller")
 
     def run(self) -> StoryFolder:
-        outline = len(self.folder.story.outline) if self.folder else self.pages
+        outline = len(self.opened.story.outline) if self.folder else self.pages
         try:
             # One super-step per page plus plan and the last media step; LangGraph's default bound
             # (25) would stop a long story.
