@@ -67,6 +67,15 @@ def export_story(folder: str | Path, fmt: Format, out: str | Path | None = None,
     return export(Path(folder), fmt, out, self_contained=self_contained)
 
 
+def _existing_image(image: str | Path | None) -> str | None:
+    if image is None:
+        return None
+    path = Path(image).expanduser()
+    if not path.is_file():
+        raise InvalidInput(f"image not found: {image}" if not path.exists() else f"{image} is not a file")
+    return str(path)
+
+
 def _page(story: Story, number: int) -> Page:
     if isinstance(number, bool) or not isinstance(number, int):
         raise InvalidInput(f"a page number is an integer, got {number!r}")
@@ -97,10 +106,15 @@ class Storyteller:
         pages: int = 6,
         style: str = "watercolor",
         seed: int = 0,
+        image: str | Path | None = None,
         on_event: EventCallback | None = None,
         cancel: SupportsIsSet | None = None,
     ) -> Story:
-        """Plan, write, illustrate and narrate a story into the folder `out` (created; must not hold a story)."""
+        """Plan, write, illustrate and narrate a story into the folder `out` (created; must not hold a story).
+
+        `image`: a photo to start from. It is described by the captioner for the planner, and
+        copied into the folder (`images/premise-photo.*`, named in the plan's provenance).
+        """
         from storyteller.agent.graph import StoryRun
 
         premise = clean_text(premise, what="premise", max_chars=MAX_PREMISE_CHARS)
@@ -113,8 +127,9 @@ class Storyteller:
         if (out / STORY_FILE).exists():
             raise StoryFolderError(f"{out} already holds a story",
                                    fix=f"continue it with `storyteller resume {out}` or choose another --out")
+        photo = _existing_image(image)
         return self._run(on_event, cancel, lambda token: StoryRun(
-            self.toolbox, premise=premise, pages=pages, style=style, out=str(out), seed=seed, cancel=token))
+            self.toolbox, premise=premise, pages=pages, style=style, out=str(out), seed=seed, image=photo, cancel=token))
 
     def resume(self, folder: str | Path, *, on_event: EventCallback | None = None,
                cancel: SupportsIsSet | None = None) -> Story:
@@ -133,12 +148,11 @@ class Storyteller:
         from storyteller.agent import continuation
 
         direction = clean_text(direction, what="direction", max_chars=MAX_DIRECTION_CHARS)
-        if image is not None and not Path(image).expanduser().is_file():
-            raise InvalidInput(f"image not found: {image}")
+        photo = _existing_image(image)
 
         def finish(run: StoryRun) -> None:
             before = run.opened.story.model_copy(deep=True)
-            step = continuation.prepare(self.toolbox, run.opened, direction, Path(image).expanduser() if image else None)
+            step = continuation.prepare(self.toolbox, run.opened, direction, photo)
             run.rollback_to = before
             run.directions[step.page] = step.direction
             run.text_notes[step.page] = {"direction": direction}

@@ -11,7 +11,7 @@
 * `tools(teller)`: every tool registered in the teller's registry (the built-ins and plugins'),
   built with the backend of its role, as LangChain tools. With `for_agents=True` they answer an
   LLM agent with a short text and carry the result object as the ToolMessage's artifact.
-* `story_graph(teller)`: a compiled LangGraph graph {premise, out, pages?, style?, seed?} ->
+* `story_graph(teller)`: a compiled LangGraph graph {premise, out, pages?, style?, seed?, image?} ->
   {folder, title, texts, images, narrations}. Its node runs the story graph (plan -> write_page ->
   illustrate || narrate) and is idempotent on its folder: run again after a failure, it resumes
   the story instead of starting over. Storyteller's events reach `stream_mode="custom"`.
@@ -90,6 +90,7 @@ class StoryRequest(StoryInput, total=False):
     pages: int
     style: str
     seed: int
+    image: str  # a photo to start from
 
 
 class StoryOutput(TypedDict):
@@ -106,6 +107,7 @@ class StoryGraphState(TypedDict, total=False):
     pages: int
     style: str
     seed: int
+    image: str
     folder: str
     title: str
     texts: list[str]
@@ -113,7 +115,7 @@ class StoryGraphState(TypedDict, total=False):
     narrations: list[str]
 
 
-_OPTIONS = ("pages", "style", "seed")
+_OPTIONS = ("pages", "style", "seed", "image")
 
 
 def _from_state(state: StoryGraphState) -> tuple[str, dict[str, Any]]:

@@ -103,7 +103,10 @@ def build_story_folder(root: Path) -> Path:
                     "procedural",
                     seed=100 + number,
                     prompt=f"{scene}, watercolor",
-                    parameters={"consistency": {"fox": 0.8 + number / 100}, "width": 480, "height": 360},
+                    parameters={"width": 480, "height": 360, "consistency": {  # as the consistency gate records it
+                        "embedder": "classical:test", "chosen_attempt": 0, "passed": True,
+                        "attempts": [{"attempt": 0, "characters": {"fox": 0.8 + number / 100},
+                                      "character": 0.8 + number / 100, "style": 0.7, "text": None, "passed": True}]}},
                 ),
             )
             audio = folder.write_asset(

@@ -80,6 +80,22 @@ def test_continue_story_writes_one_more_page_from_direction_and_photo(two_pages,
     assert page.illustration.provenance.parameters["consistency"]["attempts"]
 
 
+def test_a_new_story_can_start_from_a_photo(make_teller, tmp_path, photo):
+    teller = make_teller(llm={"plans": [plan_json(2)]})
+    story = teller.new_story("A trip to space", out=tmp_path / "s", pages=2, image=photo)
+    notes = story.plan_provenance.parameters
+    assert notes["photo"] == "images/premise-photo.jpg" and (tmp_path / "s" / notes["photo"]).read_bytes() == photo.read_bytes()
+    assert story.premise == "A trip to space"  # the user's words; the planner also heard the photo
+    plan_prompt = teller.toolbox.llm.calls[0]["messages"][-1]["content"]
+    assert "A trip to space" in plan_prompt and notes["photo_description"][:40] in plan_prompt
+    with pytest.raises(InvalidInput, match="image not found"):
+        teller.new_story("A fox", out=tmp_path / "t", image=tmp_path / "missing.jpg")
+    (tmp_path / "bad.jpg").write_bytes(b"\xff\xd8 not really")
+    with pytest.raises(InvalidInput):
+        teller.new_story("A fox", out=tmp_path / "t", image=tmp_path / "bad.jpg")
+    assert not (tmp_path / "t" / "story.json").exists()
+
+
 def test_continue_refuses_bad_input_and_unfinished_stories(make_teller, two_pages, tmp_path):
     teller, root = two_pages
     with pytest.raises(InvalidInput, match="direction is empty"):

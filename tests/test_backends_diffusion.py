@@ -144,7 +144,7 @@ def reference_figure(color="blue"):
 
 
 def test_img2img_repaints_the_reference_picture(models, tmp_path):
-    backend = DiffusersIllustrator(model=str(models / "sd15"), steps=4, strength=0.5)
+    backend = DiffusersIllustrator(model=str(models / "sd15"), steps=4, strength=0.5, reference_mode="img2img")
     [plain] = backend.illustrate([request(seed=9)])
     [blue] = backend.illustrate([request(seed=9, figures=[reference_figure("blue")])])
     [red] = backend.illustrate([request(seed=9, figures=[reference_figure("red")])])
@@ -163,7 +163,7 @@ def test_img2img_repaints_the_reference_picture(models, tmp_path):
 
 
 def test_img2img_with_too_few_steps_is_rejected(models):
-    backend = DiffusersIllustrator(model=str(models / "sd15"), steps=1, strength=0.5)
+    backend = DiffusersIllustrator(model=str(models / "sd15"), steps=1, strength=0.5, reference_mode="img2img")
     with pytest.raises(InvalidInput, match="no denoising step"):
         backend.illustrate([request(figures=[reference_figure()])])
 
@@ -252,3 +252,12 @@ def test_bad_options_fail_at_construction():
         DiffusersIllustrator(ip_adapter="h94/IP-Adapter")
     with pytest.raises(ValueError, match="reference_mode"):
         DiffusersIllustrator(reference_mode="sometimes")
+
+
+def test_auto_mode_without_ip_adapter_ignores_references(models):
+    # A story's reference is an earlier page: repainting it is only done when asked for (img2img).
+    backend = DiffusersIllustrator(model=str(models / "sd15"), steps=2)
+    [plain] = backend.illustrate([request(seed=9)])
+    [with_ref] = backend.illustrate([request(seed=9, figures=[reference_figure("blue")])])
+    assert with_ref.provenance.parameters["mode"] != "img2img"
+    assert np.array_equal(pixels(plain), pixels(with_ref))

@@ -100,6 +100,7 @@ class FigureArgs(BaseModel):
     description: str = ""
     colors: list[str] = Field(default_factory=list)
     species: str = "person"
+    reference_image: str | None = Field(default=None, description="Path of a picture of this character.")
 
 
 class IllustrateArgs(BaseModel):
@@ -126,9 +127,16 @@ class IllustrateTool(StoryTool):
         request = IllustrationRequest(
             prompt=args.prompt, seed=args.seed, width=args.width, height=args.height,
             negative_prompt=args.negative_prompt, scene=args.scene, style=args.style, palette=args.palette,
-            figures=[Figure(**f.model_dump()) for f in args.figures], caption=args.caption,
+            figures=[Figure(**{**f.model_dump(), "reference_image": _open(f.reference_image)}) for f in args.figures],
+            caption=args.caption,
         )
         return cast(IllustratorBackend, self.backend).illustrate([request])[0]
+
+
+def _open(path: str | None):
+    from storyteller.images import load_image
+
+    return None if path is None else load_image(path)
 
 
 class NarrateArgs(BaseModel):

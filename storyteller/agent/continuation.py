@@ -13,13 +13,13 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from storyteller.agent.photos import describe_photo, store_photo
 from storyteller.agent.toolbox import Toolbox
 from storyteller.errors import InvalidInput, StoryFolderError
 from storyteller.session import StoryFolder
 from storyteller.story import Asset, PageBeat
 
 MAX_TOTAL_PAGES = 200  # a bound on continuing: the memory keeps context small, the folder does not need to
-MAX_PHOTO_DESCRIPTION = 400
 
 # What the writer is told for a page past the plan (the beat itself holds the reader's words).
 CONTINUE_NOTE = "The story goes on past its planned ending, as the reader asked."
@@ -41,27 +41,6 @@ def _on_stage(folder: StoryFolder, text: str) -> list[str]:
     return named or (list(story.pages[-1].characters) if story.pages else [])
 
 
-def _photo_asset(toolbox: Toolbox, folder: StoryFolder, image: Path, page: int) -> tuple[Asset, str]:
-    from PIL import Image
-
-    from storyteller.images import load_image
-
-    load_image(image)  # refuses anything that is not a readable, reasonably sized image
-    with Image.open(image) as opened:
-        fmt = (opened.format or "PNG").upper()
-        media_type = Image.MIME.get(fmt, "application/octet-stream")
-    suffix = {"JPEG": ".jpg", "MPO": ".jpg"}.get(fmt, f".{fmt.lower()}")
-    result = toolbox.caption.invoke({"image_path": str(image)})
-    description = " ".join(result.text.split())[:MAX_PHOTO_DESCRIPTION]
-    # The photo is the reader's, copied byte for byte; its provenance is that of the description.
-    provenance = result.provenance.model_copy(deep=True)
-    provenance.parameters.update(source="photo supplied by the reader, copied unchanged",
-                                 original_name=image.name[:200], description=description)
-    asset = folder.write_asset("photo", f"page-{page:02d}-photo", image.read_bytes(), suffix=suffix,
-                               media_type=media_type, provenance=provenance)
-    return asset, description
-
-
 def prepare(toolbox: Toolbox, folder: StoryFolder, direction: str, image: str | Path | None = None) -> Continuation:
     """Append the continuation's page beat to the outline and save; returns what the run needs.
 
@@ -81,7 +60,9 @@ def prepare(toolbox: Toolbox, folder: StoryFolder, direction: str, image: str | 
     continuation = Continuation(page=number, direction=CONTINUE_NOTE)
     beat = direction
     if image is not None:
-        continuation.photo, continuation.photo_description = _photo_asset(toolbox, folder, Path(image), number)
+        photo = describe_photo(toolbox, image)
+        continuation.photo = store_photo(folder, photo, f"page-{number:02d}-photo")
+        continuation.photo_description = photo.description
         beat += f" Weave in what the reader's photo shows: {continuation.photo_description}"
     scene = story.pages[-1].scene if story.pages else story.outline[-1].scene
     story.outline.append(PageBeat(beat=beat, scene=scene, characters=_on_stage(folder, direction)))

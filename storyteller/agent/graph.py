@@ -35,6 +35,7 @@ import wave
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
+from storyteller.agent.photos import describe_photo, store_photo
 from storyteller.agent.plan import make_plan, story_from_plan
 from storyteller.agent.toolbox import Toolbox
 from storyteller.agent.writer import write_page
@@ -99,6 +100,7 @@ class StoryRun:
     style: str = "watercolor"
     out: str = ""
     seed: int = 0
+    image: str | None = None  # a photo the story starts from (new stories only)
     memory: Any = None  # storyteller.memory.Memory, opened with the folder
     cancel: CancelToken = field(default_factory=CancelToken)
     # continue_story: page number -> what the writer is told besides the page's beat; a page
@@ -126,8 +128,13 @@ class StoryRun:
     def plan(self, state: GraphState) -> GraphState:
         self.cancel.check("before planning")
         if self.folder is None:
+            premise, photo = self.premise, None
+            if self.image is not None:  # the planner hears what the photo shows; the story keeps the user's premise
+                photo = describe_photo(self.toolbox, self.image)
+                premise = f"{premise} The story starts from the reader's photo, which shows: {photo.description}"
+                self.cancel.check("before planning")
             plan, completion, failed = make_plan(
-                self.toolbox.llm, self.premise, pages=self.pages, style=self.style, seed=self.seed,
+                self.toolbox.llm, premise, pages=self.pages, style=self.style, seed=self.seed,
                 max_attempts=self.toolbox.settings.plan_attempts,
             )
             story = story_from_plan(plan, premise=self.premise, style=self.style, seed=self.seed)
@@ -135,6 +142,10 @@ class StoryRun:
             provenance.parameters["failed_attempts"] = failed
             story.plan_provenance = provenance
             self.folder = StoryFolder.create(self.out, story)
+            if photo is not None:
+                asset = store_photo(self.folder, photo, "premise-photo")
+                provenance.parameters.update(photo=asset.path, photo_sha256=asset.sha256,
+                                             photo_description=photo.description)
             self.open_memory()
             self.opened.commit("plan", f"planned {len(story.outline)} pages: {story.title}")
             emit(PlanReady(title=story.title, pages=len(story.outline), characters=[c.name for c in story.characters]))
@@ -197,7 +208,8 @@ class StoryRun:
         self.cancel.check(f"before illustrating page {page.number}")
         figures = [
             {"key": c.slug, "label": c.name, "description": c.appearance.describe(), "colors": c.appearance.colors,
-             "species": c.appearance.species}
+             "species": c.appearance.species,
+             "reference_image": str(self.opened.asset_path(c.reference_assets[0])) if c.reference_assets else None}
             for c in (story.character(slug) for slug in page.characters)
         ]
         settings = self.toolbox.settings

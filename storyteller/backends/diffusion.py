@@ -49,7 +49,7 @@ class DiffusersIllustrator(IllustratorBackend):
     name from SCHEDULERS or any diffusers scheduler class name); negative_prompt (added to every
     request's own); lora (file or directory) + lora_weight_name + lora_scale; ip_adapter (hub id or
     directory) + ip_adapter_subfolder + ip_adapter_weight_name + ip_adapter_scale; reference_mode
-    (auto: IP-Adapter when configured, else img2img; or ip_adapter / img2img / none) + strength
+    (auto: IP-Adapter when configured, else none; or ip_adapter / img2img / none) + strength
     (img2img); batch_size (requests of one size per pipeline call); device, dtype, variant;
     memory savers cpu_offload, vae_slicing, vae_tiling; max_side (largest width/height accepted);
     call_options (extra keyword arguments for every pipeline call, e.g. {"clip_skip": 2}).
@@ -122,7 +122,9 @@ class DiffusersIllustrator(IllustratorBackend):
         self.ip_adapter_weight_name = ip_adapter_weight_name
         self.ip_adapter_scale = ip_adapter_scale
         if reference_mode == "auto":
-            reference_mode = "ip_adapter" if ip_adapter else "img2img"
+            # Not img2img by default: a story's reference is a whole earlier page, and repainting
+            # it would redraw page 1's scene on every page. img2img is there to ask for explicitly.
+            reference_mode = "ip_adapter" if ip_adapter else "none"
         self.reference_mode = reference_mode
         self.strength = strength
         self.batch_size = batch_size

@@ -39,6 +39,7 @@ def new(
     pages: Annotated[int, typer.Option("--pages", "-p", min=1, max=50, help="Number of pages.")] = 6,
     style: Annotated[str, typer.Option("--style", "-s", help="Illustration style, e.g. watercolor, pencil, crayon, pixel art.")] = "watercolor",
     seed: Annotated[int, typer.Option(min=0, help="Base seed; the same seed and models give the same story.")] = 0,
+    image: Annotated[Optional[Path], typer.Option("--image", "-i", help="A photo to start from (described for the planner, copied into the story).")] = None,
     config: ConfigOption = None,
 ) -> None:
     """Plan, write, illustrate and narrate a new story into a folder."""
@@ -46,7 +47,8 @@ def new(
 
     teller = _storyteller(config)
     with StoryProgress(_console(), pages) as progress:
-        story = teller.new_story(premise, out=out, pages=pages, style=style, seed=seed, on_event=progress.on_event)
+        story = teller.new_story(premise, out=out, pages=pages, style=style, seed=seed, image=image,
+                                 on_event=progress.on_event)
     _summary(story, out)
 
 

@@ -89,22 +89,17 @@ class StorySource:
         return text
 
     def consistency_scores(self, character: Character) -> list[tuple[int, float]]:
-        """(page, score) pairs for this character, from illustration provenance parameters.
-
-        The consistency gate records its scores in the illustration's provenance parameters, either
-        as one number for the page (`{"consistency": 0.81}`) or per character slug
-        (`{"consistency": {"fox": 0.81}}`); any parameter key containing "consistency" is read.
-        """
+        """(page, score) pairs for this character: the consistency gate's score of the attempt it
+        kept, from `provenance.parameters["consistency"]` (see storyteller.memory.gate.GateResult)."""
         scores = []
         for page in self.story.pages:
             if page.illustration is None or character.slug not in page.characters:
                 continue
-            for key, value in page.illustration.provenance.parameters.items():
-                if "consistency" not in key.lower():
-                    continue
-                if isinstance(value, dict):
-                    value = value.get(character.slug)
-                if isinstance(value, (int, float)) and not isinstance(value, bool):
-                    scores.append((page.number, float(value)))
-                    break
+            verdict = page.illustration.provenance.parameters.get("consistency")
+            if not isinstance(verdict, dict) or not verdict.get("attempts"):
+                continue
+            kept = verdict["attempts"][verdict.get("chosen_attempt", 0)]
+            score = (kept.get("characters") or {}).get(character.slug)
+            if isinstance(score, (int, float)) and not isinstance(score, bool):
+                scores.append((page.number, float(score)))
         return scores
