@@ -311,9 +311,8 @@ class Memory:
 
     def add_style(self, style: StyleGuide, *, images: Sequence = (), assets: Sequence[str | None] = ()) -> list[int]:
         """The story's style: its description as a text record; style images as the visual style reference."""
+        # Words only: hex palettes mean nothing to a writer, and small models copy them into the story.
         text = f"Style: {style.name}. {style.description}".strip()
-        if style.palette:
-            text += f" Palette: {', '.join(style.palette)}."
         with self._lock:
             self._remove([r.id for r in self.records.values() if r.type == "style" and r.key == "style" and r.page == PLAN_PAGE])
             ids = self.add_texts([{"text": text, "type": "style", "key": "style"}])
@@ -543,7 +542,7 @@ class Memory:
             # item: (section, sort key, forms from longest to shortest)
             essentials = [("on_stage", i, [self.sheets[s].render(), self.sheets[s].render_short()])
                           for i, s in enumerate(on_stage)]
-            essentials += [("pages", r.page, [f"p{r.page}: {r.text}", self._summary_line(r)]) for r in reversed(recent)]
+            essentials += [("pages", r.page, [f"Page {r.page}: {r.text}", self._summary_line(r)]) for r in reversed(recent)]
             facts = [h.record for h in query_hits if h.record.type in FACT_TYPES][:k_facts]
             relevant = [h.record for h in query_hits if h.record.type == "page_summary" and h.record.id not in recent_ids]
             relevant_ids = {r.id for r in relevant}
@@ -575,10 +574,10 @@ class Memory:
 
     def _summary_line(self, record: MemoryRecord) -> str:
         summary = record.summary or extractive_summary(record.text)
-        return f"p{record.page} (summary): {summary}"
+        return f"Page {record.page} (summary): {summary}"
 
     def _headline(self, record: MemoryRecord) -> str:
-        return f"p{record.page} (summary): {extractive_summary(record.summary or record.text, max_chars=80)}"
+        return f"Page {record.page} (summary): {extractive_summary(record.summary or record.text, max_chars=80)}"
 
     def _render_context(self, chosen: dict[tuple[str, Any], str], pages_header: str) -> str:
         headers = {

@@ -240,12 +240,12 @@ def test_context_fits_budget_for_a_fifty_page_story(toy):
         assert len(text) / 4 <= budget, budget
         assert "Mira Stone" in text
     roomy = memory.context("Where is the hollow oak tree map?", ["mira"], budget_tokens=2000)
-    assert all(f"p{n} " in roomy or f"p{n}:" in roomy for n in range(1, 51))  # every page is represented
+    assert all(f"Page {n} " in roomy or f"Page {n}:" in roomy for n in range(1, 51))  # every page is represented
     assert "hollow oak tree" in roomy
-    assert "p50: On day 50" in roomy  # the latest page in full
-    assert "p1 (summary)" in roomy  # ...and the oldest still present, as a summary
+    assert "Page 50: On day 50" in roomy  # the latest page in full
+    assert "Page 1 (summary)" in roomy  # ...and the oldest still present, as a summary
     assert "extractive" in roomy  # summaries say what they are
-    assert roomy.index("p1 (summary)") < roomy.index("p50:")  # story order
+    assert roomy.index("Page 1 (summary)") < roomy.index("Page 50:")  # story order
 
     # any tokenizer: here one token per word
     words = memory.context("map", ["mira"], budget_tokens=120, count_tokens=lambda s: len(s.split()))
@@ -261,7 +261,7 @@ def test_custom_summariser_is_used_and_labelled(toy):
     for n in range(1, 8):
         memory.add_page(page(n))
     text = memory.context("", [], budget_tokens=300, recent_pages=1)
-    assert "p1 (summary): On day 1 Mira" in text and "abstractive: test summariser" in text
+    assert "Page 1 (summary): On day 1 Mira" in text and "abstractive: test summariser" in text
 
 
 def test_vector_space_switches_to_ivf_and_back(monkeypatch):

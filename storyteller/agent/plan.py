@@ -7,6 +7,8 @@ and everything richer (slugs, palettes, voices) is derived here, deterministical
 from __future__ import annotations
 
 import hashlib
+import re
+from typing import Annotated
 
 from pydantic import BaseModel, Field, create_model
 
@@ -16,24 +18,26 @@ from storyteller.backends.base import Completion, LLMBackend
 from storyteller.story import Appearance, Character, PageBeat, Story, StyleGuide, slugify
 
 
+# Lengths are bounded in the schema, so the grammar keeps a rambling model from running a field on
+# until the token limit cuts the JSON off.
 class PlanCharacter(BaseModel):
-    name: str = Field(min_length=1, max_length=40)
-    species: str = Field(min_length=1, max_length=40)
-    look: str = Field(max_length=200)
-    clothing: str = Field(max_length=200)
-    colors: list[str] = Field(min_length=1, max_length=3)
-    personality: str = Field(max_length=200)
+    name: str = Field(min_length=1, max_length=30)
+    species: str = Field(min_length=1, max_length=30)
+    look: str = Field(max_length=80)
+    clothing: str = Field(max_length=80)
+    colors: list[Annotated[str, Field(max_length=20)]] = Field(min_length=1, max_length=3)
+    personality: str = Field(max_length=60)
 
 
 class PlanPage(BaseModel):
-    beat: str = Field(min_length=3, max_length=400)
-    scene: str = Field(min_length=2, max_length=200)
+    beat: str = Field(min_length=3, max_length=160)
+    scene: str = Field(min_length=2, max_length=80)
     characters: list[str] = Field(max_length=4)
 
 
 class StoryPlan(BaseModel):
-    title: str = Field(min_length=1, max_length=120)
-    style_description: str = Field(max_length=400)
+    title: str = Field(min_length=1, max_length=60)
+    style_description: str = Field(max_length=160)
     characters: list[PlanCharacter] = Field(min_length=1, max_length=4)
     pages: list[PlanPage]
 
@@ -49,7 +53,8 @@ def repair_plan(plan: StoryPlan) -> StoryPlan:
     """Mend what a small model gets wrong in a safe, deterministic way, instead of re-asking
     (which rarely helps: a model that repeats a name tends to repeat it again). A repeated
     character is dropped; a page's reference to a character not in the list is matched to one
-    whose name contains it or is contained in it ("the seal" -> "Seal"), else dropped."""
+    whose name contains it or is contained in it ("the seal" -> "Seal"), else dropped; a character
+    the page's beat names (by name or species) is put on that page."""
     unique: dict[str, PlanCharacter] = {}
     for character in plan.characters:
         unique.setdefault(character.name.strip().lower(), character)
@@ -62,10 +67,16 @@ def repair_plan(plan: StoryPlan) -> StoryPlan:
         close = [n for n in names if ref and (ref in n or n in ref)]
         return unique[close[0]].name if close else None
 
+    def mentioned(text: str) -> list[str]:
+        # "The fox climbs..." puts the fox on stage even when the page's list forgot it.
+        words = set(re.findall(r"[a-z]+", text.lower()))
+        return [c.name for key, c in unique.items()
+                if set(re.findall(r"[a-z]+", key)) <= words or c.species.strip().lower() in words]
+
     pages = []
     for page in plan.pages:
-        resolved = [r for r in (resolve(n) for n in page.characters) if r]
-        pages.append(page.model_copy(update={"characters": list(dict.fromkeys(resolved))}))
+        resolved = [r for r in (resolve(n) for n in page.characters) if r] + mentioned(page.beat)
+        pages.append(page.model_copy(update={"characters": list(dict.fromkeys(resolved))[:4]}))
     return plan.model_copy(update={"characters": list(unique.values()), "pages": pages})
 
 
@@ -100,7 +111,7 @@ def make_plan(llm: LLMBackend, premise: str, *, pages: int, style: str, notes: s
         {"role": "user", "content": prompts.render("plan_user", premise=premise, pages=pages, style=style, notes=notes)},
     ]
     plan, completion, failed = generate_structured(
-        llm, messages, plan_model(pages), max_attempts=max_attempts, seed=seed, max_tokens=300 + 140 * pages,
+        llm, messages, plan_model(pages), max_attempts=max_attempts, seed=seed, max_tokens=400 + 130 * pages,
     )
     return repair_plan(plan), completion, failed
 

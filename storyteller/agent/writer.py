@@ -10,7 +10,10 @@ from storyteller.backends.base import LLMBackend
 from storyteller.story import Provenance, Story
 
 WORDS_PER_PAGE = 70
-_PREAMBLE = re.compile(r"^\s*(page\s*\d+\s*(of\s*\d+)?\s*[:.\-–]*|\*\*page\s*\d+\*\*)\s*", re.I)
+# "Page 3:", "Page 3 of 6 -", "**Page 3**", "p3 (summary):": labels a small model copies from its prompt.
+_PREAMBLE = re.compile(r"^\s*(\*\*)?(page\s*|p)\d+(\s*of\s*\d+)?(\s*\(summary\))?(\*\*)?\s*[:.\-–]*\s*", re.I)
+_SENTENCE = re.compile(r"[^.!?]+[.!?]+[\"'”’)]*|[^.!?]+$")
+MAX_SENTENCES = 6
 
 
 def character_line(story: Story, slug: str) -> str:
@@ -20,15 +23,21 @@ def character_line(story: Story, slug: str) -> str:
 
 
 def clean_page_text(text: str) -> str:
-    """Strip what small models add around a page (labels, quotes of the prompt), and cut a sentence
-    that the token limit broke off, so a page never ends mid-word."""
-    text = _PREAMBLE.sub("", text.strip()).strip().strip('"').strip()
-    text = re.sub(r"\s+", " ", text)
-    if text and text[-1] not in ".!?\"'”’)":
-        last = max(text.rfind(p) for p in ".!?")
-        if last > len(text) // 3:
-            text = text[: last + 1]
-    return text
+    """Strip what small models add around a page (labels copied from the prompt), drop sentences
+    they repeat (a 0.5B model falls into loops), keep at most MAX_SENTENCES, and cut a sentence the
+    token limit broke off, so a page never ends mid-word."""
+    text = re.sub(r"\s+", " ", text.strip())
+    text = _PREAMBLE.sub("", text).strip().strip('"').strip()
+    kept: list[str] = []
+    seen: set[str] = set()
+    for sentence in (m.group(0).strip() for m in _SENTENCE.finditer(text)):
+        key = re.sub(r"[^a-z0-9 ]", "", sentence.lower())
+        if sentence and key not in seen:
+            seen.add(key)
+            kept.append(sentence)
+    if len(kept) > 1 and kept[-1][-1] not in ".!?\"'”’)":
+        kept.pop()  # broken off by the token limit
+    return " ".join(kept[:MAX_SENTENCES])
 
 
 def write_page(

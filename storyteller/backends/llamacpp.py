@@ -157,14 +157,17 @@ def _llama_class():
 
 class LlamaCppLLM(LLMBackend):
     """options: model (an embedded name) or model_path (a .gguf file); n_ctx; n_threads;
-    n_gpu_layers (layers offloaded to a GPU when llama-cpp-python was built with GPU support)."""
+    n_gpu_layers (layers offloaded to a GPU when llama-cpp-python was built with GPU support);
+    repeat_penalty (for free text, not JSON)."""
 
     name = "llamacpp"
 
     def __init__(self, model: str = DEFAULT_EMBEDDED, model_path: str | None = None, n_ctx: int = 4096,
-                 n_threads: int | None = None, n_gpu_layers: int = 0):
-        super().__init__(model=model, model_path=model_path, n_ctx=n_ctx, n_threads=n_threads, n_gpu_layers=n_gpu_layers)
+                 n_threads: int | None = None, n_gpu_layers: int = 0, repeat_penalty: float = 1.15):
+        super().__init__(model=model, model_path=model_path, n_ctx=n_ctx, n_threads=n_threads, n_gpu_layers=n_gpu_layers,
+                         repeat_penalty=repeat_penalty)
         self.n_gpu_layers = n_gpu_layers
+        self.repeat_penalty = repeat_penalty
         self._embedded = None if model_path else model
         self._path = Path(model_path).expanduser() if model_path else None
         self.n_ctx = n_ctx
@@ -206,6 +209,10 @@ class LlamaCppLLM(LLMBackend):
             kwargs["seed"] = seed
         if json_schema is not None:
             kwargs["response_format"] = {"type": "json_object", "schema": json_schema}
+        else:
+            # Small models loop ("She has to climb... She has to climb..."); a repeat penalty breaks
+            # the loops. Not under a grammar, where JSON's own repeated quotes and keys are required.
+            kwargs["repeat_penalty"] = self.repeat_penalty
 
         def run() -> tuple[str, int]:
             pieces: list[str] = []

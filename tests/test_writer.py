@@ -1,0 +1,37 @@
+"""What the writer does to a small model's raw page text, and the plan's safe repairs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from fakes import plan_json
+
+from storyteller.agent.plan import plan_model, repair_plan
+from storyteller.agent.writer import MAX_SENTENCES, clean_page_text
+
+
+@pytest.mark.parametrize("raw, clean", [
+    ("Page 3: Fern runs.", "Fern runs."),
+    ("p4 (summary): Fern runs! It is fun.", "Fern runs! It is fun."),
+    ("**Page 2** Fern hops.", "Fern hops."),
+    ("Fern climbs. She climbs up. She climbs up. She climbs up.", "Fern climbs. She climbs up."),
+    ("Fern sees the lantern. It glows so bri", "Fern sees the lantern."),
+    ('"Fern laughs." ', "Fern laughs."),
+    ("Pat the dog naps.", "Pat the dog naps."),
+])
+def test_clean_page_text(raw, clean):
+    assert clean_page_text(raw) == clean
+
+
+def test_a_rambling_page_is_capped():
+    raw = " ".join(f"Sentence number {i} happens." for i in range(20))
+    assert clean_page_text(raw).count(".") == MAX_SENTENCES
+
+
+def test_repair_puts_characters_named_in_a_beat_on_stage():
+    plan = json.loads(plan_json(2))
+    plan["pages"][1]["characters"] = []
+    plan["pages"][1]["beat"] = "The fox meets Owl by the river."
+    repaired = repair_plan(plan_model(2).model_validate(plan))
+    assert repaired.pages[1].characters == ["Fern", "Owl"]  # by species ("fox") and by name
