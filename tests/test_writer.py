@@ -19,6 +19,8 @@ from storyteller.agent.writer import MAX_SENTENCES, clean_page_text
     ("Fern sees the lantern. It glows so bri", "Fern sees the lantern."),
     ('"Fern laughs." ', "Fern laughs."),
     ("Pat the dog naps.", "Pat the dog naps."),
+    ("Fern naps. Where: a den. Now write page 7 of 6.", "Fern naps."),
+    ("Fern naps. Page 6 (summary): Fern woke.", "Fern naps."),
 ])
 def test_clean_page_text(raw, clean):
     assert clean_page_text(raw) == clean
@@ -27,6 +29,8 @@ def test_clean_page_text(raw, clean):
 def test_a_rambling_page_is_capped():
     raw = " ".join(f"Sentence number {i} happens." for i in range(20))
     assert clean_page_text(raw).count(".") == MAX_SENTENCES
+    long = " ".join(f"Sentence {i} is a long sentence with many many words in it, far more words than one short page of a picture book wants." for i in range(5))
+    assert 2 <= clean_page_text(long).count(".") < 5
 
 
 def test_repair_puts_characters_named_in_a_beat_on_stage():

@@ -13,7 +13,9 @@ WORDS_PER_PAGE = 70
 # "Page 3:", "Page 3 of 6 -", "**Page 3**", "p3 (summary):": labels a small model copies from its prompt.
 _PREAMBLE = re.compile(r"^\s*(\*\*)?(page\s*|p)\d+(\s*of\s*\d+)?(\s*\(summary\))?(\*\*)?\s*[:.\-–]*\s*", re.I)
 _SENTENCE = re.compile(r"[^.!?]+[.!?]+[\"'”’)]*|[^.!?]+$")
-MAX_SENTENCES = 6
+MAX_SENTENCES = 5
+# Where a small model starts echoing its prompt instead of writing the page: cut there.
+_ECHO = re.compile(r"\b(now write page|what happens:|where:|page \d+( of \d+)?( \(summary\))?:|the reader asks)", re.I)
 
 
 def character_line(story: Story, slug: str) -> str:
@@ -28,6 +30,9 @@ def clean_page_text(text: str) -> str:
     token limit broke off, so a page never ends mid-word."""
     text = re.sub(r"\s+", " ", text.strip())
     text = _PREAMBLE.sub("", text).strip().strip('"').strip()
+    echo = _ECHO.search(text)
+    if echo:
+        text = text[: echo.start()].strip()
     kept: list[str] = []
     seen: set[str] = set()
     for sentence in (m.group(0).strip() for m in _SENTENCE.finditer(text)):
@@ -37,7 +42,10 @@ def clean_page_text(text: str) -> str:
             kept.append(sentence)
     if len(kept) > 1 and kept[-1][-1] not in ".!?\"'”’)":
         kept.pop()  # broken off by the token limit
-    return " ".join(kept[:MAX_SENTENCES])
+    kept = kept[:MAX_SENTENCES]
+    while len(kept) > 2 and len(" ".join(kept).split()) > WORDS_PER_PAGE * 1.3:
+        kept.pop()
+    return " ".join(kept)
 
 
 def write_page(
