@@ -39,9 +39,10 @@ def test_new_story_writes_a_complete_folder(make_teller, tmp_path):
     files = sorted(str(p.relative_to(tmp_path / "fox")) for p in (tmp_path / "fox").rglob("*") if p.is_file())
     story_files = [f for f in files if not f.startswith("memory/")]
     assert story_files == sorted({"story.json", ".storyteller.lock", *(a.path for a in loaded.assets())})
-    # A character's first appearance is its sheet's reference image.
-    assert loaded.character("fern").reference_assets[0].path == "images/page-01.png"
-    assert loaded.character("owl").reference_assets[0].path == "images/page-01.png"  # both on page 1
+    # Each character's sheet has a reference portrait, drawn before page 1 and used by the gate.
+    for slug in ("fern", "owl"):
+        (portrait,) = loaded.character(slug).reference_assets
+        assert portrait.path == f"images/character-{slug}.png" and portrait.kind == "reference_image"
     assert "memory/records.json" in files and any(f.endswith(".faiss") for f in files)
     # Every illustration passed the consistency gate, and its scores are in its provenance.
     for page in loaded.pages:
@@ -118,12 +119,15 @@ def test_backend_without_schema_support_gets_the_schema_in_the_prompt(make_telle
 def test_media_of_one_page_overlap_writing_the_next(make_teller, tmp_path):
     events = []
     teller = make_teller(llm={"plans": [plan_json(3)], "page_delay": 0.4}, illustrator={"delay": 0.4},
-                         narrator={"delay": 0.4})
+                         narrator={"delay": 0.4}, gate_attempts=1)
     teller.new_story("A fox", out=tmp_path / "s", pages=3, on_event=events.append)
     calls = [e for e in events if isinstance(e, ModelCall) and e.operation != "load"]
-    spans = {(e.role, n): (e.started_at, e.started_at + e.duration_s)
-             for role in ("llm", "illustrator", "narrator")
-             for n, e in enumerate([c for c in calls if c.role == role], start=0 if role == "llm" else 1)}
+    # The first two illustrator calls are the characters' portraits, drawn before page 1.
+    by_role = {"llm": [c for c in calls if c.role == "llm"],
+               "illustrator": [None, *[c for c in calls if c.role == "illustrator"][2:]],
+               "narrator": [None, *[c for c in calls if c.role == "narrator"]]}
+    spans = {(role, n): (e.started_at, e.started_at + e.duration_s)
+             for role, role_calls in by_role.items() for n, e in enumerate(role_calls) if e is not None}
 
     def overlap(a, b):
         return min(a[1], b[1]) - max(a[0], b[0]) > 0.2

@@ -198,9 +198,11 @@ def test_consistency_retries_are_events(make_teller, tmp_path):
     teller = make_teller(llm={"plans": [plan_json(2)]}, gate_attempts=2, gate_thresholds={"style": 1.5})
     teller.new_story("A fox", out=tmp_path / "s", pages=2, on_event=events.append)
     retries = [e for e in events if isinstance(e, ConsistencyRetry)]
-    assert [(r.page, r.attempt) for r in retries] == [(2, 1)]
-    assert retries[0].previous["passed"] is False and retries[0].previous["style"] is not None
-    assert retries[0].seed == 1000 * 0 + 2 + 7919
+    assert (2, 1) in [(r.page, r.attempt) for r in retries]
+    assert all(r.attempt == 1 for r in retries)  # bounded by gate_attempts
+    page2 = next(r for r in retries if r.page == 2)
+    assert page2.previous["passed"] is False and page2.previous["style"] is not None
+    assert page2.seed == 1000 * 0 + 2 + 7919
 
 
 def test_astream_story_yields_events_as_they_happen_and_ends_with_done(make_teller, tmp_path):

@@ -121,8 +121,34 @@ class StoryRun:
         if not self.memory.sheets:  # a new story: its lorebook starts with the plan
             for character in story.characters:
                 self.memory.add_character(character)
+                self.draw_portrait(character)
             self.memory.add_style(story.style)
             self.memory.save()
+
+    def figure(self, character) -> dict:
+        reference = character.reference_assets[0] if character.reference_assets else None
+        return {"key": character.slug, "label": character.name, "description": character.appearance.describe(),
+                "colors": character.appearance.colors, "species": character.appearance.species,
+                "reference_image": str(self.opened.asset_path(reference)) if reference else None}
+
+    def draw_portrait(self, character) -> None:
+        """A reference picture of the character alone, drawn once from its sheet before page 1: the
+        consistency gate compares every page with it, and illustrators that take reference images
+        (IP-Adapter) are conditioned on it. It is the picture on the character's sheet."""
+        story, settings = self.opened.story, self.toolbox.settings
+        self.cancel.check(f"before drawing {character.name}")
+        result = self.toolbox.illustrate.invoke({
+            "prompt": f"Character reference sheet: {character.name}, {character.appearance.describe()}, full figure, "
+                      "plain background",
+            "scene": "plain background", "style": f"{story.style.name}. {story.style.description}".strip(". "),
+            "palette": story.style.palette, "figures": [self.figure(character)], "caption": character.name,
+            "seed": (self.seed * 1000 + 900 + story.characters.index(character)) % 2**32,
+            "width": settings.image_width, "height": settings.image_height,
+        })
+        asset = self.opened.write_asset("reference_image", f"character-{character.slug}", png_bytes(result.image),
+                                        suffix=".png", media_type="image/png", provenance=result.provenance)
+        character.reference_assets = [asset]
+        self.memory.add_reference_images(character.slug, [result.image], assets=[asset.path])
 
     # -- nodes --------------------------------------------------------------------------------
     def plan(self, state: GraphState) -> GraphState:
@@ -186,10 +212,6 @@ class StoryRun:
         story = self.opened.story
         page = story.pages[task["page"] - 1]
         asset = self.draw(page, self.seed * 1000 + page.number, stem=f"page-{page.number:02d}")
-        with self._page_lock:  # a character's first appearance becomes its sheet's reference image
-            for character in (story.character(slug) for slug in page.characters):
-                if not character.reference_assets:
-                    character.reference_assets.append(asset.model_copy(update={"kind": "reference_image"}))
         self._attach(page.number, "illustration", asset)
         emit(ImageReady(page=page.number, path=asset.path, provenance=asset.provenance))
         return {}
@@ -206,12 +228,7 @@ class StoryRun:
         """Illustrate a page through the consistency gate; write the chosen picture and remember it."""
         story = self.opened.story
         self.cancel.check(f"before illustrating page {page.number}")
-        figures = [
-            {"key": c.slug, "label": c.name, "description": c.appearance.describe(), "colors": c.appearance.colors,
-             "species": c.appearance.species,
-             "reference_image": str(self.opened.asset_path(c.reference_assets[0])) if c.reference_assets else None}
-            for c in (story.character(slug) for slug in page.characters)
-        ]
+        figures = [self.figure(story.character(slug)) for slug in page.characters]
         settings = self.toolbox.settings
         request = {
             "prompt": f"{page.scene}. {page.text}", "scene": page.scene,
