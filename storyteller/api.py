@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from storyteller.backends import Registry
     from storyteller.export import Format
     from storyteller.backends.base import TextResult, VoiceSpec
+    from storyteller.history import BranchInfo, Undone
     from storyteller.langchain import StoryRunnable
     from storyteller.memory import EvalReport
 
@@ -286,6 +287,46 @@ class Storyteller:
         from storyteller.langchain import StoryRunnable
 
         return StoryRunnable(self)
+
+    # =========================================================================================
+    # undo and branches (storyteller.history; used by `storyteller play`)
+    # =========================================================================================
+    def undo(self, folder: str | Path) -> Undone:
+        """Take back the story's last turn: a page (`page`/`continue`: the page, its beat and its
+        files go; the memory forgets it) or a new picture/narration (`reillustrate`/`renarrate`: the
+        previous one comes back). Returns what was undone (`.turn`, `.summary`) and the `.story`."""
+        from storyteller.history import Branches, undo_last_turn
+
+        with StoryFolder.open(folder) as opened:
+            Branches(opened)  # finishes a switch a crash interrupted, so the folder is one branch
+            return undo_last_turn(opened, lambda story: self._memory(opened.root, story))
+
+    def branch(self, folder: str | Path, name: str) -> Story:
+        """Start branch `name` from the story as it is now and make it the current one. The branch
+        you were on stays as it is, parked under its name (the first one is called "main")."""
+        from storyteller.history import Branches
+
+        with StoryFolder.open(folder) as opened:
+            return Branches(opened).create(name)
+
+    def branches(self, folder: str | Path) -> list[BranchInfo]:
+        """Every branch of a story folder (`.name`, `.active`, `.path`, `.pages`, `.turns`), by name."""
+        from storyteller.history import Branches
+
+        with StoryFolder.open(folder) as opened:
+            return Branches(opened).listing()
+
+    def switch(self, folder: str | Path, name: str) -> Story:
+        """Bring branch `name` into the story folder (the current one is parked); returns its story."""
+        from storyteller.history import Branches
+
+        with StoryFolder.open(folder) as opened:
+            return Branches(opened).switch(name)
+
+    def _memory(self, root: Path, story: Story):
+        from storyteller.memory import Memory
+
+        return Memory.open(root, self.toolbox.backend("text_embedder"), self.toolbox.backend("image_embedder"), story=story)
 
     # =========================================================================================
     # async twins: the sync work runs in a worker thread (context variables travel with it)

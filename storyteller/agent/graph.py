@@ -294,6 +294,8 @@ class StoryRun:
             old = getattr(page, slot)
             if old is not None:
                 asset.provenance.parameters["replaces"] = old.path
+                # The whole record of the previous version, so that undo can put it back exactly.
+                asset.provenance.parameters["replaced_asset"] = old.model_dump(mode="json")
             setattr(page, slot, asset)
             self.memory.save()
             turn = self.opened.commit(action, f"page {number}: new {slot} {asset.path}", pages=[number])

@@ -112,6 +112,7 @@ def make_plan(llm: LLMBackend, premise: str, *, pages: int, style: str, notes: s
     ]
     plan, completion, failed = generate_structured(
         llm, messages, plan_model(pages), max_attempts=max_attempts, seed=seed, max_tokens=400 + 130 * pages,
+        temperature=0.4,
     )
     return repair_plan(plan), completion, failed
 

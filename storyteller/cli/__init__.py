@@ -156,6 +156,24 @@ def evaluate(
 
 
 @app.command()
+def play(
+    folder: Annotated[Optional[Path], typer.Argument(help="A story folder to go on with; a new story is started when it holds none.")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder for a new story (default: named after the premise).")] = None,
+    premise: Annotated[Optional[str], typer.Option("--premise", help="The new story's premise (else you are asked).")] = None,
+    style: Annotated[Optional[str], typer.Option("--style", "-s", help="The new story's style (else you are asked; watercolor).")] = None,
+    pages: Annotated[int, typer.Option("--pages", "-p", min=1, max=50, help="Pages of the new story's plan, before your directions.")] = 3,
+    seed: Annotated[int, typer.Option(min=0, help="Base seed of a new story.")] = 0,
+    image: Annotated[Optional[Path], typer.Option("--image", "-i", help="A photo the new story starts from.")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Tell a story turn by turn: you say what happens next; it is written, drawn and narrated (/help inside)."""
+    from storyteller.cli.play import run_play
+
+    raise typer.Exit(run_play(_storyteller(config), folder, out=out, premise=premise, style=style, pages=pages,
+                              seed=seed, image=image))
+
+
+@app.command()
 def doctor(config: ConfigOption = None) -> None:
     """Show the backend of each role, whether it loads, and how to configure a real model."""
     from storyteller.cli.doctor import run_doctor
