@@ -81,7 +81,8 @@ class ConsistencyGate:
         if unknown:
             raise ValueError(f"unknown gate thresholds {sorted(unknown)}; known: {sorted(DEFAULT_THRESHOLDS)}")
         self.image_embedder = image_embedder
-        self.thresholds = {**DEFAULT_THRESHOLDS, **(thresholds or {})}
+        # An embedder may say what its scores mean (its own calibration); the user's word is last.
+        self.thresholds = {**DEFAULT_THRESHOLDS, **getattr(image_embedder, "gate_thresholds", {}), **(thresholds or {})}
         self.max_attempts = max_attempts
         self._text_reason = text_tower_reason(image_embedder)
 

@@ -273,7 +273,7 @@ def test_a_story_told_turn_by_turn(tmp_path, play_env):
     term.expect(r"The Lantern\s+3 pages · branch main")
     assert term.prompt() == ("main", 3)
     term.child.send("\x1b[A")  # Up: the last line of the previous session
-    term.expect(r"› /quit")
+    term.expect(r"/quit")
     term.child.sendintr()
     assert term.prompt() == ("main", 3)
 
@@ -415,33 +415,69 @@ def test_branches_are_whole_story_folders_that_share_files(three_pages):
         teller.branch(root, "../escape")
 
 
-def test_a_switch_interrupted_by_a_crash_is_finished_next_time(three_pages):
-    from storyteller.history import Branches
-
+def test_a_switch_interrupted_by_a_crash_is_finished_next_time(three_pages, monkeypatch):
     teller, root = three_pages
     teller.branch(root, "alt")
-    teller.continue_story(root, "A bear wakes up")
-    alt = load_story(root)
+    alt = teller.continue_story(root, "A bear wakes up")
 
     class Crash(Exception):
         pass
 
-    original = Branches._finish_switch
+    real_replace = os.replace
 
-    def crash_halfway(self, name):  # the target's files are linked in, story.json not yet
-        source = self.dir / name
-        for path in sorted(source.rglob("*.png"))[:2]:
-            shutil.copy(path, root / path.relative_to(source))
-        raise Crash()
+    def crash_before_the_story(source, target):  # every other file of main is in place, story.json not yet
+        if Path(target).name == "story.json" and "branches" not in Path(target).parts:
+            raise Crash()
+        return real_replace(source, target)
 
-    Branches._finish_switch = crash_halfway
-    try:
-        with pytest.raises(Crash):
-            teller.switch(root, "main")
-    finally:
-        Branches._finish_switch = original
+    monkeypatch.setattr(os, "replace", crash_before_the_story)
+    with pytest.raises(Crash):
+        teller.switch(root, "main")
+    monkeypatch.undo()
     assert json.loads((root / "branches/branches.json").read_text()) == {"active": "alt", "switching": "main"}
+    assert load_story(root) == alt  # the folder still reads as alt, whose own copy is parked whole
+    assert load_story(root / "branches/alt") == alt
 
     infos = {b.name: b for b in teller.branches(root)}  # any branch call finishes the switch
-    assert infos["main"].active and infos["main"].pages == 3
-    assert load_story(root / "branches/alt") == alt
+    assert infos["main"].active and infos["main"].pages == 3 and infos["alt"].pages == 4
+    assert json.loads((root / "branches/branches.json").read_text()) == {"active": "main"}
+    assert not (root / "images/page-04.png").exists() and not (root / "branches/main").exists()
+    story = teller.continue_story(root, "The fox goes home")
+    assert len(story.pages) == 4 and load_story(root / "branches/alt") == alt
+
+
+# =============================================================================================
+# the embedded default, for real
+# =============================================================================================
+@pytest.mark.slow
+def test_a_short_session_on_the_embedded_default(tmp_path):
+    """A one-page story and one direction on the real embedded models (Qwen GGUF via llama.cpp,
+    Piper, MiniLM, the storyboard illustrator, classical vision), offline, in a terminal."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STORYTELLER_")}
+    env.update(HF_HUB_OFFLINE="1", XDG_STATE_HOME=str(tmp_path / "state"), PROMPT_TOOLKIT_NO_CPR="1",
+               TERM="xterm-256color", LANG="C.UTF-8")
+    term = Terminal(["play", "--out", "tale", "--pages", "1"], tmp_path, env)
+    term.expect(r"premise ›")
+    term.send("A fox who finds a lantern in the snow")
+    term.expect(r"style \[watercolor\] ›")
+    term.send("pencil")
+    term.expect(r"picture\s+images/page-01\.png", timeout=300)
+    assert term.prompt(timeout=300) == ("main", 1)
+
+    term.send("The lantern starts to glow and the fox follows its light")
+    term.expect(r"2\s+\w+", timeout=300)  # the page, as the model wrote it
+    term.expect(r"narration\s+audio/page-02\.wav", timeout=300)
+    term.expect(r"saved page 2 \(turn 3\)", timeout=300)
+    assert term.prompt() == ("main", 2)
+    term.run("/ask 2 Is the picture bright?", r"[Bb]rightness", r"classical")
+    term.send("/quit")
+    assert term.finish() == 0
+
+    story = load_story(tmp_path / "tale")
+    assert [t.action for t in story.history] == ["plan", "page", "continue"] and story.is_complete
+    assert story.style.name == "pencil"
+    page = story.pages[1]
+    assert page.text.strip() and " ".join(page.text.split()[:6]) in " ".join(term.screen.split())  # shown as written
+    assert page.text_provenance.backend == "llamacpp" and page.text_provenance.kind == "neural"
+    assert page.illustration.provenance.backend == "storyboard" and page.narration.provenance.backend == "piper"
+    assert page.text_provenance.parameters["direction"] == "The lantern starts to glow and the fox follows its light"

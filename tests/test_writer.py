@@ -39,3 +39,9 @@ def test_repair_puts_characters_named_in_a_beat_on_stage():
     plan["pages"][1]["beat"] = "The fox meets Owl by the river."
     repaired = repair_plan(plan_model(2).model_validate(plan))
     assert repaired.pages[1].characters == ["Fern", "Owl"]  # by species ("fox") and by name
+
+
+def test_sentences_copied_from_earlier_pages_are_dropped():
+    earlier = ["Fern finds a lantern. It glows."]
+    assert clean_page_text("Fern finds a lantern. The owl hoots!", earlier) == "The owl hoots!"
+    assert clean_page_text("Fern finds a lantern. It glows.", earlier) == ""

@@ -24,9 +24,18 @@ def character_line(story: Story, slug: str) -> str:
     return f"{c.name}: {look}" + (f"; {c.personality}" if c.personality else "")
 
 
-def clean_page_text(text: str) -> str:
+def _key(sentence: str) -> str:
+    return re.sub(r"[^a-z0-9 ]", "", sentence.lower()).strip()
+
+
+def sentences(text: str) -> list[str]:
+    return [m.group(0).strip() for m in _SENTENCE.finditer(text) if m.group(0).strip()]
+
+
+def clean_page_text(text: str, earlier: list[str] = ()) -> str:
     """Strip what small models add around a page (labels copied from the prompt), drop sentences
-    they repeat (a 0.5B model falls into loops), keep at most MAX_SENTENCES, and cut a sentence the
+    they repeat, within the page or from the `earlier` pages (a 0.5B model falls into loops and
+    copies the story so far from its prompt), keep at most MAX_SENTENCES, and cut a sentence the
     token limit broke off, so a page never ends mid-word."""
     text = re.sub(r"\s+", " ", text.strip())
     text = _PREAMBLE.sub("", text).strip().strip('"').strip()
@@ -34,11 +43,10 @@ def clean_page_text(text: str) -> str:
     if echo:
         text = text[: echo.start()].strip()
     kept: list[str] = []
-    seen: set[str] = set()
-    for sentence in (m.group(0).strip() for m in _SENTENCE.finditer(text)):
-        key = re.sub(r"[^a-z0-9 ]", "", sentence.lower())
-        if sentence and key not in seen:
-            seen.add(key)
+    seen = {_key(s) for page in earlier for s in sentences(page)}
+    for sentence in sentences(text):
+        if _key(sentence) not in seen:
+            seen.add(_key(sentence))
             kept.append(sentence)
     if len(kept) > 1 and kept[-1][-1] not in ".!?\"'”’)":
         kept.pop()  # broken off by the token limit
@@ -74,11 +82,15 @@ def write_page(
             ),
         },
     ]
-    completion = llm.complete(messages, max_tokens=int(WORDS_PER_PAGE * 2.2), temperature=0.7, seed=seed, on_text=on_text)
-    text = clean_page_text(completion.text)
-    if not text:
-        # Small models sometimes answer with nothing; the beat itself is an honest page rather
-        # than an empty one, and provenance says so.
-        text = beat.beat
-        completion.provenance.parameters["fallback"] = "empty model output: page text is the plan's beat"
-    return text, completion.provenance
+    earlier = [p.text for p in story.pages if p.number < number]
+    for attempt in range(2):
+        # A second try, hotter and with another seed, when everything the model wrote was a copy.
+        completion = llm.complete(messages, max_tokens=int(WORDS_PER_PAGE * 2.2), temperature=0.7 + 0.3 * attempt,
+                                  seed=None if seed is None else seed + 7919 * attempt, on_text=on_text)
+        text = clean_page_text(completion.text, earlier)
+        if text:
+            return text, completion.provenance
+    # Nothing new twice: the beat itself is an honest page rather than an empty one, and
+    # provenance says so.
+    completion.provenance.parameters["fallback"] = "no new text from the model: page text is the plan's beat"
+    return beat.beat, completion.provenance

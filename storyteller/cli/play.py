@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from storyteller.errors import StorytellerError
+from storyteller.errors import Cancelled, InvalidInput, StorytellerError
 
 try:
     from prompt_toolkit.completion import Completer, Completion, PathCompleter
@@ -37,9 +37,8 @@ from rich.spinner import Spinner
 from rich.table import Table
 from rich.text import Text
 
-from storyteller.errors import Cancelled, InvalidInput
 from storyteller.events import (AudioReady, ConsistencyRetry, ConsistencyScored, ImageReady, ModelCall, PageTextDelta,
-                                PageWritten, PlanReady, PlanRetry, TurnCommitted)
+                                PageWritten, PlanReady, PlanRetry)
 
 if TYPE_CHECKING:
     from storyteller.api import Storyteller
@@ -106,7 +105,7 @@ class TurnView:
         self.recording: set[int] = set()
         self.scores: dict[int, ConsistencyScored] = {}
         self.note = ""
-        self.committed: list[TurnCommitted] = []
+        self._spinners: dict[tuple[str, int], Spinner] = {}  # kept, so that each one turns
         self.live = Live(self, console=console, refresh_per_second=12, transient=True)
 
     def __enter__(self) -> TurnView:
@@ -120,18 +119,25 @@ class TurnView:
         with self.lock:
             rows: list[Any] = []
             if self.planning:
-                rows.append(Spinner("dots", text=Text("planning the story…", style="cyan")))
+                rows.append(self._spinner(("plan", 0), Text("planning the story…", style="cyan")))
             width = max(20, self.console.width - 6)
             for page, text in sorted(self.writing.items()):
                 tail = text[-width * 4:]  # the last few lines of a long page
                 rows.append(Text.assemble((f"{page:>3}  ", "bold cyan"), (tail, ""), ("▌", "cyan")))
             for page, note in sorted(self.drawing.items()):
-                rows.append(Spinner("dots", text=Text(f"page {page}: drawing the picture{note}", style="dim")))
+                rows.append(self._spinner(("draw", page), Text(f"page {page}: drawing the picture{note}", style="dim")))
             for page in sorted(self.recording):
-                rows.append(Spinner("dots", text=Text(f"page {page}: recording the narration", style="dim")))
+                rows.append(self._spinner(("record", page), Text(f"page {page}: recording the narration", style="dim")))
             if self.note:
                 rows.append(Text(self.note, style="yellow"))
             return Group(*rows)
+
+    def _spinner(self, key: tuple[str, int], text: Text) -> Spinner:
+        spinner = self._spinners.get(key)
+        if spinner is None:
+            spinner = self._spinners[key] = Spinner("dots", text=text)
+        spinner.text = text
+        return spinner
 
     def say(self, note: str) -> None:
         with self.lock:
@@ -149,7 +155,7 @@ class TurnView:
                 print_now = page_row(event.page, event.text)
             elif isinstance(event, PlanReady):
                 self.planning = False
-                print_now = Text.assemble(("  ", ""), (event.title, "bold"), (f"  ({event.pages} pages; ", "dim"),
+                print_now = Text.assemble(("  ", ""), (event.title, "bold"), (f"  ({plural(event.pages, 'page')}; ", "dim"),
                                           (", ".join(event.characters), "dim"), (")", "dim"))
             elif isinstance(event, PlanRetry):
                 print_now = Text(f"  the plan was not valid; asking again (attempt {event.attempt + 1})", style="dim")
@@ -164,8 +170,6 @@ class TurnView:
             elif isinstance(event, AudioReady):
                 self.recording.discard(event.page)
                 print_now = Text.assemble(("       narration  ", "dim"), (event.path, "green"))
-            elif isinstance(event, TurnCommitted):
-                self.committed.append(event)
             elif isinstance(event, ModelCall) and event.operation == "load" and event.duration_s >= 1:
                 print_now = Text(f"  loaded the {event.role} ({event.backend}, {event.model}) in {event.duration_s:.1f} s",
                                  style="dim")
@@ -224,13 +228,17 @@ def page_row(number: int, text: str) -> Table:
     return grid
 
 
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
 def verdict(scored: ConsistencyScored | None) -> str:
     if scored is None:
         return ""
     scores = scored.scores
     parts = [f"{key} {scores[key]:.2f}" for key in ("character", "style", "text") if isinstance(scores.get(key), (int, float))]
     outcome = "consistent" if scored.passed else "best of the attempts"
-    tries = f"{scored.attempts} attempt{'s' if scored.attempts != 1 else ''}"
+    tries = plural(scored.attempts, "attempt")
     return f"({outcome}, {tries}{': ' + ', '.join(parts) if parts else ''})"
 
 
@@ -337,7 +345,7 @@ class Play:
 
     def show_header(self) -> None:
         story = self.story
-        self.console.print(Text.assemble((story.title, "bold"), (f"  {len(story.pages)} pages · branch {self.branch} · "
+        self.console.print(Text.assemble((story.title, "bold"), (f"  {plural(len(story.pages), 'page')} · branch {self.branch} · "
                                                                  f"{self.folder}", "dim")))
 
     def show_last_page(self) -> None:
@@ -364,9 +372,9 @@ class Play:
         if not self.unfinished:
             return
         missing = len(self.story.outline) - len([p for p in self.story.pages if p.illustration and p.narration])
-        self.tell(f"finishing the interrupted run ({missing} page{'s' if missing != 1 else ''} to complete)…", "dim")
+        self.tell(f"finishing the interrupted run ({plural(missing, 'page')} to complete)…", "dim")
         self.work(lambda on_event, cancel: self.teller.resume(self.folder, on_event=on_event, cancel=cancel))
-        self.tell(f"done: {len(self.story.pages)} pages", "dim")
+        self.tell(f"done: {plural(len(self.story.pages), 'page')}", "dim")
 
     def direction(self, text: str, image: Path | None = None) -> None:
         self.finish_unfinished()
@@ -393,7 +401,7 @@ class Play:
                 if self.handle(line) is False:
                     break
             except Cancelled:
-                self.tell(f"cancelled: the story is as it was ({len(self.story.pages)} pages, "
+                self.tell(f"cancelled: the story is as it was ({plural(len(self.story.pages), 'page')}, "
                           f"turn {len(self.story.history)})", "yellow")
             except StorytellerError as exc:
                 self.error(exc)
@@ -403,7 +411,7 @@ class Play:
                 raise
             except Exception as exc:  # a bug: one line here, the traceback in the log
                 self.unexpected(exc)
-        self.tell(f"bye: {len(self.story.pages)} pages saved in {self.folder} "
+        self.tell(f"bye: {plural(len(self.story.pages), 'page')} saved in {self.folder} "
                   f"(go on with `storyteller play {self.folder}`)", "dim")
         return 0
 
@@ -632,7 +640,7 @@ def _undo(play: Play, rest: str) -> None:
         undone = play.teller.undo(play.folder)
     play.reload()
     play.tell(f"undone: turn {undone.turn.number} ({undone.turn.action}): {undone.summary}; "
-              f"the story has {len(play.story.pages)} pages")
+              f"the story has {plural(len(play.story.pages), 'page')}")
     play.show_last_page()
 
 
@@ -666,7 +674,7 @@ def _switch(play: Play, rest: str) -> None:
     with _shield(play, "/switch"):
         play.teller.switch(play.folder, rest)
     play.refresh_branches()
-    play.tell(f"on branch {play.branch}: {len(play.story.pages)} pages")
+    play.tell(f"on branch {play.branch}: {plural(len(play.story.pages), 'page')}")
     play.show_last_page()
 
 
@@ -694,7 +702,7 @@ def _resume(play: Play, rest: str) -> None:
 def _save(play: Play, rest: str) -> None:
     play.reload()  # reads story.json back from the disk: what is there is what was saved
     state = "unfinished pages remain (/resume)" if play.unfinished else "complete"
-    play.tell(f"saved: {len(play.story.pages)} pages, {len(play.story.history)} turns, branch {play.branch}, "
+    play.tell(f"saved: {plural(len(play.story.pages), 'page')}, {plural(len(play.story.history), 'turn')}, branch {play.branch}, "
               f"{state}, in {play.folder.resolve()}")
 
 
@@ -739,7 +747,7 @@ def start_new(teller: Storyteller, console: Console, *, out: Path | None, premis
             premise = None
             continue
         folder = out or _free_folder(slugify(" ".join(premise.split()[:6]), fallback="story", max_length=40))
-        console.print(Text(f"writing {pages} page{'s' if pages != 1 else ''} in {style} into {folder}/ "
+        console.print(Text(f"writing {plural(pages, 'page')} in {style} into {folder}/ "
                            "(Ctrl-C stops; what is finished is kept)", style="dim"))
         try:
             run_turn(console, lambda on_event, cancel: teller.new_story(premise, out=folder, pages=pages, style=style, seed=seed,
