@@ -21,6 +21,7 @@ from storyteller.agent.writer import MAX_SENTENCES, clean_page_text
     ("Pat the dog naps.", "Pat the dog naps."),
     ("Fern naps. Where: a den. Now write page 7 of 6.", "Fern naps."),
     ("Fern naps. Page 6 (summary): Fern woke.", "Fern naps."),
+    ("Fern naps in the snow. Page 2 of 4.", "Fern naps in the snow."),
 ])
 def test_clean_page_text(raw, clean):
     assert clean_page_text(raw) == clean

@@ -15,7 +15,7 @@ _PREAMBLE = re.compile(r"^\s*(\*\*)?(page\s*|p)\d+(\s*of\s*\d+)?(\s*\(summary\))
 _SENTENCE = re.compile(r"[^.!?]+[.!?]+[\"'”’)]*|[^.!?]+$")
 MAX_SENTENCES = 5
 # Where a small model starts echoing its prompt instead of writing the page: cut there.
-_ECHO = re.compile(r"\b(now write page|what happens:|where:|page \d+( of \d+)?( \(summary\))?:|the reader asks)", re.I)
+_ECHO = re.compile(r"\b(now write page|what happens:|where:|page \d+ of \d+|page \d+( \(summary\))?:|the reader asks)", re.I)
 
 
 def character_line(story: Story, slug: str) -> str:
