@@ -481,3 +481,26 @@ def test_a_short_session_on_the_embedded_default(tmp_path):
     assert page.text_provenance.backend == "llamacpp" and page.text_provenance.kind == "neural"
     assert page.illustration.provenance.backend == "storyboard" and page.narration.provenance.backend == "piper"
     assert page.text_provenance.parameters["direction"] == "The lantern starts to glow and the fox follows its light"
+
+
+def test_tab_completion_knows_commands_pages_characters_branches_and_paths(three_pages, tmp_path):
+    from types import SimpleNamespace
+
+    from prompt_toolkit.completion import CompleteEvent
+    from prompt_toolkit.document import Document
+
+    from storyteller.cli.play import PlayCompleter
+
+    teller, root = three_pages
+    (tmp_path / "cat-photo.jpg").write_bytes(b"")
+    play = SimpleNamespace(story=load_story(root), branch="main", branch_names=["alt", "main", "v2"])
+    completer = PlayCompleter(play)
+
+    def complete(text: str) -> list[str]:
+        return [c.text for c in completer.get_completions(Document(text, len(text)), CompleteEvent(completion_requested=True))]
+
+    assert complete("/br") == ["/branch", "/branches"] and complete("/und") == ["/undo"]
+    assert complete("/ask ") == ["1", "2", "3"] and complete("/retry 2") == ["2"]
+    assert complete("/character o") == ["Owl"] and complete("/switch ") == ["alt", "v2"]
+    assert complete("/export e") == ["epub"] and complete("hello /") == []
+    assert complete(f"/image {tmp_path}/cat-") == ["photo.jpg"]
