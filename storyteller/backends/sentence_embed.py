@@ -77,6 +77,10 @@ class SentenceTransformerEmbedder(TextEmbedderBackend):
                     fix="set text_embedder.options.model to the model's directory (the one holding modules.json or config.json)",
                 )
         # local_files_only: loading never reaches for the network, with or without HF_HUB_OFFLINE.
+        # transformers' "Loading weights" bar would scribble over the CLI's progress display.
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()
         try:
             self._model = SentenceTransformer(source, device=self.device, local_files_only=True)
         except (OSError, ValueError) as exc:

@@ -122,7 +122,7 @@ class TurnView:
                 rows.append(self._spinner(("plan", 0), Text("planning the story…", style="cyan")))
             width = max(20, self.console.width - 6)
             for page, text in sorted(self.writing.items()):
-                tail = text[-width * 4:]  # the last few lines of a long page
+                tail = " ".join(text.split())[-width * 3:]  # the last lines of a long page; its own newlines would break the area
                 rows.append(Text.assemble((f"{page:>3}  ", "bold cyan"), (tail, ""), ("▌", "cyan")))
             for page, note in sorted(self.drawing.items()):
                 rows.append(self._spinner(("draw", page), Text(f"page {page}: drawing the picture{note}", style="dim")))
