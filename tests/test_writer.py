@@ -22,6 +22,8 @@ from storyteller.agent.writer import MAX_SENTENCES, clean_page_text
     ("Fern naps. Where: a den. Now write page 7 of 6.", "Fern naps."),
     ("Fern naps. Page 6 (summary): Fern woke.", "Fern naps."),
     ("Fern naps in the snow. Page 2 of 4.", "Fern naps in the snow."),
+    ('"', ""),
+    ('Fern naps. "', "Fern naps."),
 ])
 def test_clean_page_text(raw, clean):
     assert clean_page_text(raw) == clean

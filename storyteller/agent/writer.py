@@ -29,7 +29,8 @@ def _key(sentence: str) -> str:
 
 
 def sentences(text: str) -> list[str]:
-    return [m.group(0).strip() for m in _SENTENCE.finditer(text) if m.group(0).strip()]
+    """The sentences of a text that have at least one letter or digit (a lone quote is not one)."""
+    return [m.group(0).strip() for m in _SENTENCE.finditer(text) if re.search(r"[^\W_]", m.group(0))]
 
 
 def clean_page_text(text: str, earlier: list[str] = ()) -> str:
