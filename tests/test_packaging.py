@@ -30,6 +30,12 @@ def test_wheel_has_one_top_level_package(wheel):
     assert "storyteller/prompts/plan_user.jinja" in names
     assert "storyteller/py.typed" in names
     assert any(n.startswith("storyteller/export/templates/") for n in names)
+    # Every module of the source tree is in the wheel, under its storyteller.* name.
+    mapping = {"storyteller": "storyteller", "tools": "storyteller/tools", "memory": "storyteller/memory",
+               "prompts": "storyteller/prompts"}
+    for top, inside in mapping.items():
+        for source in (ROOT / top).rglob("*.py"):
+            assert f"{inside}/{source.relative_to(ROOT / top).as_posix()}" in names, source
 
 
 def test_wheel_installs_into_a_fresh_venv(wheel, tmp_path):

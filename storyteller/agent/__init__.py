@@ -1,0 +1,1 @@
+"""The agent: planner, writer, and the LangGraph story graph that drives the tools."""
