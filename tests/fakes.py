@@ -7,10 +7,12 @@ They are real backends in every other respect (registered through the registry, 
 from __future__ import annotations
 
 import json
+import os
 import re
 import threading
 import time
 import zlib
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -77,6 +79,30 @@ class ScriptedLLM(LLMBackend):
 
         text, provenance = self.timed("complete", run, seed=seed, prompt=messages[-1]["content"])
         return Completion(text=text, output_tokens=len(text.split()), provenance=provenance)
+
+
+class PlanningLLM(ScriptedLLM):
+    """Plans exactly the number of pages the planner's schema asks for (the count is fixed in the
+    schema), and streams pages word by word, `word_delay` seconds apart (time to press Ctrl-C)."""
+
+    name = "planning"
+
+    def __init__(self, word_delay: float = 0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.word_delay = word_delay
+
+    def complete(self, messages, *, json_schema=None, on_text=None, **kwargs):
+        if json_schema is not None:
+            pages = json_schema["properties"]["pages"]["minItems"]
+            text, provenance = self.timed("complete", lambda: plan_json(pages), prompt=messages[-1]["content"])
+            return Completion(text=text, output_tokens=len(text.split()), provenance=provenance)
+
+        def slowly(delta):
+            if on_text:
+                on_text(delta)
+            time.sleep(self.word_delay)
+
+        return super().complete(messages, on_text=slowly, **kwargs)
 
 
 class SolidIllustrator(IllustratorBackend):
@@ -164,6 +190,23 @@ class HashEmbedder(TextEmbedderBackend):
 
 def register_fakes(registry) -> None:
     registry.add_backend("llm", "scripted", "fakes:ScriptedLLM")
+    registry.add_backend("llm", "planning", "fakes:PlanningLLM")
     registry.add_backend("illustrator", "solid", "fakes:SolidIllustrator")
     registry.add_backend("narrator", "tone", "fakes:ToneNarrator")
     registry.add_backend("text_embedder", "hash", "fakes:HashEmbedder")
+
+
+def fake_plugin_env(site: Path, config: str) -> dict[str, str]:
+    """Environment for running the real CLI or an example script in a subprocess on these fakes:
+    a plugin (an entry point in a dist-info on PYTHONPATH) that registers them, and `config` as the
+    storyteller.toml that selects them."""
+    (site / "storyteller_test_fakes.py").write_text("from fakes import register_fakes as register\n")
+    dist = site / "storyteller_test_fakes-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: storyteller-test-fakes\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[storyteller.plugins]\ntest-fakes = storyteller_test_fakes:register\n")
+    (site / "storyteller.toml").write_text(config)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STORYTELLER_")}
+    env.update(PYTHONPATH=os.pathsep.join([str(site), str(Path(__file__).parent)]),
+               STORYTELLER_CONFIG=str(site / "storyteller.toml"), HF_HUB_OFFLINE="1")
+    return env

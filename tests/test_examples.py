@@ -8,45 +8,22 @@ plugin is: a module on PYTHONPATH with a dist-info declaring a `storyteller.plug
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from fakes import fake_plugin_env
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
-
-FAKES_PLUGIN = '''
-"""The scripted fakes as a plugin, plus an LLM that plans exactly the number of pages asked for."""
-from fakes import ScriptedLLM, plan_json, register_fakes
-
-from storyteller.backends.base import Completion
-
-
-class PlanningLLM(ScriptedLLM):
-    name = "example-llm"
-
-    def complete(self, messages, *, json_schema=None, **kwargs):
-        if json_schema is None:
-            return super().complete(messages, **kwargs)
-        pages = json_schema["properties"]["pages"]["minItems"]  # the planner fixes the count in the schema
-        text, provenance = self.timed("complete", lambda: plan_json(pages), prompt=messages[-1]["content"])
-        return Completion(text=text, output_tokens=len(text.split()), provenance=provenance)
-
-
-def register(registry):
-    register_fakes(registry)
-    registry.add_backend("llm", "example-llm", "storyteller_example_fakes:PlanningLLM")
-'''
 
 CONFIG = """
 image_width = 192
 image_height = 128
 
 [llm]
-backend = "example-llm"
+backend = "planning"
 options = { page_delay = 0.03 }
 
 [illustrator]
@@ -62,17 +39,7 @@ backend = "hash"
 
 @pytest.fixture(scope="module")
 def example_env(tmp_path_factory) -> dict[str, str]:
-    site = tmp_path_factory.mktemp("example-fakes")
-    (site / "storyteller_example_fakes.py").write_text(FAKES_PLUGIN)
-    dist = site / "storyteller_example_fakes-0.1.dist-info"
-    dist.mkdir()
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: storyteller-example-fakes\nVersion: 0.1\n")
-    (dist / "entry_points.txt").write_text("[storyteller.plugins]\nexample-fakes = storyteller_example_fakes:register\n")
-    (site / "storyteller.toml").write_text(CONFIG)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STORYTELLER_")}
-    env.update(PYTHONPATH=os.pathsep.join([str(site), str(ROOT / "tests")]), STORYTELLER_CONFIG=str(site / "storyteller.toml"),
-               HF_HUB_OFFLINE="1")
-    return env
+    return fake_plugin_env(tmp_path_factory.mktemp("example-fakes"), CONFIG)
 
 
 def run_example(name: str, cwd: Path, env: dict[str, str], *args: str) -> str:

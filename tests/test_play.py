@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 import pytest
-from fakes import plan_json
+from fakes import fake_plugin_env, plan_json
 
 from storyteller.errors import InvalidInput
 from storyteller.session import StoryFolder, load_story
@@ -30,47 +30,13 @@ pexpect = pytest.importorskip("pexpect")
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = Path(sys.executable).with_name("storyteller")
 
-PLUGIN = '''
-"""The scripted fakes as a plugin; the LLM plans the page count asked for and streams word by word."""
-import time
-
-from fakes import ScriptedLLM, plan_json, register_fakes
-from storyteller.backends.base import Completion
-
-
-class PlayLLM(ScriptedLLM):
-    name = "play-llm"
-
-    def __init__(self, word_delay: float = 0.0, **kwargs):
-        super().__init__(**kwargs)
-        self.word_delay = word_delay
-
-    def complete(self, messages, *, json_schema=None, on_text=None, **kwargs):
-        if json_schema is not None:
-            pages = json_schema["properties"]["pages"]["minItems"]
-            text, provenance = self.timed("complete", lambda: plan_json(pages), prompt=messages[-1]["content"])
-            return Completion(text=text, output_tokens=len(text.split()), provenance=provenance)
-
-        def slowly(delta):
-            if on_text:
-                on_text(delta)
-            time.sleep(self.word_delay)
-
-        return super().complete(messages, on_text=slowly, **kwargs)
-
-
-def register(registry):
-    register_fakes(registry)
-    registry.add_backend("llm", "play-llm", "storyteller_play_fakes:PlayLLM")
-'''
-
 CONFIG = """
 image_width = 160
 image_height = 112
 gate_attempts = 1
 
 [llm]
-backend = "play-llm"
+backend = "planning"
 options = { word_delay = 0.0 }
 
 [illustrator]
@@ -165,17 +131,8 @@ class Terminal:
 @pytest.fixture(scope="module")
 def play_env(tmp_path_factory) -> dict[str, str]:
     site = tmp_path_factory.mktemp("play-fakes")
-    (site / "storyteller_play_fakes.py").write_text(PLUGIN)
-    dist = site / "storyteller_play_fakes-0.1.dist-info"
-    dist.mkdir()
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: storyteller-play-fakes\nVersion: 0.1\n")
-    (dist / "entry_points.txt").write_text("[storyteller.plugins]\nplay-fakes = storyteller_play_fakes:register\n")
-    (site / "storyteller.toml").write_text(CONFIG)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STORYTELLER_")}
-    env.update(PYTHONPATH=os.pathsep.join([str(site), str(ROOT / "tests")]), STORYTELLER_CONFIG=str(site / "storyteller.toml"),
-               HF_HUB_OFFLINE="1", XDG_STATE_HOME=str(site / "state"), PROMPT_TOOLKIT_NO_CPR="1", TERM="xterm-256color",
-               LANG="C.UTF-8")
-    return env
+    return {**fake_plugin_env(site, CONFIG), "XDG_STATE_HOME": str(site / "state"), "PROMPT_TOOLKIT_NO_CPR": "1",
+            "TERM": "xterm-256color", "LANG": "C.UTF-8"}
 
 
 def sha(path: Path) -> str:
