@@ -131,7 +131,7 @@ def story_from_plan(plan: StoryPlan, *, premise: str, style: str, seed: int = 0)
                     species=planned.species.strip().lower() or "person",
                     face=planned.look.strip(),
                     clothing="" if planned.clothing.strip().lower() in ("", "none", "nothing") else planned.clothing.strip(),
-                    colors=[c.strip().lower() for c in planned.colors if c.strip()],
+                    colors=list(dict.fromkeys(c.strip().lower() for c in planned.colors if c.strip())),
                 ),
                 personality=planned.personality.strip(),
             )
