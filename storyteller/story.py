@@ -43,7 +43,7 @@ def slugify(name: str, *, fallback: str = "item", max_length: int = 48) -> str:
 
 class StoryModel(BaseModel):
     # Unknown fields are an error: a typo in a hand-edited story.json must not vanish silently.
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 class Provenance(StoryModel):
