@@ -7,6 +7,7 @@ compiled from the JSON schema, which is what makes a 0.5B model produce a valid 
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import os
 import threading
@@ -199,6 +200,9 @@ class LlamaCppLLM(LLMBackend):
         try:
             self._llama = Llama(model_path=str(path), n_ctx=self.n_ctx, n_threads=self.n_threads,
                                 n_gpu_layers=self.n_gpu_layers, verbose=False)
+            # Close before interpreter teardown: llama-cpp-python's __del__ at exit finds its
+            # module globals gone and prints an ignored TypeError.
+            atexit.register(self._llama.close)
         except ValueError as exc:  # llama.cpp reports unreadable files this way
             raise BackendUnavailable(f"llama.cpp could not load {path}: {exc}", fix="check the file is a complete GGUF model") from exc
 
