@@ -24,20 +24,28 @@ LOCK_FILE = ".storyteller.lock"
 _ASSET_DIRS = {"image": "images", "reference_image": "images", "photo": "images", "audio": "audio"}
 
 
+def shareable(path: Path) -> None:
+    """Temp files are created private (0600/0700); a story file or export gets the permissions a
+    normally created one would get under the user's umask."""
+    path.chmod((0o777 if path.is_dir() else 0o666) & ~_umask())
+
+
 def _umask() -> int:
-    current = os.umask(0)
-    os.umask(current)
-    return current
-
-
-_FILE_MODE = 0o666 & ~_umask()  # mkstemp makes 0600 files; story files get the user's usual mode
+    # os.umask() can only be read by setting it, which races with other threads; Linux shows it.
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0o022
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        os.fchmod(fd, _FILE_MODE)
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Literal
 
 from storyteller.errors import InvalidInput
+from storyteller.session import STORY_FILE, atomic_write_bytes, shareable
 from storyteller.story import slugify
 
 __all__ = ["FORMATS", "EXPORTS_DIR", "export_story"]
@@ -85,24 +86,19 @@ def export_story(
             module.write_mp4(source, Path(tmp))
             with open(tmp, "rb") as handle:
                 os.fsync(handle.fileno())
-            _shareable(Path(tmp))
+            shareable(Path(tmp))
             os.replace(tmp, out)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
         return out
 
-    from storyteller.session import atomic_write_bytes
-
     atomic_write_bytes(out, module.render(source))
-    _shareable(out)
     return out
 
 
 def _check_output(folder: Path, source, out: Path) -> None:
     """Refuse an output path that would overwrite the story itself."""
-    from storyteller.session import STORY_FILE
-
     folder_r, out_r = folder.resolve(), out.resolve()
     protected = {folder_r / STORY_FILE, *(folder_r / a.path for a in source.story.assets())}
     if out_r == folder_r or folder_r.is_relative_to(out_r) or out_r in protected:
@@ -111,23 +107,6 @@ def _check_output(folder: Path, source, out: Path) -> None:
         raise InvalidInput(
             f"refusing to export into the story's asset folders: {out}", fix="choose another output path"
         )
-
-
-def _shareable(path: Path) -> None:
-    """Temp files are created private (0600/0700); an export is meant to be shared, so give it the
-    permissions a normally created file would get under the user's umask."""
-    path.chmod((0o777 if path.is_dir() else 0o666) & ~_umask())
-
-
-def _umask() -> int:
-    # os.umask() can only be read by setting it, which races with other threads; Linux shows it.
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("Umask:"):
-                return int(line.split()[1], 8)
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0o022
 
 
 def _write_folder(out: Path, fill) -> Path:
@@ -140,7 +119,7 @@ def _write_folder(out: Path, fill) -> Path:
     try:
         fill(tmp)
         for path in [tmp, *tmp.rglob("*")]:
-            _shareable(path)
+            shareable(path)
         if out.exists():
             old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".old"))
             os.replace(out, old / "previous")
