@@ -56,7 +56,7 @@ def main() -> None:
                 row["characters"] = [f"{c.name} ({c.appearance.species})" for c in story.characters]
                 pages = []
                 for number in (1, 2):
-                    text, _ = write_page(llm, story, number, previous=pages, seed=number)
+                    text, _ = write_page(llm, story, number, context="\n".join(pages), seed=number)
                     pages.append(text)
                 row["pages"] = pages
             except StructuredOutputError as exc:

@@ -194,7 +194,7 @@ class StoryRun:
             emit(PageTextDelta(page=number, delta=delta))
 
         text, provenance = write_page(
-            self.toolbox.llm, story, number, previous=[], context=context, seed=self.seed + number,
+            self.toolbox.llm, story, number, context=context, seed=self.seed + number,
             direction=self.directions.get(number, ""), on_text=on_text,
         )
         provenance.parameters.update(self.text_notes.get(number, {}))

@@ -62,15 +62,12 @@ def write_page(
     story: Story,
     number: int,
     *,
-    previous: list[str],
     context: str = "",
     direction: str = "",
     seed: int | None = None,
     on_text: Callable[[str], None] | None = None,
 ) -> tuple[str, Provenance]:
     beat = story.outline[number - 1]
-    # Only the last pages verbatim: older ones reach the writer through the memory's summaries.
-    recent = previous[-3:]
     messages = [
         {"role": "system", "content": prompts.render("page_system")},
         {
@@ -78,7 +75,7 @@ def write_page(
             "content": prompts.render(
                 "page_user", title=story.title, premise=story.premise,
                 characters=[character_line(story, c.slug) for c in story.characters],
-                context=context, previous=recent, number=number, total=len(story.outline), beat=beat.beat,
+                context=context, number=number, total=len(story.outline), beat=beat.beat,
                 scene=beat.scene, direction=direction, words=WORDS_PER_PAGE,
             ),
         },
