@@ -191,7 +191,7 @@ class Memory:
                 generation = 1 + max([int(p.stem.split("-")[1]) for p in folder.glob(f"{space}-*.faiss")
                                       if p.stem.split("-")[1].isdigit()], default=0)
                 name = f"{space}-{generation}.faiss"
-                atomic_write_bytes(folder / name, index.to_bytes())
+                atomic_write_bytes(folder / name, index.to_bytes(), inside=self.root)
                 self._files[space] = name
             embedders = {"text": self.text_embedder, "visual": self.image_embedder}
             manifest: dict[str, Any] = {"format": FORMAT, "next_id": self._next_id}
@@ -206,7 +206,8 @@ class Memory:
                 }
             manifest["characters"] = {slug: sheet.model_dump() for slug, sheet in self.sheets.items()}
             manifest["records"] = [r.to_dict() for r in self.records.values()]
-            atomic_write_bytes(folder / MANIFEST, json.dumps(manifest, ensure_ascii=False, separators=(",", ":")).encode())
+            atomic_write_bytes(folder / MANIFEST, json.dumps(manifest, ensure_ascii=False, separators=(",", ":")).encode(),
+                               inside=self.root)
             keep = {f for f in self._files.values() if f}
             for stale in folder.glob("*.faiss"):
                 if stale.name not in keep:

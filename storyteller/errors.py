@@ -47,6 +47,15 @@ class StoryFolderError(StorytellerError):
     """The story folder cannot be read, written or locked."""
 
 
+class StoryFolderWriteError(StoryFolderError):
+    """Writing into a folder failed (disk full, read-only, permission denied): says what, where and
+    how to fix it. The file that was there before is unchanged; `errno` is the OS error number."""
+
+    def __init__(self, message: str, *, fix: str | None = None, errno: int | None = None):
+        super().__init__(message, fix=fix)
+        self.errno = errno
+
+
 class StoryLocked(StoryFolderError):
     """Another process holds the story folder."""
 

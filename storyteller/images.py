@@ -7,6 +7,7 @@ palette, alpha) becomes plain RGB.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from storyteller.errors import InvalidInput
@@ -19,6 +20,17 @@ def load_image(path: str | Path):
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     path = Path(path).expanduser()
+    if "\0" in str(path):
+        raise InvalidInput(f"an image path cannot contain a NUL character: {str(path)!r}")
+    # A symbolic link the user names is followed (their link, their file: its bytes are read and
+    # copied into the story folder as a plain file); one that leads nowhere is said to be a link.
+    if path.is_symlink():
+        try:
+            path.resolve(strict=True)
+        except FileNotFoundError:
+            raise InvalidInput(f"{path} is a symbolic link to {os.readlink(path)}, which does not exist") from None
+        except (RuntimeError, OSError):  # a loop: RuntimeError up to Python 3.12, OSError(ELOOP) after
+            raise InvalidInput(f"{path} is a symbolic link that loops (it leads back to itself)") from None
     if path.is_dir():
         raise InvalidInput(f"{path} is a folder, not an image")
     try:

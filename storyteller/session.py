@@ -8,15 +8,17 @@ story never points at a file that does not exist.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
-import tempfile
+import re
+import secrets
 import threading
 from pathlib import Path
 
 from pydantic import ValidationError
 
-from storyteller.errors import StoryFolderError, StoryLocked
+from storyteller.errors import StoryFolderError, StoryFolderWriteError, StoryLocked
 from storyteller.story import Asset, AssetKind, Provenance, Story, Turn, slugify
 
 STORY_FILE = "story.json"
@@ -41,24 +43,136 @@ def _umask() -> int:
     return 0o022
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+# The temp names this module gives files it is writing: ".{target}.{8 random}.tmp", beside the
+# target (the shape tempfile.mkstemp gave them in earlier versions). A kill between creating one and
+# renaming it leaves it behind; `remove_stray_temp_files` removes exactly these names, never others.
+_TEMP_NAME = re.compile(r"^\.(?P<target>.+)\.[a-z0-9_]{8}\.tmp$")
+_TEMP_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789_"
+# Folders of a story folder that hold files written through atomic_write_bytes.
+_WRITTEN_DIRS = (".", "images", "audio", "memory")
+
+_FIXES = {
+    errno.ENOSPC: "free some space on the disk that holds {folder} (see `df -h {folder}`), then run the command "
+                  "again; a story keeps its last saved turn and `storyteller resume` finishes it",
+    errno.EDQUOT: "your disk quota is used up: free some space, then run the command again; a story keeps its last "
+                  "saved turn and `storyteller resume` finishes it",
+    errno.EACCES: "make {folder} writable (`chmod u+w {folder}`), or work on a copy of the story folder in a writable place",
+    errno.EPERM: "make {folder} writable (`chmod u+w {folder}`), or work on a copy of the story folder in a writable place",
+    errno.EROFS: "{folder} is on a read-only file system: copy the story folder to a writable place and work there",
+}
+
+
+def _write_error(path: Path, exc: OSError, doing: str) -> StoryFolderWriteError:
+    """An OSError while writing, as an error that says what failed, where, and how to fix it."""
+    reason = exc.strerror or str(exc)
+    fix = _FIXES.get(exc.errno or 0)
+    return StoryFolderWriteError(
+        f"could not {doing} {path.name} in {path.parent}: {reason}"
+        + (" (a file that was there before is unchanged)" if doing == "write" else ""),
+        fix=fix.format(folder=path.parent) if fix else None, errno=exc.errno,
+    )
+
+
+def _open_dir(path: Path, inside: Path | None) -> int:
+    """A descriptor of `path`'s folder, created if missing. Under `inside` (a story folder), every
+    folder below it is opened without following symbolic links: a link planted in the story
+    folder (images -> /somewhere) must never take a write outside it."""
+    if inside is None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    relative = path.parent.relative_to(inside)  # ValueError: a caller bug, not user input
+    fd = os.open(inside, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)  # the root itself is the user's choice
     try:
-        os.fchmod(fd, 0o666 & ~_umask())
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        for part in relative.parts:
+            try:
+                os.mkdir(part, 0o777, dir_fd=fd)
+            except FileExistsError:
+                pass
+            try:
+                child = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
+            except OSError as exc:
+                if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+                    raise StoryFolderError(
+                        f"{inside / relative} is not a plain folder (a symbolic link or a file): storyteller writes "
+                        "only inside the story folder and never follows links there",
+                        fix=f"remove {inside / part} (it is not part of a story) and run the command again",
+                    ) from None
+                raise
+            os.close(fd)
+            fd = child
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        os.close(fd)
         raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
+    return fd
+
+
+def atomic_write_bytes(path: Path, data: bytes, *, inside: Path | None = None) -> None:
+    """Write `data` to `path` so that a crash leaves the old file or the new one, never half of one.
+
+    The data goes to a temp file beside the target (created exclusively, never through a link),
+    is fsynced and renamed over the target (a link at the target is replaced, not followed), then
+    the folder is fsynced. `inside`: the story folder `path` lies in; no folder below it is
+    followed if it is a symbolic link. An OSError (disk full, read-only, permission denied) becomes
+    a StoryFolderWriteError saying what failed and how to fix it; the temp file is removed.
+    """
+    path = Path(path)
     try:
+        dir_fd = _open_dir(path, inside)
+    except OSError as exc:
+        raise _write_error(path, exc, "create the folder for") from exc
+    tmp = None
+    try:
+        for _ in range(100):
+            name = f".{path.name}.{''.join(secrets.choice(_TEMP_CHARS) for _ in range(8))}.tmp"
+            try:
+                fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+                             0o666, dir_fd=dir_fd)  # the umask applies, as for any file the user creates
+            except FileExistsError:
+                continue
+            tmp = name
+            break
+        else:  # pragma: no cover - 100 collisions of 36**8 names
+            raise FileExistsError(errno.EEXIST, "no free temp file name")
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path.name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+        tmp = None
         os.fsync(dir_fd)
+    except OSError as exc:
+        raise _write_error(path, exc, "write") from exc
     finally:
+        if tmp is not None:
+            try:
+                os.unlink(tmp, dir_fd=dir_fd)
+            except OSError:
+                pass
         os.close(dir_fd)
+
+
+def remove_stray_temp_files(root: Path) -> list[Path]:
+    """Remove the temp files a killed process left in a story folder (only names of the shape
+    atomic_write_bytes gives, only plain files, only in the folders it writes). Call it only while
+    holding the folder's lock: then no other process is in the middle of writing one."""
+    removed = []
+    for sub in _WRITTEN_DIRS:
+        folder = root / sub
+        if folder.is_symlink() or not folder.is_dir():
+            continue
+        for entry in os.scandir(folder):
+            if _TEMP_NAME.match(entry.name) and entry.is_file(follow_symlinks=False):
+                try:
+                    os.unlink(entry.path)
+                except FileNotFoundError:
+                    continue
+                except OSError:  # a read-only folder: they do no harm, story.json never names them
+                    continue
+                removed.append(Path(entry.path))
+    return removed
 
 
 def load_story(path: Path) -> Story:
@@ -102,6 +216,8 @@ class StoryFolder:
                 f"{root} is open in another storyteller process",
                 fix="close the other session first, or work on a copy of the folder",
             ) from None
+        except OSError as exc:  # a read-only folder or disk, no permission: the lock file cannot be written
+            raise _write_error(root / LOCK_FILE, exc, "open the lock file") from exc
         return lock
 
     @classmethod
@@ -118,7 +234,12 @@ class StoryFolder:
         except OSError as exc:
             raise StoryFolderError(f"cannot create {root}: {exc.strerror}") from exc
         folder = cls(root, story, cls._acquire(root))
-        folder.save()
+        remove_stray_temp_files(root)  # a run killed before its first save may have left one
+        try:
+            folder.save()
+        except BaseException:
+            folder.close()
+            raise
         return folder
 
     @classmethod
@@ -129,6 +250,8 @@ class StoryFolder:
         lock = cls._acquire(root)
         try:
             story = load_story(root)
+            # Holding the lock, no other process is writing here: temp files are a killed one's.
+            remove_stray_temp_files(root)
         except BaseException:
             lock.release()
             raise
@@ -149,14 +272,14 @@ class StoryFolder:
     def save(self) -> None:
         with self._save_lock:
             data = self.story.model_dump_json(indent=2).encode("utf-8")
-            atomic_write_bytes(self.root / STORY_FILE, data)
+            atomic_write_bytes(self.root / STORY_FILE, data, inside=self.root)
 
     def write_asset(
         self, kind: AssetKind, stem: str, data: bytes, *, suffix: str, media_type: str, provenance: Provenance
     ) -> Asset:
         """Write an asset file atomically and return its record (not yet in story.json)."""
         relative = f"{_ASSET_DIRS[kind]}/{slugify(stem, fallback=kind)}{suffix}"
-        atomic_write_bytes(self.root / relative, data)
+        atomic_write_bytes(self.root / relative, data, inside=self.root)
         return Asset(
             path=relative,
             kind=kind,
@@ -165,9 +288,10 @@ class StoryFolder:
             provenance=provenance,
         )
 
-    def commit(self, action: str, summary: str, pages: list[int] | None = None) -> Turn:
+    def commit(self, action: str, summary: str, pages: list[int] | None = None, previous: dict | None = None) -> Turn:
         """Record a completed turn in the history and save the story: the unit of durability."""
-        turn = Turn(number=len(self.story.history) + 1, action=action, summary=summary, pages=pages or [])
+        turn = Turn(number=len(self.story.history) + 1, action=action, summary=summary, pages=pages or [],
+                    previous=previous)
         self.story.history.append(turn)
         self.save()
         return turn

@@ -11,10 +11,18 @@ ImageResult, AudioResult, ...). For an LLM agent (a LangGraph ToolNode), build i
 `response_format="content_and_artifact"` (see `storyteller.langchain.tools(..., for_agents=True)`):
 the model then reads a short text and the result object travels as the ToolMessage's artifact.
 `remember` and `retrieve` work on a story's memory (storyteller.memory.Memory) instead of a backend.
+
+Paths (`caption`/`ask`'s `image_path`, a figure's `reference_image`) are the only way a tool reads
+a file. Text a model writes can carry a reader's or a stranger's words ("caption ~/.ssh/id_rsa"), so
+a tool built for an agent (`response_format="content_and_artifact"`) reads only files under its
+`allowed_dirs` (after following links), and none when it has none; a tool the program calls
+directly reads the paths the program (and its user) chose, and is held to `allowed_dirs` too when
+it has them. A refused path is an InvalidInput, which a LangGraph ToolNode hands back to the model.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, ClassVar, Literal, cast
 
 from langchain_core.tools import BaseTool
@@ -23,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from storyteller.backends.base import (AudioResult, Backend, CaptionerBackend, Figure, IllustrationRequest,
                                        IllustratorBackend, ImageResult, NarratorBackend, TextResult, VoiceSpec,
                                        VQABackend)
+from storyteller.errors import InvalidInput
 
 
 def describe_result(result: Any) -> str:
@@ -45,9 +54,34 @@ class StoryTool(BaseTool):
     model_config = ConfigDict(arbitrary_types_allowed=True)
     role: ClassVar[str | None] = None
     backend: Backend = Field(exclude=True)
+    allowed_dirs: list[Path] | None = Field(
+        default=None, exclude=True,
+        description="Folders whose files the tool may read (e.g. the story folder). An agent's tool with none reads no file.")
 
     def setup(self) -> None:
         self.backend.ensure_setup()
+
+    def readable(self, path: str) -> Path:
+        """`path`, if this tool may read it (see the module's docstring); else InvalidInput."""
+        for_agent = self.response_format == "content_and_artifact"
+        if self.allowed_dirs is None and not for_agent:
+            return Path(path)  # the program's own call, with a path it or its user chose
+        if not self.allowed_dirs:
+            raise InvalidInput(
+                f"the {self.name} tool reads no files here (asked for {path!r}): it was given to an agent "
+                "without allowed_dirs",
+                fix=f"build it with allowed_dirs=[STORY_FOLDER] (e.g. tool.allowed_dirs = [Path('fox')])")
+        try:
+            # Links are followed before the check: a link in an allowed folder that points out of it is refused.
+            resolved = Path(path).expanduser().resolve()
+        except (OSError, RuntimeError, ValueError):  # a link loop, a NUL in the path
+            raise InvalidInput(f"the {self.name} tool cannot read {path!r}") from None
+        roots = [Path(d).expanduser().resolve() for d in self.allowed_dirs]
+        if not any(resolved.is_relative_to(root) for root in roots):
+            raise InvalidInput(
+                f"the {self.name} tool may read only files under {', '.join(map(str, roots))}; {path!r} is outside",
+                fix="name an image inside the story folder")
+        return resolved
 
     def _run(self, *args: Any, **kwargs: Any) -> Any:
         kwargs.pop("run_manager", None)
@@ -73,7 +107,7 @@ class CaptionTool(StoryTool):
     def forward(self, image_path: str, prompt: str | None = None):
         from storyteller.images import load_image
 
-        return cast(CaptionerBackend, self.backend).caption(load_image(image_path), prompt)
+        return cast(CaptionerBackend, self.backend).caption(load_image(self.readable(image_path)), prompt)
 
 
 class AskArgs(BaseModel):
@@ -90,7 +124,7 @@ class AskTool(StoryTool):
     def forward(self, image_path: str, question: str):
         from storyteller.images import load_image
 
-        return cast(VQABackend, self.backend).answer(load_image(image_path), question)
+        return cast(VQABackend, self.backend).answer(load_image(self.readable(image_path)), question)
 
 
 # -- making pictures and sound --------------------------------------------------------------
@@ -127,16 +161,15 @@ class IllustrateTool(StoryTool):
         request = IllustrationRequest(
             prompt=args.prompt, seed=args.seed, width=args.width, height=args.height,
             negative_prompt=args.negative_prompt, scene=args.scene, style=args.style, palette=args.palette,
-            figures=[Figure(**{**f.model_dump(), "reference_image": _open(f.reference_image)}) for f in args.figures],
+            figures=[Figure(**{**f.model_dump(), "reference_image": self._open(f.reference_image)}) for f in args.figures],
             caption=args.caption,
         )
         return cast(IllustratorBackend, self.backend).illustrate([request])[0]
 
+    def _open(self, path: str | None):
+        from storyteller.images import load_image
 
-def _open(path: str | None):
-    from storyteller.images import load_image
-
-    return None if path is None else load_image(path)
+        return None if path is None else load_image(self.readable(path))
 
 
 class NarrateArgs(BaseModel):

@@ -51,6 +51,10 @@ def clean_page_text(text: str, earlier: list[str] = ()) -> str:
             kept.append(sentence)
     if len(kept) > 1 and kept[-1][-1] not in ".!?\"'”’)":
         kept.pop()  # broken off by the token limit
+    if len(kept) == 1 and kept[0][-1] not in ".!?\"'”’)" and len(kept[0].split()) > WORDS_PER_PAGE * 1.3:
+        # One sentence that never ends until the token limit cut it ("and then ... and then ..."):
+        # a model running on, not a page. Nothing usable: the writer asks again, then falls back.
+        return ""
     kept = kept[:MAX_SENTENCES]
     while len(kept) > 2 and len(" ".join(kept).split()) > WORDS_PER_PAGE * 1.3:
         kept.pop()

@@ -26,6 +26,11 @@ from storyteller.backends.base import CaptionerBackend, Completion, LLMBackend, 
 from storyteller.errors import BackendCallError, BackendUnavailable, InvalidInput
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000/v1"
+# A streamed completion is read until the server ends it, but never past these bounds per max_tokens
+# token: a server that ignores max_tokens (or sends one character per chunk forever) would otherwise
+# keep a story waiting for ever. Generous, so that a server honouring max_tokens never reaches them.
+STREAM_CHUNKS_PER_TOKEN = 4
+STREAM_CHARS_PER_TOKEN = 64
 JSON_MODES = ("none", "json_schema", "json_object")
 START_SERVER_HINT = (
     "start an OpenAI-compatible server there, e.g. `python -m llama_cpp.server --model FILE.gguf --port 8000`, "
@@ -153,8 +158,11 @@ class OpenAICompatLLM(_OpenAIClientMixin, LLMBackend):
         if json_schema is not None and (fmt := self._response_format(json_schema)) is not None:
             kwargs["response_format"] = fmt
 
+        cut_off: list[str] = []
+
         def run() -> tuple[str, int]:
             pieces: list[str] = []
+            chars = 0
             usage_tokens = None
             stream = self._chat(**kwargs)
             try:
@@ -166,10 +174,20 @@ class OpenAICompatLLM(_OpenAIClientMixin, LLMBackend):
                     delta = chunk.choices[0].delta.content if chunk.choices[0].delta else None
                     if delta:
                         pieces.append(delta)
+                        chars += len(delta)
                         if on_text is not None:
                             on_text(delta)
+                        if len(pieces) > STREAM_CHUNKS_PER_TOKEN * max_tokens or chars > STREAM_CHARS_PER_TOKEN * max_tokens:
+                            # A server that ignores max_tokens would stream forever: stop reading.
+                            cut_off.append(f"stopped after {len(pieces)} chunks ({chars} characters): "
+                                           f"the server kept sending past max_tokens={max_tokens}")
+                            break
             except Exception as exc:
                 raise self._translate(exc) from exc
+            finally:
+                close = getattr(stream, "close", None)
+                if close is not None:
+                    close()  # hang up on a stream that is still sending
             # Servers send one token per chunk unless they report usage; chunks are the fallback count.
             return "".join(pieces), usage_tokens or len(pieces)
 
@@ -179,6 +197,8 @@ class OpenAICompatLLM(_OpenAIClientMixin, LLMBackend):
                         "base_url": self.base_url},
             count_tokens=lambda r: r[1],
         )
+        if cut_off:
+            provenance.parameters["truncated"] = cut_off[0]
         return Completion(text=text, output_tokens=tokens, provenance=provenance)
 
 
