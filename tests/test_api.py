@@ -159,7 +159,7 @@ def test_reillustrate_and_renarrate_commit_new_versions(two_pages):
     assert story.pages[1].narration.sha256 != old.narration.sha256  # another voice, another sound
     assert story.pages[0] == teller.load(root).pages[0] and story.pages[0].illustration.path == "images/page-01.png"
     files_match(root, load_story(root))
-    with pytest.raises(InvalidInput, match="voices are a, b"):
+    with pytest.raises(InvalidInput, match="choose one of: 1 a, 2 b"):
         teller.renarrate(root, 1, voice="zz")
     with pytest.raises(InvalidInput, match="does not exist"):
         teller.reillustrate(root, 9)

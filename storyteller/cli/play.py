@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import signal
 import threading
 import traceback
@@ -563,12 +564,17 @@ def _characters(play: Play, rest: str) -> None:
     play.console.print(table)
 
 
-@command("character", "NAME", "a character's sheet, reference picture and consistency scores")
+@command("character", "NAME [voice VOICE [rate R] [pitch P]]",
+         "a character's sheet, reference picture and consistency scores; with `voice`, list voices or give it another")
 def _character(play: Play, rest: str) -> None:
     from storyteller.export._source import StorySource
 
     if not rest:
         raise InvalidInput("/character needs a name, e.g. /character " + (play.story.characters[0].name if play.story.characters else "Fern"))
+    wants_voice = re.match(r"^(.*?)\s+voice(?:\s+(.*))?$", rest, re.I)
+    if wants_voice:
+        _voice(play, wants_voice.group(1), (wants_voice.group(2) or "").split())
+        return
     character = play.find_character(rest)
     look = character.appearance
     table = Table.grid(padding=(0, 2))
@@ -593,6 +599,31 @@ def _character(play: Play, rest: str) -> None:
     else:
         table.add_row("consistency", "no scored pages yet")
     play.console.print(table)
+
+
+def _voice(play: Play, name: str, words: list[str]) -> None:
+    """/character NAME voice: list the voices; /character NAME voice VOICE [rate R] [pitch P]: change it."""
+    from storyteller.agent.voices import describe_voice
+
+    who = "narrator" if name.strip().lower() == "narrator" else play.find_character(name).name
+    if not words:
+        current = play.story.narrator_voice if who == "narrator" else play.find_character(who).voice
+        play.tell(f"{who}: {describe_voice(current)}")
+        for i, v in enumerate(play.teller.voices(), 1):
+            play.console.print(f"  {i:>2}  {v.voice_id:<16} speed ×{1 / v.length_scale:.2f}  pitch {v.pitch_shift:+.1f}")
+        play.tell(f"choose one with /character {name.strip()} voice NUMBER (optionally rate 1.1 pitch -2)", "dim")
+        return
+    options = dict(zip(words[1::2], words[2::2]))
+    try:
+        rate = float(options["rate"]) if "rate" in options else None
+        pitch = float(options["pitch"]) if "pitch" in options else None
+    except ValueError:
+        raise InvalidInput("rate and pitch are numbers, e.g. /character Fern voice 2 rate 1.1 pitch -2") from None
+    story = play.work(lambda on_event, cancel: play.teller.set_voice(
+        play.folder, who, words[0], rate=rate, pitch=pitch, on_event=on_event, cancel=cancel))
+    turn = next(t for t in reversed(story.history) if t.action == "voice")
+    renarrated = sorted({n for t in story.history[turn.number:] if t.action == "renarrate" for n in t.pages})
+    play.tell(turn.summary + (f"; pages narrated again: {', '.join(map(str, renarrated))}" if renarrated else ""))
 
 
 @command("style", "", "the story's illustration style and palette")

@@ -17,7 +17,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from storyteller.export._source import StorySource
-from storyteller.story import Asset, Provenance
+from storyteller.story import Asset, Page, Provenance, Story
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -101,7 +101,11 @@ def _render(source: StorySource, *, inline: bool) -> str:
             view["audio"] = {
                 "src": src(page.narration),
                 "duration": source.audio_duration(page.narration),
+                "lines": json.dumps([{"start": line.start_s, "end": line.end_s, "speaker": line.speaker or ""}
+                                     for line in page.narration.lines]),
             }
+        view.update(_spoken_text(story, page))
+        view["stage"] = _stage(story, page, view["image"])
         pages.append(view)
 
     characters = []
@@ -140,6 +144,64 @@ def _render(source: StorySource, *, inline: bool) -> str:
             js=Markup(js),
         )
     )
+
+
+def _spoken_text(story: Story, page: Page) -> dict:
+    """The page text cut into pieces, each spoken line marked with its number, so the reading view
+    can highlight the line being narrated. A photo scene's text is its script, one row per line."""
+    lines = page.narration.lines if page.narration else []
+    located = [ln for ln in lines if ln.offset is not None and page.text[ln.offset:ln.offset + len(ln.text)] == ln.text]
+    if page.dialogue:
+        numbers = {id(ln): i for i, ln in enumerate(lines)}
+        script = []
+        for i, line in enumerate(page.dialogue):
+            try:
+                name = story.character(line.speaker).name
+            except KeyError:
+                name = line.speaker
+            match = next((numbers[id(ln)] for ln in lines if ln.speaker == line.speaker and ln.text == line.text), None)
+            script.append({"name": name, "speaker": line.speaker, "tone": line.tone, "text": line.text, "line": match})
+        return {"script": script, "pieces": None}
+    if len(located) != len(lines) or not lines:  # no timing, or the text was edited since: plain text
+        return {"script": None, "pieces": [{"text": page.text, "line": None}]}
+    pieces, cursor = [], 0
+    for number, line in enumerate(lines):
+        if line.offset < cursor:  # overlapping lines cannot be marked; show the text plainly
+            return {"script": None, "pieces": [{"text": page.text, "line": None}]}
+        if line.offset > cursor:
+            pieces.append({"text": page.text[cursor:line.offset], "line": None})
+        pieces.append({"text": line.text, "line": number, "speaker": line.speaker or ""})
+        cursor = line.offset + len(line.text)
+    if cursor < len(page.text):
+        pieces.append({"text": page.text[cursor:], "line": None})
+    return {"script": None, "pieces": pieces}
+
+
+def _stage(story: Story, page: Page, image: dict | None) -> dict | None:
+    """A photo with the speakers' name tags placed by where they were found in it (SVG, so no
+    inline style is needed and the page's Content-Security-Policy stays strict)."""
+    if image is None or not image["width"] or page.illustration is None or page.illustration.kind != "photo":
+        return None
+    width, height = image["width"], image["height"]
+    font = max(14, round(max(min(width, height) * 0.05, width * 0.022)))
+    tags = []
+    for slug in page.characters:
+        try:
+            character = story.character(slug)
+        except KeyError:
+            continue
+        region = character.photo_region
+        if region is None:
+            continue
+        x, y, w, h = region.x * width, region.y * height, region.w * width, region.h * height
+        label_w = font * (0.62 * len(character.name) + 1.0)
+        label_y = y - font * 1.5 if y > font * 1.6 else y + font * 0.3
+        label_x = min(max(0.0, x), max(0.0, width - label_w))
+        tags.append({"slug": slug, "name": character.name, "x": round(x, 1), "y": round(y, 1), "w": round(w, 1),
+                     "h": round(h, 1), "label_x": round(label_x, 1), "label_y": round(label_y, 1),
+                     "label_w": round(label_w, 1), "label_h": round(font * 1.3, 1),
+                     "text_x": round(label_x + font * 0.5, 1), "text_y": round(label_y + font * 0.98, 1), "font": font})
+    return {"width": width, "height": height, "tags": tags} if tags else None
 
 
 def _image_size(source: StorySource, asset: Asset) -> tuple[int | None, int | None]:

@@ -4,8 +4,11 @@ H.264 (libx264, yuv420p) + AAC, with the page text twice: burned into the frames
 picture (readable anywhere) and as a mov_text subtitle track (exact text, selectable in players).
 Encoding uses the ffmpeg binary shipped inside the imageio-ffmpeg wheel, never a system ffmpeg.
 
-Long pages are split into caption chunks of at most three lines; each chunk stays on screen for a
-share of the page's narration proportional to its length. A page without narration is shown
+Long pages are split into caption chunks of at most three lines. Where the narration records its
+spoken lines (who says what, when), each line's captions are on screen exactly while it is said,
+with the speaker's name; otherwise each chunk stays up for a share of the page's narration
+proportional to its length. A photo scene shows the speakers' name tags on the photo, the one
+speaking highlighted. A page without narration is shown
 silently for a reading time estimated from its length; a page without an illustration shows its
 text on a plain background.
 """
@@ -66,6 +69,7 @@ class Chunk:
     text: str
     start: float
     end: float
+    speaker: str | None = None  # the character slug speaking, when the narration's lines are known
 
 
 @dataclass
@@ -75,6 +79,7 @@ class Scene:
     audio: bytes | None
     duration: float
     chunks: list[Chunk]
+    tags: list[tuple[str, str, tuple[float, float, float, float]]] = ()  # (slug, name, x y w h) on a photo
 
 
 def reading_seconds(text: str) -> float:
@@ -84,17 +89,27 @@ def reading_seconds(text: str) -> float:
 
 def plan_scenes(source: StorySource) -> list[Scene]:
     font = caption_font()
+    story = source.story
     scenes, clock = [], 0.0
-    for page in source.story.pages:
+    for page in story.pages:
         duration = source.audio_duration(page.narration) if page.narration else reading_seconds(page.text)
-        pieces = split_captions(page.text, font, WIDTH - 120, CAPTION_LINES)
-        weights = [max(1, len(p)) for p in pieces]
-        chunks, t = [], clock
-        for piece, weight in zip(pieces, weights, strict=True):
-            share = duration * weight / sum(weights)
-            chunks.append(Chunk(piece, t, t + share))
-            t += share
+        lines = page.narration.lines if page.narration else []
+        if lines:  # captions follow the spoken lines, each on screen while it is said
+            chunks = []
+            for i, line in enumerate(lines):
+                end = lines[i + 1].start_s if i + 1 < len(lines) else duration
+                name = _name(story, line.speaker)
+                chunks += _timed(split_captions(f"{name}: {line.text}" if name else line.text, font, WIDTH - 120,
+                                                CAPTION_LINES), clock + (line.start_s if i else 0.0), clock + end, line.speaker)
+        else:
+            chunks = _timed(split_captions(page.text, font, WIDTH - 120, CAPTION_LINES), clock, clock + duration, None)
         chunks[-1].end = clock + duration  # no drift from rounding
+        tags = []
+        if page.illustration is not None and page.illustration.kind == "photo":
+            for slug in page.characters:
+                region = story.character(slug).photo_region if _name(story, slug) else None
+                if region is not None:
+                    tags.append((slug, story.character(slug).name, (region.x, region.y, region.w, region.h)))
         scenes.append(
             Scene(
                 number=page.number,
@@ -102,10 +117,32 @@ def plan_scenes(source: StorySource) -> list[Scene]:
                 audio=source.data(page.narration) if page.narration else None,
                 duration=duration,
                 chunks=chunks,
+                tags=tags,
             )
         )
         clock += duration
     return scenes
+
+
+def _name(story, slug: str | None) -> str | None:
+    if not slug:
+        return None
+    try:
+        return story.character(slug).name
+    except KeyError:
+        return None
+
+
+def _timed(pieces: list[str], start: float, end: float, speaker: str | None) -> list[Chunk]:
+    """Pieces of caption sharing [start, end] in proportion to their length."""
+    weights = [max(1, len(p)) for p in pieces]
+    chunks, t = [], start
+    for piece, weight in zip(pieces, weights, strict=True):
+        share = (end - start) * weight / sum(weights)
+        chunks.append(Chunk(piece, t, t + share, speaker))
+        t += share
+    chunks[-1].end = end
+    return chunks
 
 
 def write_mp4(source: StorySource, out: Path) -> None:
@@ -123,7 +160,8 @@ def write_mp4(source: StorySource, out: Path) -> None:
             picture = _load_picture(scene.image)
             for i, chunk in enumerate(scene.chunks):
                 name = f"page{scene.number:04d}-{i:03d}.png"
-                render_frame(picture, chunk.text, font).save(tmp / name, format="PNG", compress_level=1)
+                render_frame(picture, chunk.text, font, tags=scene.tags, speaking=chunk.speaker).save(
+                    tmp / name, format="PNG", compress_level=1)
                 lines += [f"file '{name}'", f"duration {chunk.end - chunk.start:.6f}"]
         lines.append(lines[-2])  # the concat demuxer ignores the last duration unless the file repeats
         (tmp / "frames.ffconcat").write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -286,26 +324,40 @@ def _ass_time(seconds: float) -> str:
 
 # -- frames -------------------------------------------------------------------------------------
 def _load_picture(data: bytes | None):
-    from PIL import Image
+    from PIL import Image, ImageOps
 
     if data is None:
         return None
     with Image.open(io.BytesIO(data)) as image:
-        return image.convert("RGB")
+        # A reader's photo may carry an EXIF rotation; detection ran on the upright picture.
+        return ImageOps.exif_transpose(image).convert("RGB")
 
 
-def render_frame(picture, caption: str, font):
-    """A 1280x720 frame: the illustration fitted above, the caption centred in the band below."""
+def render_frame(picture, caption: str, font, *, tags=(), speaking: str | None = None):
+    """A 1280x720 frame: the illustration fitted above, the caption centred in the band below. On a
+    photo scene, each speaker's name tag sits where they are in the photo; the one speaking is lit."""
     from PIL import Image, ImageDraw
 
     frame = Image.new("RGB", (WIDTH, HEIGHT), BACKGROUND)
+    draw = ImageDraw.Draw(frame)
     area_w, area_h = WIDTH - 40, HEIGHT - CAPTION_BAND - 30
     if picture is not None:
         scale = min(area_w / picture.width, area_h / picture.height)
         size = (max(1, round(picture.width * scale)), max(1, round(picture.height * scale)))
         fitted = picture.resize(size, Image.Resampling.LANCZOS)
-        frame.paste(fitted, ((WIDTH - size[0]) // 2, 20 + (area_h - size[1]) // 2))
-    draw = ImageDraw.Draw(frame)
+        left, top = (WIDTH - size[0]) // 2, 20 + (area_h - size[1]) // 2
+        frame.paste(fitted, (left, top))
+        for slug, name, (x, y, w, h) in tags:
+            lit = slug == speaking
+            box = (left + x * size[0], top + y * size[1], left + (x + w) * size[0], top + (y + h) * size[1])
+            draw.rounded_rectangle(box, radius=8, outline=(255, 213, 74) if lit else (255, 255, 255), width=5 if lit else 2)
+            label = drawable(name, font)
+            label_w = draw.textlength(label, font=font) + 20
+            label_x = min(max(left, box[0]), left + size[0] - label_w)
+            label_y = box[1] + 6
+            draw.rounded_rectangle((label_x, label_y, label_x + label_w, label_y + FONT_SIZE + 12), radius=6,
+                                   fill=(255, 213, 74) if lit else (29, 29, 31))
+            draw.text((label_x + 10, label_y + 4), label, font=font, fill=(29, 29, 31) if lit else TEXT_COLOUR)
     lines = [drawable(line, font) for line in caption.split("\n")]
     line_height = round(FONT_SIZE * 1.3)
     if picture is None:  # no illustration: the text alone, in the middle of the frame

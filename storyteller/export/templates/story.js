@@ -59,3 +59,38 @@
   // A link to another section (#characters) keeps its hash on load.
   show(Math.max(0, indexOfHash()), true);
 })();
+
+// Follow the narration: the line being spoken is highlighted, and in a photo scene so is the name
+// tag of whoever says it. Line timings come from the narration's record (data-lines).
+(function () {
+  "use strict";
+  Array.prototype.slice.call(document.querySelectorAll("audio[data-lines]")).forEach(function (audio) {
+    var lines;
+    try { lines = JSON.parse(audio.getAttribute("data-lines")); } catch (error) { return; }
+    if (!lines || !lines.length) { return; }
+    var page = audio.closest(".page");
+    var current = -1;
+    function mark(index) {
+      if (index === current) { return; }
+      current = index;
+      Array.prototype.slice.call(page.querySelectorAll(".speaking")).forEach(function (el) { el.classList.remove("speaking"); });
+      if (index < 0) { return; }
+      var spoken = page.querySelector('[data-line="' + index + '"]');
+      if (spoken) { spoken.classList.add("speaking"); }
+      var speaker = lines[index].speaker;
+      if (speaker) {
+        Array.prototype.slice.call(page.querySelectorAll(".tag")).forEach(function (tag) {
+          if (tag.getAttribute("data-speaker") === speaker) { tag.classList.add("speaking"); }
+        });
+      }
+    }
+    function update() {
+      var t = audio.currentTime, found = -1;
+      for (var i = 0; i < lines.length; i++) { if (t >= lines[i].start && t < lines[i].end + 0.3) { found = i; break; } }
+      mark(audio.paused && t === 0 ? -1 : found);
+    }
+    audio.addEventListener("timeupdate", update);
+    audio.addEventListener("seeked", update);
+    audio.addEventListener("ended", function () { mark(-1); });
+  });
+})();
