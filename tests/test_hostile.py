@@ -349,7 +349,7 @@ def test_disk_full_mid_story_then_resume(tmp_path, monkeypatch, registry):
     teller = _teller(registry)
     out = tmp_path / "fox"
     with monkeypatch.context() as patch:
-        _inject(patch, "replace", errno.ENOSPC, lambda src, dst, **kw: dst == "page-02.wav")
+        _inject(patch, "replace", errno.ENOSPC, lambda src, dst, **kw: Path(dst).name == "page-02.wav")
         with pytest.raises(StoryFolderWriteError, match="could not write page-02.wav") as caught:
             teller.new_story("A fox finds a lantern", out=out, pages=3)
     assert "free some space" in str(caught.value)
