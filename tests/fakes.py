@@ -147,7 +147,7 @@ class ToneNarrator(NarratorBackend):
         return "sine-tone-fake"
 
     def voices(self):
-        return [VoiceSpec("a"), VoiceSpec("b", pitch_shift=4)]
+        return [VoiceSpec("a"), VoiceSpec("b", pitch_shift=4), VoiceSpec("c", pitch_shift=-4), VoiceSpec("d", pitch_shift=7)]
 
     def synthesize(self, text, voice=None):
         voice = voice or self.voices()[0]
@@ -188,8 +188,40 @@ class HashEmbedder(TextEmbedderBackend):
         return out / np.where(norms > 0, norms, 1)
 
 
+class SceneLLM(LLMBackend):
+    """Answers a photo scene's JSON requests from the schema's keys: a cast names each subject
+    after its key ("cat_1" -> "Cat One"), a script says a numbered line per key."""
+
+    name = "scene"
+
+    @property
+    def model_id(self) -> str:
+        return "scene-fake"
+
+    @property
+    def supports_json_schema(self) -> bool:
+        return True
+
+    def complete(self, messages, *, max_tokens=512, temperature=0.7, seed=None, json_schema=None, on_text=None):
+        def run():
+            keys = list(json_schema["properties"])
+            if "title" in keys:
+                answer = {"title": "In the photo"}
+                for key in keys[1:]:
+                    label, number = key.rsplit("_", 1)
+                    answer[key] = {"name": f"{label.replace('_', ' ').title()} {number}", "personality": "curious"}
+            else:
+                answer = {key: {"tone": "excited" if i % 2 else "calm", "text": f"Line {i + 1} is said by {key.split('_', 1)[1]}."}
+                          for i, key in enumerate(keys)}
+            return json.dumps(answer)
+
+        text, provenance = self.timed("complete", run, seed=seed)
+        return Completion(text=text, output_tokens=len(text.split()), provenance=provenance)
+
+
 def register_fakes(registry) -> None:
     registry.add_backend("llm", "scripted", "fakes:ScriptedLLM")
+    registry.add_backend("llm", "scene", "fakes:SceneLLM")
     registry.add_backend("llm", "planning", "fakes:PlanningLLM")
     registry.add_backend("illustrator", "solid", "fakes:SolidIllustrator")
     registry.add_backend("narrator", "tone", "fakes:ToneNarrator")
