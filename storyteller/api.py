@@ -72,6 +72,8 @@ def _existing_image(image: str | Path | None) -> str | None:
     if image is None:
         return None
     path = Path(image).expanduser()
+    if path.is_symlink():
+        return str(path)  # load_image says what is wrong with a dangling or looping link
     if not path.is_file():
         raise InvalidInput(f"image not found: {image}" if not path.exists() else f"{image} is not a file")
     return str(path)

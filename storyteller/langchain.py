@@ -45,8 +45,11 @@ if TYPE_CHECKING:
 # tools
 # =============================================================================================
 def tools(teller: Storyteller, *, names: Sequence[str] | None = None, memory: Any = None,
-          for_agents: bool = False) -> list[BaseTool]:
+          for_agents: bool = False, allowed_dirs: Sequence[str | Path] | None = None) -> list[BaseTool]:
     """The registry's tools as LangChain tools, in registration order (or in the order of `names`).
+
+    `allowed_dirs`: the folders whose files the tools may read when an agent names a path (the
+    story folder, the user's photos); tools built for agents read nothing without it.
 
     `memory`: a storyteller.memory.Memory for `remember`/`retrieve` (left out without one, unless
     named). Tools of plugins that subclass neither StoryTool nor MemoryTool are built with no
@@ -70,7 +73,8 @@ def tools(teller: Storyteller, *, names: Sequence[str] | None = None, memory: An
         elif issubclass(cls, StoryTool):
             if cls.role is None:
                 raise ConfigError(f"tool {name!r} ({cls.__qualname__}) does not say which role's backend it needs")
-            built.append(cls(backend=teller.toolbox.backend(cls.role), **agent_format))
+            folders = {"allowed_dirs": [Path(d) for d in allowed_dirs]} if allowed_dirs is not None else {}
+            built.append(cls(backend=teller.toolbox.backend(cls.role), **agent_format, **folders))
         else:
             built.append(cls())
     return built
