@@ -203,6 +203,9 @@ def test_a_story_told_turn_by_turn(tmp_path, play_env):
     term.run("/retry 2", r"page 2 has a new picture: images/page-02-turn5\.png")
     term.run("/narrate 1 b", r"page 1 narration: .*audio/page-01-turn6\.wav")
     term.run("/export html", r"exported: .*exports/the-lantern\.html")
+    voices = term.output_of("/character fern voice")
+    assert re.search(r"Fern: \w+ \(speed", voices) and re.search(r"4\s+d\s+speed", voices)
+    term.run("/character fern voice 4 pitch 2", r"Fern: voice .* -> d \(speed ×1\.00, pitch \+2\.0\)")
 
     term.child.send("half a line")  # Ctrl-C at the prompt clears the line, nothing else
     time.sleep(0.2)
@@ -213,7 +216,8 @@ def test_a_story_told_turn_by_turn(tmp_path, play_env):
     assert term.finish() == 0
 
     story = load_story(root)
-    assert [t.action for t in story.history] == ["plan", "page", "page", "continue", "reillustrate", "renarrate"]
+    assert [t.action for t in story.history][:7] == ["plan", "page", "page", "continue", "reillustrate", "renarrate", "voice"]
+    assert story.character("fern").voice.voice_id == "d" and story.character("fern").voice.pitch_shift == 2.0
     assert story.pages[2].text_provenance.parameters["direction"] == "Owl brings a cup of cocoa"
     assert story.pages[1].illustration.provenance.parameters["replaces"] == "images/page-02.png"
     assert (root / "exports/the-lantern.html").is_file()
@@ -237,7 +241,7 @@ def test_a_story_told_turn_by_turn(tmp_path, play_env):
     term.send("A storm blows in")
     term.expect(r"4\s+Scene \d+ text\.")  # the page streams in...
     term.child.sendintr()  # ...and is cancelled before it is finished
-    term.expect(r"cancelled: the story is as it was \(3 pages, turn 6\)")
+    term.expect(r"cancelled: the story is as it was \(3 pages, turn 7\)")
     assert term.prompt() == ("main", 3)
     assert root.joinpath("story.json").read_bytes() == before
     with StoryFolder.open(root):  # the session does not hold the folder between turns
@@ -249,7 +253,7 @@ def test_a_story_told_turn_by_turn(tmp_path, play_env):
     term.child.kill(signal.SIGKILL)
     term.child.close()
     interrupted = load_story(root)
-    assert len(interrupted.history) == 6 and len(interrupted.outline) == 4 and not interrupted.is_complete
+    assert len(interrupted.history) == 7 and len(interrupted.outline) == 4 and not interrupted.is_complete
 
     term = Terminal(["play", "fox"], tmp_path, play_env)
     term.expect(r"finishing the interrupted run \(1 page to complete\)")
@@ -259,7 +263,7 @@ def test_a_story_told_turn_by_turn(tmp_path, play_env):
     term.expect(r"bye: 4 pages saved")
     assert term.finish() == 0
     resumed = load_story(root)
-    assert resumed.is_complete and len(resumed.pages) == 4 and len(resumed.history) == 7
+    assert resumed.is_complete and len(resumed.pages) == 4 and len(resumed.history) == 8
     assert "The lantern goes out" in resumed.outline[3].beat
 
 
