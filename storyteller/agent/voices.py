@@ -20,7 +20,8 @@ from storyteller.backends.base import AudioResult, VoiceSpec
 from storyteller.errors import BackendCallError, InvalidInput
 from storyteller.story import Character, Page, Provenance, SpokenLine, Story, Voice
 
-LINE_GAP_S = 0.35  # silence between two lines, so a change of speaker is heard
+LINE_GAP_S = 0.35
+_PER_LINE = {"voice", "voice_id", "length_scale", "pitch_shift", "chunks"}  # silence between two lines, so a change of speaker is heard
 
 # How a tone is rendered by a narrator that has no emotion control: (pace factor, semitones).
 # Small changes on top of the character's voice, so the character stays recognisable.
@@ -268,7 +269,10 @@ def narrate_page(narrate, story: Story, page: Page, narrator: Voice | None = Non
     head = first.provenance
     provenance = Provenance(
         backend=head.backend, model=head.model, kind=head.kind, prompt=page.text,
-        parameters={"lines": len(lines), "narrator_voice": narrator.model_dump(),
+        # The backend's own parameters (model family, sample rate, ...) from the first call; the
+        # per-line voices are in `calls` and on the asset's lines.
+        parameters={**{k: v for k, v in head.parameters.items() if k not in _PER_LINE},
+                    "lines": len(lines), "narrator_voice": narrator.model_dump(),
                     "voices": {c.slug: c.voice.model_dump() for c in story.characters
                                if c.voice and any(p.speaker == c.slug for p in parts)},
                     "calls": calls, "line_gap_s": LINE_GAP_S},

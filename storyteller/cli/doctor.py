@@ -15,6 +15,8 @@ REAL_MODEL_HINTS = {
     "llm": '[llm]\nbackend = "openai"\noptions = { base_url = "http://127.0.0.1:11434/v1", model = "llama3.1" }',
     "captioner": '[captioner]\nbackend = "blip2"\noptions = { model = "/models/blip2-opt-2.7b" }',
     "vqa": '[vqa]\nbackend = "qwen2-vl"\noptions = { model = "/models/Qwen2-VL-2B-Instruct" }',
+    "detector": '# photo scenes ask a neural vqa backend for boxes first; else:\n[detector]\nbackend = "ssd-mobilenet"\n'
+                'options = { model = "/models/ssd_mobilenet_v2_coco" }',
     "illustrator": '[illustrator]\nbackend = "diffusers"\noptions = { model = "/models/sdxl-turbo" }',
     "narrator": '[narrator]\nbackend = "transformers-tts"\noptions = { model = "/models/mms-tts-eng" }',
     "text_embedder": '[text_embedder]\nbackend = "sentence-transformers"\noptions = { model = "/models/all-mpnet-base-v2" }',
