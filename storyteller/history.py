@@ -224,7 +224,7 @@ class Branches:
             return data
         except (OSError, ValueError, KeyError, TypeError, InvalidInput) as exc:
             raise StoryFolderError(f"{path} is not a readable branch manifest: {exc}",
-                                   fix=f"write {{\"active\": \"main\"}} into it, naming the branch the folder holds") from exc
+                                   fix='write {"active": "main"} into it, naming the branch the folder holds') from exc
 
     def _write_manifest(self, active: str, switching: str | None = None) -> None:
         data: dict = {"active": active}

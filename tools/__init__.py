@@ -70,7 +70,8 @@ class StoryTool(BaseTool):
             raise InvalidInput(
                 f"the {self.name} tool reads no files here (asked for {path!r}): it was given to an agent "
                 "without allowed_dirs",
-                fix=f"build it with allowed_dirs=[STORY_FOLDER] (e.g. tool.allowed_dirs = [Path('fox')])")
+                fix="build it with allowed_dirs=[STORY_FOLDER], e.g. storyteller.langchain.tools(teller, "
+                    "for_agents=True, allowed_dirs=['fox'])")
         try:
             # Links are followed before the check: a link in an allowed folder that points out of it is refused.
             resolved = Path(path).expanduser().resolve()

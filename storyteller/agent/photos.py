@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from storyteller.agent.toolbox import Toolbox
 from storyteller.session import StoryFolder
@@ -19,6 +20,7 @@ MAX_DESCRIPTION = 400
 @dataclass
 class Photo:
     path: Path
+    image: Any  # the decoded picture (PIL), upright
     description: str
     provenance: Provenance  # of the description
     suffix: str
@@ -32,12 +34,12 @@ def describe_photo(toolbox: Toolbox, image: str | Path) -> Photo:
     from storyteller.images import load_image
 
     path = Path(image).expanduser()
-    load_image(path)  # refuses anything that is not a readable, reasonably sized image
+    image = load_image(path)  # refuses anything that is not a readable, reasonably sized image
     with Image.open(path) as opened:
         fmt = (opened.format or "PNG").upper()
     result = toolbox.caption.invoke({"image_path": str(path)})
     description = " ".join(result.text.split())[:MAX_DESCRIPTION]
-    return Photo(path=path, description=description, provenance=result.provenance,
+    return Photo(path=path, image=image, description=description, provenance=result.provenance,
                  suffix={"JPEG": ".jpg", "MPO": ".jpg"}.get(fmt, f".{fmt.lower()}"),
                  media_type=Image.MIME.get(fmt, "application/octet-stream"))
 

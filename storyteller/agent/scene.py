@@ -13,7 +13,6 @@ the script its text (and `dialogue`), and each character keeps where it is in th
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import BaseModel, Field, create_model, field_validator
@@ -129,13 +128,6 @@ def script_model(order: list[tuple[str, str]]) -> type[BaseModel]:
     return create_model("Script", **{f"line{i}_{_field(slug)}": (line, ...) for i, (slug, _) in enumerate(order, 1)})
 
 
-@dataclass
-class Said:
-    speaker: str  # slug
-    tone: str
-    text: str
-
-
 # The prompt's example lines: a small model copies them instead of writing its own.
 _EXAMPLE_LINES = {"throw the stick again mabel again", "only if you stop shaking sand on me"}
 # What a chat-tuned small model says when it falls out of the scene into assistant talk.
@@ -146,7 +138,7 @@ def _key(text: str) -> str:
     return " ".join("".join(ch for ch in text.lower() if ch.isalnum() or ch.isspace()).split())
 
 
-def tidy_script(said: list[Said], wanted: int) -> tuple[list[Said], dict]:
+def tidy_script(said: list[DialogueLine], wanted: int) -> tuple[list[DialogueLine], dict]:
     """Deterministic repairs of a small model's script, each recorded: a line said twice is kept
     once; a line copied from the prompt's example or out of character (assistant talk) is dropped."""
     kept, seen, notes = [], set(), {}
@@ -179,13 +171,12 @@ def make_photo_scene(run, image_path, *, out, lines: int = 6, mood: str = "playf
     photo, narration)."""
     from storyteller.agent.graph import png_bytes
     from storyteller.backends.classical_vision import dominant_colours
-    from storyteller.images import load_image
 
     toolbox, cancel, seed = run.toolbox, run.cancel, run.seed
     if not 1 <= lines <= MAX_LINES:
         raise InvalidInput(f"lines must be between 1 and {MAX_LINES}, got {lines}")
-    image = load_image(image_path)  # EXIF-rotated, size-checked
-    photo = describe_photo(toolbox, image_path)
+    photo = describe_photo(toolbox, image_path)  # refuses unreadable or huge pictures
+    image = photo.image  # upright (EXIF rotation applied): boxes are found and drawn on it
     cancel.check("before finding who is in the photo")
     detections, found_by = find_subjects(toolbox, image)
     if not detections:
@@ -193,9 +184,10 @@ def make_photo_scene(run, image_path, *, out, lines: int = 6, mood: str = "playf
             f"no people or animals found in {image_path} (by {found_by.backend}, {found_by.kind})",
             fix="use a photo where people or animals are clearly visible, or configure a vision-language "
                 "model as the vqa backend (README: Real models)")
-    subjects = []
+    subjects, colours_of = [], []
     for d in detections:
         colours = [name for name, _ in dominant_colours(_crop(image, d.box, 0.0))][:2]
+        colours_of.append(colours)
         subjects.append(f"a {d.label} {_where(d.box)}" + (f", mostly {' and '.join(colours)}" if colours else ""))
 
     cancel.check("before naming the characters")
@@ -206,7 +198,7 @@ def make_photo_scene(run, image_path, *, out, lines: int = 6, mood: str = "playf
     members = [getattr(cast, key) for key in type(cast).model_fields if key != "title"]
     names, renamed = distinct_names([m.name for m in members])
     characters, used = [], set()
-    for name, member, detection in zip(names, members, detections, strict=True):
+    for name, member, detection, colours in zip(names, members, detections, colours_of, strict=True):
         slug = base = slugify(name, fallback="character", max_length=32)
         n = 2
         while slug in used:
@@ -215,8 +207,7 @@ def make_photo_scene(run, image_path, *, out, lines: int = 6, mood: str = "playf
         x0, y0, x1, y1 = detection.box
         characters.append(Character(
             name=name, slug=slug, personality=member.personality,
-            appearance=Appearance(species=detection.label,
-                                  colors=[c for c, _ in dominant_colours(_crop(image, detection.box, 0.0))][:2]),
+            appearance=Appearance(species=detection.label, colors=colours),
             photo_region=Region(label=detection.label, x=x0, y=y0, w=max(1e-3, x1 - x0), h=max(1e-3, y1 - y0),
                                 score=detection.score, detector=f"{found_by.backend} ({found_by.kind})"),
         ))
@@ -254,7 +245,7 @@ def make_photo_scene(run, image_path, *, out, lines: int = 6, mood: str = "playf
     cancel.check("before writing the scene")
     who = [f"{c.name}: a {c.appearance.species} {_where(d.box)}; {c.personality}"
            for c, d in zip(story.characters, detections, strict=True)]
-    said: list[Said] = []
+    said: list[DialogueLine] = []
     notes: dict = {}
     completion = None
     # A second call only when repairs dropped lines: it goes on from what was kept.
@@ -272,7 +263,8 @@ def make_photo_scene(run, image_path, *, out, lines: int = 6, mood: str = "playf
             script_model(order), max_attempts=toolbox.settings.plan_attempts, seed=seed + 1 + call,
             temperature=0.8 + 0.1 * call, max_tokens=80 + 70 * missing)
         completion = completion or made
-        answered = [Said(slug, getattr(script, key).tone, " ".join(getattr(script, key).text.split()).strip("\"“”"))
+        answered = [DialogueLine(speaker=slug, tone=getattr(script, key).tone,
+                                 text=" ".join(getattr(script, key).text.split()).strip("\"“”") or "…")
                     for (slug, _), key in zip(order, type(script).model_fields, strict=True)]
         said, repairs = tidy_script(said + answered, lines)
         notes[f"call_{call + 1}"] = {"failed_attempts": failed, **repairs}
@@ -281,7 +273,7 @@ def make_photo_scene(run, image_path, *, out, lines: int = 6, mood: str = "playf
                                fix="try another --seed, or configure a larger LLM (README: Real models)")
     if len(said) < lines:
         notes["lines_delivered"] = len(said)
-    dialogue = [DialogueLine(speaker=e.speaker, tone=e.tone, text=e.text or "…") for e in said]
+    dialogue = said
     text = "\n".join(f"{story.character(d.speaker).name} ({d.tone}): “{d.text}”" for d in dialogue)
     provenance = completion.provenance
     provenance.parameters.update(mood=mood, lines=lines, calls=notes)

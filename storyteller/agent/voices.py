@@ -52,10 +52,6 @@ def to_voice(spec: VoiceSpec) -> Voice:
     return Voice(voice_id=spec.voice_id, length_scale=spec.length_scale, pitch_shift=spec.pitch_shift)
 
 
-def to_spec(voice: Voice) -> VoiceSpec:
-    return VoiceSpec(voice.voice_id, voice.length_scale, voice.pitch_shift)
-
-
 def toned(voice: Voice, tone: str) -> Voice:
     """The voice with a tone's pace and pitch on top (unknown tones leave it as it is)."""
     pace, semitones = TONES.get(tone, (1.0, 0.0))

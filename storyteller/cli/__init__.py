@@ -105,8 +105,7 @@ def voice(
         raise typer.BadParameter("give the voice too, e.g. `storyteller voice DIR Fern 2`", param_hint="VOICE")
     if character is not None:
         story = teller.set_voice(folder, character, voice_id, rate=rate, pitch=pitch, renarrate=renarrate_pages)
-        typer.echo(story.history[-1].summary if not renarrate_pages else
-                   next(t.summary for t in reversed(story.history) if t.action == "voice"))
+        typer.echo(next(t.summary for t in reversed(story.history) if t.action == "voice"))
         return
     story = load_story(folder)
     table = Table(title="Voices of the narrator backend")
@@ -188,7 +187,7 @@ def reillustrate(
 def renarrate(
     folder: Annotated[Path, typer.Argument(help="A story folder.")],
     page: Annotated[int, typer.Argument(help="Page number.")],
-    voice: Annotated[Optional[str], typer.Option(help="A voice id of the narrator (see `storyteller doctor`).")] = None,
+    voice: Annotated[Optional[str], typer.Option(help="A narrator voice, by id or number (see `storyteller voice DIR`).")] = None,
     config: ConfigOption = None,
 ) -> None:
     """Narrate a page again, optionally with another voice; the old narration is kept."""

@@ -152,15 +152,16 @@ def _spoken_text(story: Story, page: Page) -> dict:
     lines = page.narration.lines if page.narration else []
     located = [ln for ln in lines if ln.offset is not None and page.text[ln.offset:ln.offset + len(ln.text)] == ln.text]
     if page.dialogue:
-        numbers = {id(ln): i for i, ln in enumerate(lines)}
         script = []
         for i, line in enumerate(page.dialogue):
             try:
                 name = story.character(line.speaker).name
             except KeyError:
                 name = line.speaker
-            match = next((numbers[id(ln)] for ln in lines if ln.speaker == line.speaker and ln.text == line.text), None)
-            script.append({"name": name, "speaker": line.speaker, "tone": line.tone, "text": line.text, "line": match})
+            # A scene's narration speaks its dialogue lines in order, one spoken line each.
+            spoken = i < len(lines) and lines[i].text == line.text
+            script.append({"name": name, "speaker": line.speaker, "tone": line.tone, "text": line.text,
+                           "line": i if spoken else None})
         return {"script": script, "pieces": None}
     if len(located) != len(lines) or not lines:  # no timing, or the text was edited since: plain text
         return {"script": None, "pieces": [{"text": page.text, "line": None}]}

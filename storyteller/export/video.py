@@ -106,10 +106,10 @@ def plan_scenes(source: StorySource) -> list[Scene]:
         chunks[-1].end = clock + duration  # no drift from rounding
         tags = []
         if page.illustration is not None and page.illustration.kind == "photo":
-            for slug in page.characters:
-                region = story.character(slug).photo_region if _name(story, slug) else None
-                if region is not None:
-                    tags.append((slug, story.character(slug).name, (region.x, region.y, region.w, region.h)))
+            for character in story.characters:
+                region = character.photo_region
+                if character.slug in page.characters and region is not None:
+                    tags.append((character.slug, character.name, (region.x, region.y, region.w, region.h)))
         scenes.append(
             Scene(
                 number=page.number,
