@@ -301,3 +301,16 @@ def test_embedded_photo_scene_from_the_cli_is_intelligible(photos, tmp_path):
         heard = transcribe(clip_path)
         assert word_error_rate(line.text, heard) < 0.35, (line.text, heard)
     assert story.title in result.stdout and all(c.name in result.stdout for c in story.characters)
+
+
+def test_a_small_models_repeated_and_out_of_character_lines_are_dropped_and_counted():
+    from storyteller.agent.scene import tidy_script
+    from storyteller.story import DialogueLine
+
+    said = [DialogueLine(speaker="a", text="Nancy, I'll just watch the cat."),
+            DialogueLine(speaker="b", text="Sue, I'll just watch the cat!"),  # the same line, another name in front
+            DialogueLine(speaker="a", text="I'm here to help you with that."),
+            DialogueLine(speaker="b", text="Look, a bird!")]
+    kept, notes = tidy_script(said, wanted=4)
+    assert [line.text for line in kept] == ["Nancy, I'll just watch the cat.", "Look, a bird!"]
+    assert notes == {"repeated_lines_dropped": 1, "out_of_character_dropped": 1}

@@ -128,8 +128,6 @@ def script_model(order: list[tuple[str, str]]) -> type[BaseModel]:
     return create_model("Script", **{f"line{i}_{_field(slug)}": (line, ...) for i, (slug, _) in enumerate(order, 1)})
 
 
-# The prompt's example lines: a small model copies them instead of writing its own.
-_EXAMPLE_LINES = {"throw the stick again mabel again", "only if you stop shaking sand on me"}
 # What a chat-tuned small model says when it falls out of the scene into assistant talk.
 _OUT_OF_CHARACTER = re.compile(r"\b(assist|as an ai|language model|i'm here to help|i am here to help|i can't help)\b", re.I)
 
@@ -140,14 +138,13 @@ def _key(text: str) -> str:
 
 def tidy_script(said: list[DialogueLine], wanted: int) -> tuple[list[DialogueLine], dict]:
     """Deterministic repairs of a small model's script, each recorded: a line said twice is kept
-    once; a line copied from the prompt's example or out of character (assistant talk) is dropped."""
+    once (a leading "Name," aside: small models reuse a line for another speaker), and a line out of
+    character (assistant talk) is dropped."""
     kept, seen, notes = [], set(), {}
     for entry in said:
-        key = _key(entry.text)
+        key = _key(re.sub(r"^\s*\w+,\s*", "", entry.text))
         if not key or key in seen:
             notes["repeated_lines_dropped"] = notes.get("repeated_lines_dropped", 0) + 1
-        elif key in _EXAMPLE_LINES:
-            notes["copied_example_dropped"] = notes.get("copied_example_dropped", 0) + 1
         elif _OUT_OF_CHARACTER.search(entry.text):
             notes["out_of_character_dropped"] = notes.get("out_of_character_dropped", 0) + 1
         else:
