@@ -1,6 +1,9 @@
 """The story graph as one node (a subgraph) of your own LangGraph graph.
 
     python examples/langgraph_subgraph.py
+
+Run again, the story node finds Mira's story in mira-story/ and resumes it instead of starting
+over: a node that LangGraph runs twice (a retry, a replayed checkpoint) does no work twice.
 """
 
 from typing import TypedDict
@@ -47,13 +50,17 @@ def main():
     builder.add_edge("write_message", END)
     app = builder.compile()
 
-    final = {}
+    final, planned = {}, False
     # storyteller's events come through stream_mode="custom" (from a subgraph: subgraphs=True).
     for namespace, mode, chunk in app.stream({"child": "Mira"}, stream_mode=["custom", "values"], subgraphs=True):
-        if mode == "custom" and chunk.type == "page_written":
+        if mode == "custom" and chunk.type == "plan_ready":
+            planned = True
+        elif mode == "custom" and chunk.type == "page_written":
             print(f"  page {chunk.page}: {chunk.text}")
         elif mode == "values" and not namespace:
             final = chunk
+    if not planned:
+        print(f"{final['folder']}/ already held this story: the story node resumed it")
     print(final["message"])
 
 

@@ -2,11 +2,13 @@
 here the same `register` function is called by hand on a private registry.
 
     python examples/plugin.py
+
+Run again, it writes into the next free folder (chimes-2/, ...).
 """
 
 import numpy as np
 
-from storyteller import Storyteller
+from storyteller import Storyteller, free_folder
 from storyteller.backends import Registry
 from storyteller.backends.base import AudioResult, NarratorBackend, VoiceSpec
 from storyteller.config import load_settings
@@ -46,7 +48,9 @@ def main():
     registry.load_plugins()  # the built-ins and every installed plugin
     register(registry)
     teller = Storyteller(load_settings(narrator={"backend": "chime"}), registry=registry)
-    story = teller.new_story("A bell who lost its ring", out="chimes", pages=2)
+    chimes = free_folder("chimes")
+    print(f"writing into {chimes}/")
+    story = teller.new_story("A bell who lost its ring", out=chimes, pages=2)
     narration = story.pages[0].narration
     print("narrated by:", narration.provenance.backend, f"({narration.provenance.kind})", narration.path)
 

@@ -178,6 +178,16 @@ def remove_stray_temp_files(root: Path) -> list[Path]:
     return removed
 
 
+def free_folder(name: str | Path) -> Path:
+    """`name` when no such folder exists or it is empty, else the first free `name-2`, `name-3`, ...:
+    where a new story goes without touching an earlier one (a script run again, a premise told twice)."""
+    base = Path(name)
+    folder, n = base, 2
+    while folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+        folder, n = base.with_name(f"{base.name}-{n}"), n + 1
+    return folder
+
+
 def load_story(path: Path) -> Story:
     """Read and validate story.json; any problem becomes a StoryFolderError naming the file."""
     story_file = Path(path) / STORY_FILE

@@ -745,19 +745,12 @@ def _quit(play: Play, rest: str) -> bool:
 # =============================================================================================
 # starting: a new story, or an existing folder
 # =============================================================================================
-def _free_folder(name: str) -> Path:
-    folder, n = Path(name), 2
-    while folder.exists() and any(folder.iterdir()):
-        folder, n = Path(f"{name}-{n}"), n + 1
-    return folder
-
-
 def start_new(teller: Storyteller, console: Console, *, out: Path | None, premise: str | None, style: str | None,
               pages: int, seed: int, image: Path | None) -> tuple[Path | None, bool]:
     """Ask for what is missing, then plan and make the first pages. Returns the folder (None: the
     reader left before a story existed) and whether its making was cancelled."""
     from storyteller.api import MAX_PREMISE_CHARS, clean_text
-    from storyteller.session import STORY_FILE
+    from storyteller.session import STORY_FILE, free_folder
     from storyteller.story import slugify
 
     reader = LineReader("play-premises")
@@ -777,7 +770,7 @@ def start_new(teller: Storyteller, console: Console, *, out: Path | None, premis
             console.print(Text(f"error: {exc.message}", style="red"))
             premise = None
             continue
-        folder = out or _free_folder(slugify(" ".join(premise.split()[:6]), fallback="story", max_length=40))
+        folder = out or free_folder(slugify(" ".join(premise.split()[:6]), fallback="story", max_length=40))
         console.print(Text(f"writing {plural(pages, 'page')} in {style} into {folder}/ "
                            "(Ctrl-C stops; what is finished is kept)", style="dim"))
         try:
