@@ -8,6 +8,7 @@ plugin is: a module on PYTHONPATH with a dist-info declaring a `storyteller.plug
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -99,8 +100,10 @@ def test_continue_with_photo_example(tmp_path, example_env):
     Image.fromarray(data.chelsea()).save(tmp_path / "cat.jpg")
     out = run_example("continue_with_photo.py", tmp_path, example_env, str(tmp_path / "cat.jpg"))
     assert "writing a new story into photo-story/" in out
-    assert "photo copied to: images/page-03-photo.jpg" in out and "classical analysis" in out
-    assert "turn: continue [3]" in out
+    assert "photo copied to: images/page-03-photo.jpg" in out and "turn: continue [3]" in out
+    # the detector role's cat, with the classical colour and light, labelled as such
+    assert re.search(r"described as: An evenly lit landscape picture, mostly \w+ and \w+: 1 cat \(in the middle, close up\)\.", out)
+    assert "colour and light by classical analysis; people and animals found by the ssd-mobilenet detector" in out
     assert (tmp_path / "photo-story/images/page-03-photo.jpg").read_bytes() == (tmp_path / "cat.jpg").read_bytes()
 
     out = run_example("continue_with_photo.py", tmp_path, example_env, "cat.jpg")  # again: one more page

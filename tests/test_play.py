@@ -267,6 +267,34 @@ def test_a_story_told_turn_by_turn(tmp_path, play_env):
     assert "The lantern goes out" in resumed.outline[3].beat
 
 
+def test_image_and_ask_describe_a_photo_as_every_path_does(registry, tmp_path, play_env):
+    """/ask about a photo scene's page (the photo itself) and /image with the same photo say what
+    the detector role found, as continue, ask and the photo scene do (test_describing.py)."""
+    from PIL import Image
+    from skimage import data
+
+    from storyteller import Storyteller
+    from storyteller.config import RoleConfig, Settings
+
+    Image.fromarray(data.chelsea()).save(tmp_path / "cat.jpg", quality=92)
+    teller = Storyteller(Settings(llm=RoleConfig(backend="scene"), narrator=RoleConfig(backend="tone"),
+                                  text_embedder=RoleConfig(backend="hash"), illustrator=RoleConfig(backend="solid")),
+                         registry=registry)
+    teller.photo_scene(tmp_path / "cat.jpg", out=tmp_path / "cat", lines=2)
+
+    term = Terminal(["play", "cat"], tmp_path, play_env)
+    assert term.prompt() == ("main", 1)
+    term.run("/ask 1 What animal is in the picture?", r"1 cat \(in the middle, close up\)",
+             r"found by the ssd-mobilenet detector", r"classical \(classical\) colour and light statistics")
+    term.run("/image cat.jpg The cat stretches in the sun", r"photo\s+images/page-02-photo\.jpg: .*1 cat \(in the middle",
+             r"saved page 2", timeout=60)
+    term.send("/quit")
+    term.expect(r"bye: 2 pages saved")
+    assert term.finish() == 0 and "Traceback" not in term.screen
+    story = load_story(tmp_path / "cat")
+    assert "1 cat (in the middle, close up)" in story.pages[1].text_provenance.parameters["photo_description"]
+
+
 def test_new_story_cancelled_while_planning_and_bad_folders(tmp_path, play_env):
     """Ctrl-C during the first pages keeps what is finished; `play` on a file is one clear line."""
     slow = {**play_env, "STORYTELLER_LLM__OPTIONS__WORD_DELAY": "0.25"}

@@ -22,7 +22,8 @@ from storyteller.agent.photos import describe_photo, store_photo
 from storyteller.agent.structured import generate_structured
 from storyteller.agent.voices import TONES, assign_voices
 from storyteller.backends.base import Detection
-from storyteller.backends.detectors import VLM_PROMPT, parse_vlm_detections
+from storyteller.backends.classical_vision import crop, dominant_colours
+from storyteller.backends.detectors import VLM_PROMPT, found_record, parse_vlm_detections, where
 from storyteller.errors import BackendCallError, InvalidInput
 from storyteller.events import PageWritten, PlanReady, emit
 from storyteller.session import StoryFolder
@@ -61,21 +62,6 @@ def _tidy(detections: list[Detection]) -> list[Detection]:
 
     kept = sorted(detections, key=area, reverse=True)[:MAX_SUBJECTS]
     return sorted(kept, key=lambda d: (d.box[0] + d.box[2]) / 2)
-
-
-def _where(box: tuple[float, float, float, float]) -> str:
-    middle = (box[0] + box[2]) / 2
-    side = "on the left" if middle < 0.38 else "on the right" if middle > 0.62 else "in the middle"
-    size = (box[2] - box[0]) * (box[3] - box[1])
-    return side + (", close up" if size > 0.35 else ", small in the picture" if size < 0.04 else "")
-
-
-def _crop(image, box, margin: float = CROP_MARGIN):
-    w, h = image.size
-    x0, y0, x1, y1 = box
-    dx, dy = (x1 - x0) * margin, (y1 - y0) * margin
-    return image.crop((max(0, int((x0 - dx) * w)), max(0, int((y0 - dy) * h)),
-                       min(w, int((x1 + dx) * w) + 1), min(h, int((y1 + dy) * h) + 1)))
 
 
 # -- what the LLM answers ----------------------------------------------------------------------
@@ -167,7 +153,6 @@ def make_photo_scene(run, image_path, *, out, lines: int = 6, mood: str = "playf
     its toolbox, seed and cancel token). Commits a "plan" turn (cast) and a "page" turn (script,
     photo, narration)."""
     from storyteller.agent.graph import png_bytes
-    from storyteller.backends.classical_vision import dominant_colours
 
     toolbox, cancel, seed = run.toolbox, run.cancel, run.seed
     if not 1 <= lines <= MAX_LINES:
@@ -183,9 +168,9 @@ def make_photo_scene(run, image_path, *, out, lines: int = 6, mood: str = "playf
                 "model as the vqa backend (README: Real models)")
     subjects, colours_of = [], []
     for d in detections:
-        colours = [name for name, _ in dominant_colours(_crop(image, d.box, 0.0))][:2]
+        colours = [name for name, _ in dominant_colours(crop(image, d.box))][:2]
         colours_of.append(colours)
-        subjects.append(f"a {d.label} {_where(d.box)}" + (f", mostly {' and '.join(colours)}" if colours else ""))
+        subjects.append(f"a {d.label} {where(d.box)}" + (f", mostly {' and '.join(colours)}" if colours else ""))
 
     cancel.check("before naming the characters")
     cast, cast_completion, cast_failed = generate_structured(
@@ -212,9 +197,7 @@ def make_photo_scene(run, image_path, *, out, lines: int = 6, mood: str = "playf
     plan_provenance = cast_completion.provenance
     plan_provenance.parameters.update(
         failed_attempts=cast_failed, renamed=renamed, mood=mood, lines=lines, photo_description=photo.description,
-        detection={"backend": found_by.backend, "model": found_by.model, "kind": found_by.kind,
-                   "duration_s": found_by.duration_s, **found_by.parameters,
-                   "found": [{"label": d.label, "box": [round(v, 4) for v in d.box], "score": d.score} for d in detections]})
+        detection=found_record(detections, found_by))
     story = Story(
         kind="photo", title=cast.title.strip() or "A photo that speaks",
         premise=f"What the {' and '.join(sorted({d.label for d in detections}))} in the photo might say ({mood}).",
@@ -229,9 +212,9 @@ def make_photo_scene(run, image_path, *, out, lines: int = 6, mood: str = "playf
     run.folder = folder
     photo_asset = store_photo(folder, photo, "photo")
     for character, detection in zip(story.characters, detections, strict=True):
-        crop = _crop(image, detection.box)
+        picture = crop(image, detection.box, CROP_MARGIN)
         character.reference_assets = [folder.write_asset(
-            "reference_image", f"character-{character.slug}", png_bytes(crop.convert("RGB")), suffix=".png", media_type="image/png",
+            "reference_image", f"character-{character.slug}", png_bytes(picture.convert("RGB")), suffix=".png", media_type="image/png",
             provenance=Provenance(backend="photo-crop", model=f"crop of {photo_asset.path}", kind="procedural",
                                   parameters={"box": [round(v, 4) for v in detection.box], "margin": CROP_MARGIN},
                                   duration_s=0.0))]
@@ -240,7 +223,7 @@ def make_photo_scene(run, image_path, *, out, lines: int = 6, mood: str = "playf
     emit(PlanReady(title=story.title, pages=1, characters=[c.name for c in story.characters]))
 
     cancel.check("before writing the scene")
-    who = [f"{c.name}: a {c.appearance.species} {_where(d.box)}; {c.personality}"
+    who = [f"{c.name}: a {c.appearance.species} {where(d.box)}; {c.personality}"
            for c, d in zip(story.characters, detections, strict=True)]
     said: list[DialogueLine] = []
     notes: dict = {}

@@ -19,8 +19,10 @@ class Toolbox:
         self.registry = registry or get_registry()
 
     def backend(self, role: str) -> Backend:
+        """The configured backend of `role`, given the configured backends of the roles it uses."""
         config = self.settings.role(role)
-        return self.registry.backend(role, config.backend, config.options)
+        uses = {used: self.backend(used) for used in self.registry.entry(role, config.backend).uses}
+        return self.registry.backend(role, config.backend, config.options, uses=uses)
 
     def tool(self, name: str, role: str):
         return self.registry.tool_class(name)(backend=self.backend(role))

@@ -9,6 +9,11 @@ and `register(registry)` calls `registry.add_backend(...)` / `registry.add_tool(
 built-in backends are registered by exactly that mechanism (see `builtin.py`). Backends are named
 by import path, so listing or configuring them imports no model library; the class is imported
 when the backend is first used, and its instance (with its loaded model) is shared by every call.
+
+A backend may build on another role's backend (`uses`): the classical captioner reports what the
+detector role finds. The caller that resolves roles from the settings (the Toolbox) hands those
+backends in as keyword arguments named after their roles, so the backend stays free of settings
+and stories, and one detector model serves the detector role and the captioner alike.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ class BackendEntry:
     summary: str
     extra: str | None  # the pip extra that brings its libraries, for error messages
     plugin: str
+    uses: tuple[Role, ...] = ()  # roles whose backends it is built on, passed to it by role name
 
 
 @dataclass(frozen=True)
@@ -61,10 +67,14 @@ class Registry:
         self._current_plugin = "?"
 
     # -- registration (called from plugins' register functions) ---------------------------
-    def add_backend(self, role: Role, name: str, target: str, *, summary: str = "", extra: str | None = None) -> None:
-        if role not in ROLES:
-            raise ConfigError(f"plugin {self._current_plugin} registers unknown role {role!r}; roles are {', '.join(ROLES)}")
-        self._backends[(role, name)] = BackendEntry(role, name, target, summary, extra, self._current_plugin)
+    def add_backend(self, role: Role, name: str, target: str, *, summary: str = "", extra: str | None = None,
+                    uses: tuple[Role, ...] = ()) -> None:
+        for wanted in (role, *uses):
+            if wanted not in ROLES:
+                raise ConfigError(f"plugin {self._current_plugin} registers unknown role {wanted!r}; roles are {', '.join(ROLES)}")
+        if role in uses:
+            raise ConfigError(f"plugin {self._current_plugin}: the {role} backend {name!r} cannot use its own role")
+        self._backends[(role, name)] = BackendEntry(role, name, target, summary, extra, self._current_plugin, tuple(uses))
 
     def add_tool(self, name: str, target: str) -> None:
         self._tools[name] = ToolEntry(name, target, self._current_plugin)
@@ -98,17 +108,28 @@ class Registry:
                 fix="check the backend name in your config, or install the plugin that provides it",
             ) from None
 
-    def backend(self, role: Role, name: str, options: dict[str, Any] | None = None) -> Backend:
-        """The shared instance for (role, name, options): created once per process, loaded lazily."""
-        options = dict(options or {})
-        key = (role, name, _freeze(options))
+    def backend(self, role: Role, name: str, options: dict[str, Any] | None = None,
+                uses: dict[str, Backend] | None = None) -> Backend:
+        """The shared instance for (role, name, options, the backends it uses): created once per
+        process, loaded lazily. `uses` holds a backend for each role in the entry's `uses`."""
+        options, uses = dict(options or {}), dict(uses or {})
+        entry = self.entry(role, name)
+        if set(uses) != set(entry.uses):
+            raise ConfigError(f"the {role} backend {name!r} is built on {', '.join(entry.uses) or 'no other role'}, "
+                              f"given {', '.join(sorted(uses)) or 'none'}",
+                              fix="resolve backends through storyteller.agent.toolbox.Toolbox, which hands them in")
+        clash = set(options) & set(uses)
+        if clash:
+            raise ConfigError(f"{role}.options.{sorted(clash)[0]} cannot be set: the {role} backend {name!r} uses the "
+                              f"{sorted(clash)[0]} role's backend", fix=f"configure [{sorted(clash)[0]}] instead")
+        # The used backends are themselves shared instances, so their identity is part of the key.
+        key = (role, name, _freeze(options), tuple(sorted((r, id(b)) for r, b in uses.items())))
         with self._lock:
             instance = self._instances.get(key)
             if instance is None:
-                entry = self.entry(role, name)
                 cls = _import_target(entry.target, extra=entry.extra)
                 try:
-                    instance = cls(**options)
+                    instance = cls(**options, **uses)
                 except TypeError as exc:
                     raise ConfigError(f"bad options for {role} backend {name!r}: {exc}") from exc
                 self._instances[key] = instance

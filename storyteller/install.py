@@ -1,0 +1,127 @@
+"""How this copy of storyteller was installed, and the command that adds an extra to it.
+
+Fix hints must name a command that works here. storyteller is installed from its checkout (the
+setup script, or `pip install -e`); the import name `storyteller` is not a PyPI project of ours
+(`storyteller-core` on PyPI is another project that also installs a top-level `storyteller`), so
+`pip install 'storyteller[vision]'` would fetch nothing or someone else's code. Every hint that
+installs an extra is built by `install_hint`, from what `installation()` finds:
+
+- a **checkout**: the package is imported from a source tree (an editable install, or the tree on
+  sys.path): `python -m pip install -e '/path/to/checkout[vision]'`, or the setup script for the
+  embedded default when this is the checkout's own `.venv`;
+- a **folder**, **archive** or **VCS** install (pip's `direct_url.json`, PEP 610): the same source
+  again, with the extra;
+- an **index** install (a published release): `python -m pip install 'NAME[vision]'`, NAME being
+  the installed distribution's own name.
+
+Our distribution is found by the entry point only it declares (the built-in plugin), not by name,
+so a renamed or published distribution is still recognised, and `storyteller-core` never is.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+from urllib.parse import unquote, urlparse
+
+BUILTIN_PLUGIN = "storyteller.backends.builtin:register"
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class Installation:
+    how: Literal["checkout", "folder", "archive", "vcs", "index", "unknown"]
+    distribution: str | None  # the installed distribution's name; None when not installed (a tree on sys.path)
+    source: str | None  # the checkout or folder, the archive's path or URL, the VCS URL (with @commit)
+    others: tuple[str, ...] = ()  # other distributions in this environment that install a top-level `storyteller`
+
+    def describe(self) -> str:
+        where = {"checkout": f"from the checkout {self.source}", "folder": f"from the folder {self.source}",
+                 "archive": f"from {self.source}", "vcs": f"from {self.source}",
+                 "index": "from a package index", "unknown": "from an unknown source"}[self.how]
+        name = f"distribution {self.distribution}" if self.distribution else "not installed, imported from sys.path"
+        return f"{where} ({name})"
+
+
+def _python() -> str:
+    """The interpreter running storyteller: its pip installs into this environment, whatever `pip` is on PATH."""
+    return shlex.quote(sys.executable)
+
+
+def _ours():
+    """Our distribution: the one that declares the built-in plugin (None when none is installed)."""
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group="storyteller.plugins"):
+        if ep.value.replace(" ", "") == BUILTIN_PLUGIN and ep.dist is not None:
+            return ep.dist
+    return None
+
+
+def _others(ours) -> tuple[str, ...]:
+    from importlib.metadata import packages_distributions
+
+    name = ours.metadata["Name"] if ours is not None else None
+    return tuple(sorted({d for d in packages_distributions().get("storyteller", []) if d != name}))
+
+
+def _local(url: str) -> Path | None:
+    parsed = urlparse(url)
+    return Path(unquote(parsed.path)) if parsed.scheme == "file" else None
+
+
+@lru_cache(maxsize=1)
+def installation() -> Installation:
+    dist = _ours()
+    name = dist.metadata["Name"] if dist is not None else None
+    others = _others(dist)
+    checkout = PACKAGE_DIR.parent
+    if (checkout / "pyproject.toml").is_file():  # a source tree: site-packages holds no pyproject.toml
+        return Installation("checkout", name, str(checkout), others)
+    raw = dist.read_text("direct_url.json") if dist is not None else None
+    if dist is None:
+        return Installation("unknown", None, None, others)
+    if not raw:
+        return Installation("index", name, None, others)
+    try:
+        direct = json.loads(raw)
+        url = direct["url"]
+    except (ValueError, KeyError, TypeError):
+        return Installation("unknown", name, None, others)
+    if "vcs_info" in direct:
+        vcs = direct["vcs_info"]
+        commit = vcs.get("commit_id") or vcs.get("requested_revision")
+        return Installation("vcs", name, f"{vcs.get('vcs', 'git')}+{url}" + (f"@{commit}" if commit else ""), others)
+    path = _local(url)
+    if "dir_info" in direct:
+        return Installation("folder", name, str(path) if path else url, others)
+    return Installation("archive", name, str(path) if path else url, others)
+
+
+def install_hint(extra: str) -> str:
+    """The command that installs storyteller's `extra` (e.g. "vision") into this environment."""
+    found = installation()
+    pip = f"{_python()} -m pip install"
+    if found.how == "checkout":
+        root = Path(found.source)
+        if extra == "embedded" and Path(sys.prefix).resolve() == (root / ".venv").resolve():
+            return f"bash {shlex.quote(str(root / 'scripts' / 'setup.sh'))}"  # torch's CPU build first, then the extra
+        return f"{pip} -e {shlex.quote(f'{root}[{extra}]')}"
+    if found.how in ("folder", "archive") and Path(found.source).exists():
+        return f"{pip} {shlex.quote(f'{found.source}[{extra}]')}"
+    if found.how == "vcs" or found.how == "archive" and "://" in found.source:
+        return f"{pip} {shlex.quote(f'{found.distribution}[{extra}] @ {found.source}')}"
+    if found.how == "index":
+        return f"{pip} {shlex.quote(f'{found.distribution}[{extra}]')}"
+    # A folder install whose folder is gone, or a copy pip never installed: only its source knows.
+    return f"{pip} -e '/path/to/the/storyteller/checkout[{extra}]' (from the checkout this copy came from)"
+
+
+def pip_hint(requirement: str) -> str:
+    """The command that installs a third-party `requirement` into this environment."""
+    return f"{_python()} -m pip install {requirement}"
