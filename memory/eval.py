@@ -112,7 +112,9 @@ def _face_counter():
     try:
         import cv2
     except ImportError:
-        return None, "OpenCV is not installed (pip install 'storyteller[embedded]')"
+        from storyteller.install import install_hint
+
+        return None, f"OpenCV is not installed ({install_hint('embedded')})"
     folder = Path(getattr(getattr(cv2, "data", None), "haarcascades", "") or ".")
     if not hasattr(cv2, "CascadeClassifier") or not all((folder / name).is_file() for name in _CASCADES):
         # OpenCV 5 moved the Haar cascades out of the main package.

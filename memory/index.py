@@ -38,8 +38,9 @@ def _faiss():
         import faiss
     except ImportError as exc:  # faiss is an extra, imported only when memory is used
         from storyteller.errors import BackendUnavailable
+        from storyteller.install import install_hint
 
-        raise BackendUnavailable("faiss is not installed", fix="pip install 'storyteller[memory]'") from exc
+        raise BackendUnavailable("faiss is not installed", fix=install_hint("memory")) from exc
     return faiss
 
 

@@ -103,25 +103,27 @@ def installation() -> Installation:
     return Installation("archive", name, str(path) if path else url, others)
 
 
-def install_hint(extra: str) -> str:
-    """The command that installs storyteller's `extra` (e.g. "vision") into this environment."""
+def install_hint(extra: str | None) -> str:
+    """The command that installs storyteller with its `extra` (e.g. "vision"; None: only its own
+    dependencies) into this environment."""
     found = installation()
     pip = f"{_python()} -m pip install"
+    extras = f"[{extra}]" if extra else ""
     if found.how == "checkout":
         root = Path(found.source)
         if extra == "embedded" and Path(sys.prefix).resolve() == (root / ".venv").resolve():
             return f"bash {shlex.quote(str(root / 'scripts' / 'setup.sh'))}"  # torch's CPU build first, then the extra
-        return f"{pip} -e {shlex.quote(f'{root}[{extra}]')}"
+        return f"{pip} -e {shlex.quote(f'{root}{extras}')}"
     if found.how in ("folder", "archive") and Path(found.source).exists():
-        return f"{pip} {shlex.quote(f'{found.source}[{extra}]')}"
+        return f"{pip} {shlex.quote(f'{found.source}{extras}')}"
     if found.how == "vcs" or found.how == "archive" and "://" in found.source:
-        return f"{pip} {shlex.quote(f'{found.distribution}[{extra}] @ {found.source}')}"
+        return f"{pip} {shlex.quote(f'{found.distribution}{extras} @ {found.source}')}"
     if found.how == "index":
-        return f"{pip} {shlex.quote(f'{found.distribution}[{extra}]')}"
+        return f"{pip} {shlex.quote(f'{found.distribution}{extras}')}"
     # A folder install whose folder is gone, or a copy pip never installed: only its source knows.
-    return f"{pip} -e '/path/to/the/storyteller/checkout[{extra}]' (from the checkout this copy came from)"
+    return f"{pip} -e '/path/to/the/storyteller/checkout{extras}' (the checkout this copy came from)"
 
 
-def pip_hint(requirement: str) -> str:
-    """The command that installs a third-party `requirement` into this environment."""
-    return f"{_python()} -m pip install {requirement}"
+def pip_hint(requirement: str, command: str = "install") -> str:
+    """The command that installs (or uninstalls) a third-party `requirement` in this environment."""
+    return f"{_python()} -m pip {command} {requirement}"

@@ -35,11 +35,13 @@ def packaged_gguf() -> Path:
 
 def why_not_available() -> str | None:
     """None when a server can be started here, else the reason (for pytest.skip)."""
+    from storyteller.install import install_hint
+
     if importlib.util.find_spec("llama_cpp") is None:
-        return "llama-cpp-python is not installed (pip install 'storyteller[llamacpp]')"
+        return f"llama-cpp-python is not installed ({install_hint('llamacpp')})"
     missing = [m for m in SERVER_MODULES if importlib.util.find_spec(m) is None]
     if missing:
-        return f"llama_cpp.server needs {', '.join(missing)}: pip install 'llama-cpp-python[server]'"
+        return f"llama_cpp.server needs {', '.join(missing)}: {install_hint('test')}"
     return None
 
 

@@ -33,6 +33,7 @@ from storyteller.backends.hf_vision import (  # noqa: E402
 )
 from storyteller.errors import BackendUnavailable, InvalidInput  # noqa: E402
 from storyteller.events import ModelCall, listening  # noqa: E402
+from storyteller.install import install_hint  # noqa: E402
 from tiny_models import (  # noqa: E402
     HAS_TORCHVISION,
     build_blip,
@@ -293,7 +294,7 @@ def test_missing_extra_names_the_pip_extra(monkeypatch, llm_dir):
     monkeypatch.setattr(builtins, "__import__", no_transformers)
     with pytest.raises(BackendUnavailable) as info:
         TransformersLLM(model=str(llm_dir)).ensure_setup()
-    assert info.value.fix == "pip install 'storyteller[vision]'"
+    assert info.value.fix == install_hint("vision")  # the checkout's own pip install -e line (test_install.py)
 
 
 def test_bad_options_are_value_errors():

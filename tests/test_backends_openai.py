@@ -30,6 +30,7 @@ from storyteller.backends.openai_compat import (  # noqa: E402
 )
 from llama_server import free_port  # noqa: E402
 from storyteller.errors import BackendCallError, BackendUnavailable  # noqa: E402
+from storyteller.install import install_hint  # noqa: E402
 
 PERSON_SCHEMA = {
     "title": "Person",
@@ -110,7 +111,7 @@ def test_missing_openai_package_names_the_extra(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_openai)
     with pytest.raises(BackendUnavailable) as info:
         OpenAICompatVQA(base_url="http://127.0.0.1:9/v1").ensure_setup()
-    assert info.value.fix == "pip install 'storyteller[openai]'"
+    assert info.value.fix == install_hint("openai")  # the checkout's own pip install -e line (test_install.py)
 
 
 # ---------------------------------------------------------------------------------------------

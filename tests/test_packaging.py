@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import shlex
 import subprocess
 import sys
 import sysconfig
@@ -70,3 +72,57 @@ def test_import_and_help_load_no_model_library():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+HINTS = "import json; from storyteller.install import installation as i, install_hint as h; " \
+        "f = i(); print(json.dumps([f.how, f.distribution, f.source, list(f.others), h('vision')]))"
+
+
+def test_hints_fit_how_the_wheel_was_installed(wheel, tmp_path):
+    """The wheel installed as pip would from an index, a folder, an archive or a VCS URL (pip's
+    direct_url.json, PEP 610), and beside storyteller-core (another project with a top-level
+    `storyteller`): each install_hint is the command that adds the extra to that installation."""
+    env_dir = tmp_path / "venv"
+    venv.create(env_dir, with_pip=False)
+    python = env_dir / "bin" / "python"
+    site = Path(subprocess.check_output([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], text=True).strip())
+    zipfile.ZipFile(wheel).extractall(site)
+    (site / "deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    dist_info = next(site.glob("storyteller-*.dist-info"))
+    name = json.loads(subprocess.check_output([python, "-c", "import json, importlib.metadata as m; "
+                                               "print(json.dumps(m.distribution('storyteller').metadata['Name']))"], text=True))
+    pip = f"{shlex.quote(str(python))} -m pip install"
+
+    def hints(direct_url: dict | None) -> list:
+        (dist_info / "direct_url.json").unlink(missing_ok=True)
+        if direct_url is not None:
+            (dist_info / "direct_url.json").write_text(json.dumps(direct_url))
+        done = subprocess.run([python, "-c", HINTS], capture_output=True, text=True, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    # From an index (a published release): the distribution's own name, never a guess.
+    assert hints(None) == ["index", name, None, [], f"{pip} '{name}[vision]'"]
+    # From a folder that is still there (pip install /path/to/storyteller), and one that is gone.
+    source = tmp_path / "source tree"
+    source.mkdir()
+    assert hints({"url": source.as_uri(), "dir_info": {}}) == \
+        ["folder", name, str(source), [], f"{pip} '{source}[vision]'"]
+    gone = hints({"url": (tmp_path / "gone").as_uri(), "dir_info": {}})
+    assert gone[0] == "folder" and gone[4] == f"{pip} -e '/path/to/the/storyteller/checkout[vision]' (the checkout this copy came from)"
+    # From a wheel file, on disk or at a URL.
+    assert hints({"url": wheel.as_uri(), "archive_info": {}})[4] == f"{pip} '{wheel}[vision]'"
+    url = "https://example.invalid/storyteller-0.1.0-py3-none-any.whl"
+    assert hints({"url": url, "archive_info": {}})[4] == f"{pip} '{name}[vision] @ {url}'"
+    # From a git repository, at the commit that was installed.
+    vcs = hints({"url": "https://example.invalid/storyteller.git", "vcs_info": {"vcs": "git", "commit_id": "abc123"}})
+    assert vcs[:3] == ["vcs", name, "git+https://example.invalid/storyteller.git@abc123"]
+    assert vcs[4] == f"{pip} '{name}[vision] @ git+https://example.invalid/storyteller.git@abc123'"
+
+    # storyteller-core beside it: reported as a clash, never taken for storyteller.
+    core = site / "storyteller_core-0.0.4.dist-info"
+    core.mkdir()
+    (core / "METADATA").write_text("Metadata-Version: 2.1\nName: storyteller-core\nVersion: 0.0.4\n")
+    (core / "top_level.txt").write_text("storyteller\n")
+    (core / "RECORD").write_text("storyteller/__init__.py,,\n")
+    assert hints(None) == ["index", name, None, ["storyteller-core"], f"{pip} '{name}[vision]'"]

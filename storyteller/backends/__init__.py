@@ -26,6 +26,7 @@ from typing import Any
 
 from storyteller.backends.base import ROLES, Backend, Role
 from storyteller.errors import BackendUnavailable, ConfigError
+from storyteller.install import install_hint
 
 ENTRY_POINT_GROUP = "storyteller.plugins"
 
@@ -53,7 +54,7 @@ def _import_target(target: str, *, extra: str | None):
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        hint = f"pip install 'storyteller[{extra}]'" if extra else f"install the package that provides {module_name}"
+        hint = install_hint(extra) if extra else f"install the package that provides {module_name}"
         raise BackendUnavailable(f"{target} cannot be imported: {exc}", fix=hint) from exc
     return getattr(module, attr)
 

@@ -25,6 +25,7 @@ from storyteller.backends.base import (CaptionerBackend, Detection, DetectionRes
                                        VQABackend)
 from storyteller.backends.detectors import found_record, plural, where
 from storyteller.errors import BackendUnavailable
+from storyteller.install import install_hint, pip_hint
 
 # A few named colours are enough to say "mostly blue and white"; names a child would use.
 _NAMED_COLOURS = {
@@ -241,8 +242,6 @@ class HaarDetector(DetectorBackend):
     model_id = "opencv-haar-cascades"
 
     def setup(self) -> None:
-        from storyteller.install import install_hint
-
         try:
             import cv2
         except ImportError as exc:
@@ -251,7 +250,8 @@ class HaarDetector(DetectorBackend):
         for filename, kind in _CASCADES.items():
             cascade = cv2.CascadeClassifier(cv2.data.haarcascades + filename)
             if cascade.empty():
-                raise BackendUnavailable(f"OpenCV cascade {filename} is missing", fix="reinstall opencv-python-headless")
+                raise BackendUnavailable(f"OpenCV cascade {filename} is missing",
+                                         fix=pip_hint("--force-reinstall 'opencv-python-headless>=4.8,<5'"))
             self._cascades.append((filename, kind, cascade))
 
     def _regions(self, image) -> list[tuple[str, tuple[int, int, int, int]]]:

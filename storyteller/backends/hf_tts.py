@@ -24,6 +24,7 @@ from typing import Any
 from storyteller.backends.base import AudioResult, NarratorBackend, VoiceSpec
 from storyteller.backends import hf_common
 from storyteller.errors import BackendCallError, BackendUnavailable, InvalidInput
+from storyteller.install import install_hint, pip_hint
 
 EXTRA = "tts"
 DEFAULT_MODEL = "facebook/mms-tts-eng"
@@ -91,7 +92,7 @@ class TransformersNarrator(NarratorBackend):
             import transformers
         except ImportError as exc:
             raise BackendUnavailable(f"transformers is not installed ({exc})",
-                                     fix=f"pip install 'storyteller[{EXTRA}]'") from exc
+                                     fix=install_hint(EXTRA)) from exc
 
         source = hf_common.resolve_source(self.model, example_hub_id=DEFAULT_MODEL, family="text-to-speech",
                                           model_types=FAMILIES)
@@ -132,7 +133,7 @@ class TransformersNarrator(NarratorBackend):
 
         if importlib.util.find_spec("sentencepiece") is None:  # SpeechT5's tokenizer is a sentencepiece model
             raise BackendUnavailable("SpeechT5 needs sentencepiece, which is not installed",
-                                     fix=f"pip install 'storyteller[{EXTRA}]'")
+                                     fix=install_hint(EXTRA))
         self._model = self._load_model(transformers.SpeechT5ForTextToSpeech, source, "SpeechT5 model")
         self._tokenizer = self._load(transformers.SpeechT5Processor, source, "processor")
         vocoder = hf_common.resolve_source(self.vocoder_source or DEFAULT_VOCODER, example_hub_id=DEFAULT_VOCODER,
@@ -221,7 +222,7 @@ class TransformersNarrator(NarratorBackend):
             inputs = self._tokenizer(text, return_tensors="pt")
         except ImportError as exc:  # tokenizers that phonemize need phonemizer + espeak-ng
             raise BackendUnavailable(f"the tokenizer of {self.model} needs a missing package: {exc}",
-                                     fix="pip install phonemizer, and install espeak-ng (apt install espeak-ng)",
+                                     fix=f"{pip_hint('phonemizer')}, and install espeak-ng (apt install espeak-ng)",
                                      ) from exc
         if inputs["input_ids"].shape[-1] == 0:
             return None

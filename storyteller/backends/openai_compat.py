@@ -25,6 +25,7 @@ from typing import Any
 from storyteller.backends.base import CaptionerBackend, Completion, LLMBackend, TextResult, VQABackend
 from storyteller.errors import BackendCallError, BackendUnavailable, InvalidInput
 
+from storyteller.install import install_hint
 DEFAULT_BASE_URL = "http://127.0.0.1:8000/v1"
 # A streamed completion is read until the server ends it, but never past these bounds per max_tokens
 # token: a server that ignores max_tokens (or sends one character per chunk forever) would otherwise
@@ -71,7 +72,7 @@ class _OpenAIClientMixin:
         try:
             import openai
         except ImportError as exc:
-            raise BackendUnavailable("the openai package is not installed", fix="pip install 'storyteller[openai]'") from exc
+            raise BackendUnavailable("the openai package is not installed", fix=install_hint("openai")) from exc
         # Local servers need no key; the client library insists on a non-empty one all the same.
         api_key = os.environ.get(self.api_key_env) or "not-needed"
         self._client = openai.OpenAI(base_url=self.base_url, api_key=api_key, timeout=self.timeout,

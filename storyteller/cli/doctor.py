@@ -44,4 +44,19 @@ def run_doctor(teller, console: Console) -> bool:
             status = f"[red]does not load[/red]: {exc.message}" + (f"\nfix: {exc.fix}" if exc.fix else "")
         table.add_row(role, config.backend, status, hint)
     console.print(table)
-    return all_ok
+    return _show_installation(console) and all_ok
+
+
+def _show_installation(console: Console) -> bool:
+    """Where this storyteller comes from (what the fix hints above are built for), and False when
+    another distribution in this environment installs a top-level `storyteller` too."""
+    from storyteller import __version__
+    from storyteller.install import installation, pip_hint
+
+    found = installation()
+    console.print(f"storyteller {__version__}, installed {found.describe()}")
+    for other in found.others:
+        console.print(f"[red]clash[/red]: {other} also installs a top-level `storyteller` package into this "
+                      f"environment, so one overwrites the other's files\nfix: {pip_hint(other, 'uninstall')}, or "
+                      "give storyteller a virtualenv of its own (bash scripts/setup.sh makes .venv in its checkout)")
+    return not found.others

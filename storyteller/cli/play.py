@@ -30,8 +30,10 @@ try:
     from prompt_toolkit.completion import Completer, Completion, PathCompleter
     from prompt_toolkit.document import Document
 except ModuleNotFoundError as exc:  # a core dependency; say how to fix a broken install, not a traceback
+    from storyteller.install import install_hint
+
     raise StorytellerError("`storyteller play` needs prompt_toolkit, which is not installed",
-                           fix="pip install 'prompt_toolkit>=3.0.36'") from exc
+                           fix=install_hint(None)) from exc
 from rich.console import Console, Group
 from rich.live import Live
 from rich.spinner import Spinner

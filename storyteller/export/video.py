@@ -25,6 +25,7 @@ from pathlib import Path
 
 from storyteller.errors import BackendUnavailable, StorytellerError
 from storyteller.export._source import StorySource
+from storyteller.install import install_hint, pip_hint
 
 WIDTH, HEIGHT = 1280, 720
 FPS = 12  # a slideshow: pictures change once a page; fewer frames encode ~2x faster
@@ -53,14 +54,14 @@ def ffmpeg_exe() -> str:
     except ImportError:
         raise BackendUnavailable(
             "MP4 export needs the ffmpeg binary from the imageio-ffmpeg package, which is not installed",
-            fix="pip install 'storyteller[export]'",
+            fix=install_hint("export"),
         ) from None
     try:
         return imageio_ffmpeg.get_ffmpeg_exe()
     except RuntimeError as exc:
         raise BackendUnavailable(
             f"imageio-ffmpeg is installed but its ffmpeg binary is missing: {exc}",
-            fix="pip install --force-reinstall imageio-ffmpeg",
+            fix=pip_hint("--force-reinstall imageio-ffmpeg"),
         ) from exc
 
 
