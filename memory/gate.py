@@ -12,6 +12,14 @@ Three scores, each a cosine similarity in the image embedder's space:
 * text alignment: image vs page text, only when the image embedder has a text tower
   (CLIP/SigLIP); otherwise None and recorded as not measured, never a made-up number.
 
+Where the illustrator says where it put each character (`ImageResult.regions`: the storyboard
+placed them, a ControlNet layout put them there, or the detector role found them), each
+character's score compares *its own region* of the picture (padded by REGION_PAD so the crop's
+border is background) with its references, as if it were alone on stage: a character recoloured,
+or two characters swapped, fails even when the page's colours overall are right. A character the
+regions do not include scores 0 (it is not in the picture). Without regions, the whole picture is
+compared, with the other characters on stage allowed for.
+
 A score with no reference (the first page; a character's first appearance) is None: nothing to be
 consistent with yet. `ConsistencyGate.run` calls `generate(attempt)` up to `max_attempts` times,
 stops at the first attempt that passes every measured threshold, and otherwise keeps the attempt
@@ -37,6 +45,17 @@ from storyteller.errors import BackendUnavailable, InvalidInput
 from storyteller.memory.index import as_matrix
 
 DEFAULT_THRESHOLDS = {"character": 0.80, "style": 0.60, "text": 0.20}
+REGION_PAD = 0.15  # a character's crop reaches this share of its box beyond it on every side
+
+
+def crop_region(image, box, pad: float = REGION_PAD):
+    """The part of a PIL image inside `box` ((x0, y0, x1, y1) as fractions), padded, clipped to the image."""
+    w, h = image.size
+    x0, y0, x1, y1 = box
+    dx, dy = (x1 - x0) * pad, (y1 - y0) * pad
+    left, top = max(0, int((x0 - dx) * w)), max(0, int((y0 - dy) * h))
+    right, bottom = min(w, int(round((x1 + dx) * w))), min(h, int(round((y1 + dy) * h)))
+    return image.crop((left, top, max(left + 1, right), max(top + 1, bottom)))
 
 
 def text_tower_reason(image_embedder) -> str | None:
@@ -127,15 +146,29 @@ class ConsistencyGate:
 
     def score(self, image, *, characters: Mapping[str, Any] | None = None, style: Any = None,
               text: str | None = None, on_stage: int | None = None) -> dict[str, Any]:
-        """Scores of one image. `characters`: slug -> reference images or vectors (every character
-        on stage, with or without references); `style`: the same for the style; `on_stage`: how
-        many characters the picture shows (default: len(characters))."""
-        vector = as_matrix(self.image_embedder.embed_images([getattr(image, "image", image)]))[0]
+        """Scores of one image (a PIL image, or a result with `.image` and `.regions`: where each
+        character is). `characters`: slug -> reference images or vectors (every character on stage,
+        with or without references); `style`: the same for the style; `on_stage`: how many
+        characters the picture shows (default: len(characters)), for whole-picture scoring."""
+        picture = getattr(image, "image", image)
+        regions = dict(getattr(image, "regions", None) or {})
+        vector = as_matrix(self.image_embedder.embed_images([picture]))[0]
         crowd = max(1, on_stage if on_stage is not None else len(characters or {}))
-        per_character: dict[str, float | None] = {}
-        for slug, references in (characters or {}).items():
-            refs = self._vectors(references)
-            per_character[slug] = None if refs is None else round(float(self.character_scores(refs, vector, crowd).mean()), 4)
+        refs = {slug: self._vectors(references) for slug, references in (characters or {}).items()}
+        per_character: dict[str, float | None] = {slug: None for slug in refs}
+        if regions:
+            found = [slug for slug, r in refs.items() if r is not None and slug in regions]
+            crops = [crop_region(picture, regions[slug]) for slug in found]
+            crop_vectors = as_matrix(self.image_embedder.embed_images(crops)) if crops else None
+            for i, slug in enumerate(found):
+                per_character[slug] = round(float(self.character_scores(refs[slug], crop_vectors[i], 1).mean()), 4)
+            for slug, r in refs.items():
+                if r is not None and slug not in regions:
+                    per_character[slug] = 0.0  # the picture does not show it
+        else:
+            for slug, r in refs.items():
+                if r is not None:
+                    per_character[slug] = round(float(self.character_scores(r, vector, crowd).mean()), 4)
         measured = [s for s in per_character.values() if s is not None]
         style_refs = self._vectors(style)
         style_score = None if style_refs is None else round(float(self.style_scores(style_refs, vector).mean()), 4)
@@ -143,6 +176,7 @@ class ConsistencyGate:
         scores = {
             "characters": per_character,
             "character": min(measured) if measured else None,
+            "character_measure": "region" if regions else "whole picture",
             "style": style_score,
             "text": None if text_score is None else round(text_score, 4),
         }
@@ -154,7 +188,8 @@ class ConsistencyGate:
     # -- the retry loop --------------------------------------------------------------------------
     def run(self, generate: Callable[[int], Any], *, characters: Mapping[str, Any] | None = None, style: Any = None,
             text: str | None = None) -> GateResult:
-        """Generate, score, and retry below threshold; `generate(attempt)` varies seed/conditioning."""
+        """Generate, score, and retry below threshold; `generate(attempt)` varies seed/conditioning
+        and returns an image, or a result with `.image` and `.regions` (scored per region)."""
         character_refs = {slug: self._vectors(refs) for slug, refs in (characters or {}).items()}
         style_refs = self._vectors(style)
         attempts, outputs = [], []

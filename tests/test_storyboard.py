@@ -13,14 +13,15 @@ from storyteller.backends import storyboard
 from storyteller.backends.base import Figure, IllustrationRequest
 from storyteller.backends.storyboard import (
     StoryboardIllustrator,
-    analyse_scene,
     draw_figure,
     figure_unit,
     parse_color,
     style_treatment,
 )
 from storyteller.backends.storyboard import text as storyboard_text
+from storyteller.backends.storyboard import spec_from_shot
 from storyteller.errors import InvalidInput
+from storyteller.staging import read_shot
 
 FOX = Figure("fen", "Fen", "a small orange fox with a white-tipped tail", ["orange", "white"], "fox")
 KEEPER = Figure("tom", "Old Tom", "an old lighthouse keeper with a grey beard", ["navy", "yellow"], "person")
@@ -175,19 +176,24 @@ def test_colour_words_hex_and_unknown_words():
 
 
 # -- scenes and styles --------------------------------------------------------------------------
-def test_scene_keywords_pick_setting_time_weather_and_props():
-    s = analyse_scene("a snowy night, a lantern glowing on the snow")
-    assert (s.setting, s.time) == ("snow", "night") and "lantern" in s.props
-    s = analyse_scene("a snowy forest at night")
-    assert (s.setting, s.time, s.weather) == ("forest", "night", ("snow",))
-    assert analyse_scene("the lighthouse by the sea").setting == "sea"
-    k = analyse_scene("two sisters baking in the kitchen, snow falling outside the window")
-    assert (k.setting, k.room, k.weather) == ("indoor", "kitchen", ("snow",))
-    d = analyse_scene("a penguin café in the desert")
+def test_prompt_words_stage_setting_time_weather_and_props():
+    """A request without a shot is staged from its words (storyteller.staging.read_shot)."""
+    def staged(scene, prompt=""):
+        shot = read_shot(prompt, scene)
+        return shot, spec_from_shot(shot, scene)
+
+    s, _ = staged("a snowy night, a lantern glowing on the snow")
+    assert (s.setting, s.time_of_day) == ("snow", "night") and "lantern" in s.props
+    s, spec = staged("a snowy forest at night")
+    assert (s.setting, s.time_of_day, spec.weather) == ("forest", "night", ("snow",))
+    assert staged("the lighthouse by the sea")[0].setting == "sea"
+    k, spec = staged("two sisters baking in the kitchen, snow falling outside the window")
+    assert (k.setting, spec.room, spec.weather) == ("indoor", "kitchen", ("snow",))
+    d, _ = staged("a penguin café in the desert")
     assert d.setting == "desert" and "cafe" in d.props
-    assert analyse_scene("a rainy city street with a bus").weather == ("rain",)
-    assert analyse_scene("").setting == "garden"
-    assert analyse_scene("", prompt="a rocket lifts off into space").setting == "space"
+    assert staged("a rainy city street with a bus")[1].weather == ("rain",)
+    assert staged("")[0].setting == "garden"
+    assert staged("", prompt="a rocket lifts off into space")[0].setting == "space"
 
 
 def test_snow_scene_is_brighter_than_night_scene(ill):

@@ -1,25 +1,30 @@
 """The offline default illustrator: a procedural storyboard renderer, not a neural model.
 
 No text-to-image model ships with storyteller, so the default draws an honest storyboard panel
-with Pillow and numpy: a setting picked from keywords in the scene text (snowy night, seaside,
-kitchen...), a few props named in the text (lantern, kite, boat...), each character as a simple
-figure built from its species and colours, a style treatment (watercolor, pencil, crayon, pixel
-art, ink, oil or flat), the caption and a corner label saying what made the picture.
+with Pillow and numpy, of the request's shot (storyteller.story.Shot; without one, the prompt's
+words staged by storyteller.staging): the setting, time of day, weather and light; the props the
+shot names (a labelled parcel for one it has no drawing for); each character as a simple figure
+built from its species and colours, in its pose (action, expression, facing), where the shot puts
+it (left/centre/right, near/far) at the camera's distance; a style treatment (watercolor, pencil,
+crayon, pixel art, ink, oil or flat), the caption and a corner label saying what made the picture.
+A sheet request draws each character large on a plain ground instead, front and side view.
 
 Invariants the rest of storyteller relies on:
 - Deterministic: the same request gives the same pixels, in any process (hashes are hashlib,
   never Python's salted `hash`). Different seeds vary the composition.
-- A character looks the same on every page: `draw_figure` depends only on the figure's key,
-  species, colours and description, and its scale only on the page size; the seed moves it.
+- A character looks the same on every page: its colours and shapes depend only on the figure's
+  key, species, colours and description; its pose moves limbs and face; camera and depth scale it.
+- It says where it put everyone: `ImageResult.regions` and the provenance's `figures` (with the
+  action drawn and how: "articulated", or "body moved" when a family cannot do it any closer).
 - Any text renders: captions and names are sanitised, fonts fall back, nothing raises on emoji,
   RTL or markup.
 
 Layout of the package, in drawing order:
 - colors.py: colour words and hex, shading, the stable hash; text.py: fonts, wrap, labels.
-- figures.py: a Figure -> a cached sprite, drawn by people.py, beasts.py (four-legged animals,
-  dragons) or creatures.py (everything else), all with the kit in pen.py.
-- scenes.py: scene text -> SceneSpec, and the Backdrop canvas; landscapes.py and rooms.py paint
-  the settings; props.py the props and the weather.
+- figures.py: a Figure and a Pose -> a cached sprite, drawn by people.py, beasts.py (four-legged
+  animals, dragons) or creatures.py (everything else), with the kit in pen.py and poses.py.
+- scenes.py: a Shot -> SceneSpec, and the Backdrop canvas; landscapes.py and rooms.py paint the
+  settings; props.py places the props (things.py draws the small ones) and the weather.
 - styles.py: the style treatments; page.py: composition of one page (render_page).
 - this file: the backend class, and the names other code imports.
 """
@@ -30,25 +35,18 @@ from typing import Any
 
 from storyteller.backends.base import Figure, IllustrationRequest, IllustratorBackend, ImageResult
 from storyteller.backends.storyboard.colors import HEX_COLOR, parse_color
-from storyteller.backends.storyboard.figures import draw_figure, resolve_look
-from storyteller.backends.storyboard.page import (
-    CORNER_LABEL,
-    MODEL_ID,
-    RENDERER_VERSION,
-    Placement,
-    figure_unit,
-    layout_figures,
-    render_page,
-)
-from storyteller.backends.storyboard.scenes import SceneSpec, analyse_scene
+from storyteller.backends.storyboard.figures import draw_figure, draw_posed, resolve_look
+from storyteller.backends.storyboard.page import CORNER_LABEL, MODEL_ID, RENDERER_VERSION, Placement, figure_unit, render_page
+from storyteller.backends.storyboard.poses import Pose
+from storyteller.backends.storyboard.scenes import SceneSpec, spec_from_shot
 from storyteller.backends.storyboard.styles import apply_style, style_treatment
 from storyteller.backends.storyboard.text import clean_text, get_font, wrap_text
 from storyteller.errors import InvalidInput
 
 __all__ = [
-    "CORNER_LABEL", "MODEL_ID", "RENDERER_VERSION", "Placement", "SceneSpec", "StoryboardIllustrator",
-    "StoryboardInputError", "analyse_scene", "apply_style", "clean_text", "draw_figure", "figure_unit", "get_font",
-    "layout_figures", "parse_color", "render_page", "resolve_look", "style_treatment", "wrap_text",
+    "CORNER_LABEL", "MODEL_ID", "RENDERER_VERSION", "Placement", "Pose", "SceneSpec", "StoryboardIllustrator",
+    "StoryboardInputError", "apply_style", "clean_text", "draw_figure", "draw_posed", "figure_unit", "get_font",
+    "parse_color", "render_page", "resolve_look", "spec_from_shot", "style_treatment", "wrap_text",
 ]
 
 MIN_SIDE, MAX_SIDE = 64, 2048
@@ -118,5 +116,11 @@ class StoryboardIllustrator(IllustratorBackend):
             # Parameters are only known after drawing; the Provenance object is filled in after.
             image, provenance = self.timed("illustrate", render, seed=request.seed, prompt=request.prompt)
             provenance.parameters = holder["parameters"]
-            results.append(ImageResult(image=image, provenance=provenance))
+            # The renderer placed every figure itself: its region is known, not detected. (On a
+            # sheet, the front view.)
+            regions = {}
+            for placed in provenance.parameters["figures"]:
+                if placed["box"] is not None:
+                    regions.setdefault(placed["key"], tuple(placed["box"]))
+            results.append(ImageResult(image=image, provenance=provenance, regions=regions))
         return results

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from storyteller.backends.storyboard.colors import INK, RGB, luminance, mix, parse_color, rgba, shade, stable_int
+from storyteller.backends.storyboard.poses import Pose, limb
 from storyteller.backends.storyboard.pen import BASE, CANVAS_W, Look, Pen, bezier, face
 
 
@@ -72,16 +73,44 @@ def beast_colors(look: Look, defaults: tuple) -> tuple[RGB, RGB, RGB]:
     return main, second, third
 
 
-def draw_quadruped(pen: Pen, look: Look, spec: Beast) -> None:
+# Leg angles per action (degrees from straight down, positive towards the head): front near, hind
+# near, front far, hind far. A raised leg (over 60 degrees) is a lifted paw, shorter than a standing one.
+QUAD_LEGS = {
+    "walk": (18, -14, -12, 14), "run": (55, -50, 40, -40), "jump": (60, -60, 50, -50), "wave": (130, 0, 0, 0),
+    "point": (90, 0, 0, 0), "hold": (70, 0, 0, 0), "reach": (150, 0, 8, 0), "hug": (95, 0, 80, 0),
+    "fly": (70, -70, 60, -60), "climb": (120, -10, 100, -10), "dance": (110, 0, 90, 0),
+}
+# How far the body sinks, as a share of the legs: sitting on its haunches, crouching, lying, in water.
+QUAD_DROPS = {"sit": 0.45, "hide": 0.55, "sleep": 0.92, "swim": 0.62}
+
+
+def draw_quadruped(pen: Pen, look: Look, spec: Beast, pose: Pose) -> tuple[float, float]:
+    """Draw the animal in `pose`, head to the right; returns its front paw (what it holds things with)."""
     main, second, third = beast_colors(look, spec.colors)
     far = shade(main, 0.78)
     L, D, legs, R = spec.length, spec.depth, spec.legs, spec.head
+    action = pose.action
     cx = CANVAS_W / 2 - 8
-    cy = BASE - legs - D / 2 + 3
+    cy = BASE - legs - D / 2 + 3 + QUAD_DROPS.get(action, 0.0) * legs
     head_x, head_y = cx + L * 0.46, cy - D * 0.45 - R * 0.45
     if spec.snout == "long":  # horses: head held forward and up on a neck
         head_x, head_y = cx + L * 0.56, cy - D * 0.7 - R * 0.7
+    head_y += {"sleep": R * 1.0, "look": -R * 0.45, "sit": -R * 0.35, "hide": R * 0.35}.get(action, 0.0)
+    if action == "sleep":
+        head_x += R * 0.3
     leg_w = max(5.0, L * 0.11)
+    angles = QUAD_LEGS.get(action, (0, 0, 0, 0))
+
+    def leg(x: float, top: float, angle: float, color, hoof: bool) -> tuple[float, float]:
+        if action == "sleep":  # legs tucked under: only the paws show
+            pen.ellipse(x + 2, BASE - 2.5, leg_w * 0.7, 2.5, rgba(color))
+            return (x + 2, BASE - 2.5)
+        length = max(3.0, BASE - top) * (0.8 if abs(angle) > 60 else 1.0)
+        end = limb((x, top), 1, (angle, angle), (length / 2, length / 2))
+        pen.stroke(end, rgba(color), leg_w - 1.5)
+        if hoof:
+            pen.circle(end[-1][0], end[-1][1] - 1, leg_w * 0.45, rgba(shade(main, 0.45)))
+        return end[-1]
 
     # Tail first (behind the body), far legs, wings.
     tail_root = (cx - L * 0.44, cy - D * 0.1)
@@ -97,8 +126,11 @@ def draw_quadruped(pen: Pen, look: Look, spec: Beast) -> None:
         pen.poly(outline, rgba(membrane))
         for tip in tips:
             pen.line([shoulder, tip], rgba(shade(main, 0.6)), 2.0)
-    for x in (cx - L * 0.26, cx + L * 0.3):
-        pen.rect(x - leg_w / 2 + 3, cy, x + leg_w / 2 + 3, BASE - 1.5, rgba(far), radius=leg_w * 0.45)
+    hoofed = spec.snout == "long" or look.species in ("goat", "deer", "cow")
+    for x, angle in ((cx - L * 0.26, angles[3]), (cx + L * 0.3, angles[2])):
+        if action == "sit" and x < cx:
+            continue  # the far haunch is hidden behind the near one
+        leg(x + 3, cy, angle, far, False)
     if "spikes_back" in spec.marks:
         for i in range(6):
             sx = cx - L * 0.32 + i * L * 0.12
@@ -137,11 +169,17 @@ def draw_quadruped(pen: Pen, look: Look, spec: Beast) -> None:
     if "panda" in spec.marks:
         pen.ellipse(cx + L * 0.12, cy - D * 0.05, L * 0.22, D * 0.5, rgba(second), outline=False)
 
-    # Near legs and paws.
-    for x in (cx - L * 0.34, cx + L * 0.22):
-        pen.rect(x - leg_w / 2, cy + 2, x + leg_w / 2, BASE, rgba(main if "panda" not in spec.marks else second), radius=leg_w * 0.45)
-        if spec.snout == "long" or look.species in ("goat", "deer", "cow"):
-            pen.rect(x - leg_w / 2, BASE - 3.5, x + leg_w / 2, BASE, rgba(shade(main, 0.45)), radius=1)
+    # Near legs and paws (sitting: the hind leg folds into a haunch on the ground).
+    near = main if "panda" not in spec.marks else second
+    paw = (cx + L * 0.22, BASE)
+    for x, angle, front in ((cx - L * 0.34, angles[1], False), (cx + L * 0.22, angles[0], True)):
+        if action == "sit" and not front:
+            pen.ellipse(x + 2, BASE - D * 0.32, L * 0.2, D * 0.34, rgba(near))
+            pen.ellipse(x + L * 0.12, BASE - 2.5, leg_w * 0.8, 2.5, rgba(shade(near, 0.85)))
+            continue
+        end = leg(x, cy + 2, angle, near, hoofed)
+        if front:
+            paw = end
 
     # Neck for long-necked beasts, then the head (front-facing: a picture-book convention).
     if spec.snout == "long":
@@ -178,6 +216,7 @@ def draw_quadruped(pen: Pen, look: Look, spec: Beast) -> None:
         for side in (-1, 1):
             pen.ellipse(head_x + side * R * 0.42, head_y - R * 0.02, R * 0.28, R * 0.34, rgba(second), outline=False)
     _snout(pen, spec, look, head_x, head_y, R, main, second)
+    return paw
 
 
 def _tail(pen: Pen, style: str, root, L, D, main: RGB, second: RGB, tip: bool) -> None:

@@ -1,12 +1,13 @@
 """Characters as sprites: resolve a Figure to a Look, pick its drawer, cache the sprite.
 
-A character looks the same on every page: `draw_figure` depends only on the figure's key,
-species, colours and description, and its scale only on the page size; the page seed only moves it.
+A character looks the same on every page: its sprite depends only on the figure's key, species,
+colours and description, its pose (action, expression, facing) and its scale; the seed only moves it.
 """
 
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 
 from PIL import Image
 
@@ -24,7 +25,9 @@ from storyteller.backends.storyboard.creatures import (
     draw_snowman,
     draw_turtle,
 )
-from storyteller.backends.storyboard.pen import Look, Pen, split_words
+from storyteller.backends.storyboard.pen import SUPERSAMPLE, Look, Pen, split_words
+from storyteller.backends.storyboard.poses import (ARTICULATED, ARTICULATED_LEAN, STANDING, Pose, add_marks, body_move,
+                                                   face_of, family, mirror)
 from storyteller.backends.storyboard.people import PERSON_WORDS, draw_person
 
 
@@ -84,22 +87,64 @@ DRAWERS = {
 FIGURE_MAX_WIDTH = 1.25  # in units of the figure height: wider sprites are scaled down (always, every page)
 
 
-@functools.lru_cache(maxsize=128)
-def _sprite(look: Look, height: int) -> Image.Image:
+@dataclass(frozen=True)
+class Posed:
+    """A figure drawn in a pose: the RGBA sprite (feet on its bottom edge), the point its hand holds
+    things at (sprite pixels), and how the action was drawn ("articulated", or "body moved": the
+    nearest the family can do)."""
+
+    image: Image.Image
+    hand: tuple[float, float] | None
+    drawn_as: str
+
+
+@functools.lru_cache(maxsize=512)
+def _posed(look: Look, height: int, pose: Pose) -> Posed:
     pen = Pen(height)
+    pen.expression = face_of(pose)
+    pen.gaze = 0 if pose.facing == "front" else 1  # drawn facing right; "left" is the mirror image
+    pen.talking = pose.action == "talk"
+    fam = family(look.kind)
+    articulated = pose.action in ARTICULATED.get(fam, set())
+    drawn_pose = pose if articulated else Pose("stand", pose.expression, pose.facing)
     if look.kind in ("quadruped", "dragon"):
-        draw_quadruped(pen, look, BEASTS[look.species])
+        hand = draw_quadruped(pen, look, BEASTS[look.species], drawn_pose)
     else:
-        DRAWERS[look.kind](pen, look)
+        hand = DRAWERS[look.kind](pen, look, drawn_pose)
     sprite = pen.finish()
+    box = pen.crop_box  # the pen draws at SUPERSAMPLE x on a canvas finish() crops: the hand follows
+    if hand is not None:
+        hand = (hand[0] * pen.k / SUPERSAMPLE - box[0], hand[1] * pen.k / SUPERSAMPLE - box[1])
     limit = max(1, round(height * FIGURE_MAX_WIDTH))
     if sprite.width > limit:  # a wide dragon: keep it inside its slot on a crowded page
-        sprite = sprite.resize((limit, max(1, round(sprite.height * limit / sprite.width))), Image.LANCZOS)
-    return sprite
+        scale = limit / sprite.width
+        sprite = sprite.resize((limit, max(1, round(sprite.height * scale))), Image.LANCZOS)
+        hand = hand and (hand[0] * scale, hand[1] * scale)
+    if hand is None:  # a creature with no hands holds things against its front
+        hand = (sprite.width * 0.85, sprite.height * 0.55)
+    if articulated:
+        lean = ARTICULATED_LEAN.get((fam, pose.action), 0.0)
+        sprite, hand = body_move(sprite, pose.action, hand, only_lift=True, lean=lean)
+        drawn_as = "articulated"
+    else:
+        sprite, hand = body_move(sprite, pose.action, hand)
+        drawn_as = "body moved" if pose.action != "stand" else "articulated"
+    if pose.facing == "left":
+        sprite, hand = mirror(sprite, hand)
+    sprite, hand = add_marks(sprite, pose, hand, height)
+    return Posed(sprite, hand, drawn_as)
 
 
-def draw_figure(figure: Figure, height: int) -> Image.Image:
+def draw_posed(figure: Figure, height: int, pose: Pose = STANDING) -> Posed:
+    """The character in a pose. Colours and shapes depend only on the figure (key, species, colours,
+    description) and `height`, so a character is recognisably itself in every pose; the pose only
+    moves limbs, the face and the ink marks."""
+    posed = _posed(resolve_look(figure), max(8, int(height)), pose)
+    return Posed(posed.image.copy(), posed.hand, posed.drawn_as)
+
+
+def draw_figure(figure: Figure, height: int, pose: Pose = STANDING) -> Image.Image:
     """The character as an RGBA sprite, feet at the bottom edge. `height` is the size of an adult
-    person on the page; smaller species come out smaller. Depends only on the figure's key,
-    species, colours and description (and `height`), so it is identical on every page."""
-    return _sprite(resolve_look(figure), max(8, int(height))).copy()
+    person on the page; smaller species come out smaller. Identical for the same figure, height and
+    pose on every page."""
+    return draw_posed(figure, height, pose).image

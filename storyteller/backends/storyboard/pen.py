@@ -41,6 +41,10 @@ class Pen:
         self.image = Image.new("RGBA", (max(1, round(width_u * self.k)), max(1, round(height_u * self.k))), (0, 0, 0, 0))
         self.draw = ImageDraw.Draw(self.image)
         self.outline_w = max(1, round(1.5 * self.k))
+        # The pose's face, read by face()/eye()/mouth(): every drawer's face follows it.
+        self.expression = "neutral"
+        self.gaze = 0          # 0: looks at the reader; 1: turned towards the sprite's right
+        self.talking = False   # an open mouth
 
     def _xy(self, points) -> list[tuple[float, float]]:
         return [(x * self.k, y * self.k) for x, y in points]
@@ -92,21 +96,79 @@ class Pen:
             Image.LANCZOS,
         )
         box = small.getchannel("A").point(lambda a: 255 if a > 8 else 0).getbbox()
+        self.crop_box = box or (0, 0, small.width, small.height)  # where the sprite was cut from, in sprite pixels
         return small.crop(box) if box else small
+
+
+def eye(pen: Pen, x: float, y: float, r: float, *, color: RGB = INK, side: int = 1) -> None:
+    """One eye in the pen's expression; `side` -1 is the character's right eye (page left), for brows."""
+    expression, gx = pen.expression, pen.gaze * r * 0.55
+    ink = rgba(INK)
+    if expression in ("sleepy", "closed"):  # closed: a downward lid line
+        pen.arc(x, y - r * 0.2, r * 1.1, r * 0.8, 20, 160, ink, max(0.8, r * 0.55))
+        return
+    if expression == "happy":  # smiling eyes: upward arcs
+        pen.arc(x, y + r * 0.5, r * 1.1, r * 1.0, 200, 340, ink, max(0.8, r * 0.55))
+        return
+    if expression in ("surprised", "scared"):  # wide open: a white eye, a small pupil
+        pen.circle(x, y, r * 1.55, (255, 255, 255, 255), outline=rgba(INK))
+        pupil = r * (0.75 if expression == "surprised" else 0.5)
+        pen.circle(x + gx, y, pupil, rgba(color), outline=False)
+    else:
+        look_up = -r * 0.45 if expression == "thinking" else 0.0
+        pen.circle(x + gx + (r * 0.4 if expression == "thinking" else 0), y + look_up, r, rgba(color), outline=False)
+        pen.circle(x + gx + r * 0.35, y + look_up - r * 0.35, r * 0.38, (255, 255, 255, 235), outline=False)
+    brow_y = y - r * 2.1
+    if expression == "angry":  # brows down towards the middle
+        pen.line([(x + side * r * 1.4, brow_y - r * 0.5), (x - side * r * 1.0, brow_y + r * 0.5)], ink, max(0.8, r * 0.45))
+    elif expression in ("sad", "scared"):  # brows up towards the middle
+        pen.line([(x + side * r * 1.3, brow_y + r * 0.4), (x - side * r * 1.0, brow_y - r * 0.5)], ink, max(0.8, r * 0.4))
+    elif expression == "surprised":
+        pen.arc(x, brow_y, r * 1.3, r * 0.7, 200, 340, ink, max(0.8, r * 0.4))
+    elif expression == "thinking" and side == 1:
+        pen.line([(x - r, brow_y - r * 0.6), (x + r * 1.2, brow_y - r * 0.9)], ink, max(0.8, r * 0.4))
+
+
+def mouth(pen: Pen, x: float, y: float, w: float, *, smile: bool = True) -> None:
+    """A mouth in the pen's expression (w: its half width). `smile` False: a neutral face has none
+    (animals whose muzzle already reads as a mouth)."""
+    expression, ink = pen.expression, rgba(INK)
+    x += pen.gaze * w * 0.6
+    stroke = max(0.9, w * 0.35)
+    if pen.talking or expression == "surprised":
+        pen.ellipse(x, y + w * 0.15, w * 0.45, w * 0.55, (150, 60, 70, 255), outline=ink)
+    elif expression == "happy":
+        pen.draw.pieslice([(x - w * 1.1) * pen.k, (y - w * 0.6) * pen.k, (x + w * 1.1) * pen.k, (y + w * 0.9) * pen.k],
+                          0, 180, fill=(150, 60, 70, 255), outline=INK, width=pen.outline_w)
+    elif expression == "sad":
+        pen.arc(x, y + w * 0.6, w * 0.9, w * 0.6, 200, 340, ink, stroke)
+    elif expression == "scared":
+        pts = [(x - w + i * w / 3, y + (w * 0.15 if i % 2 else -w * 0.15)) for i in range(7)]
+        pen.line(pts, ink, stroke * 0.8)
+    elif expression == "angry":
+        pen.line([(x - w * 0.8, y + w * 0.2), (x + w * 0.8, y + w * 0.2)], ink, stroke)
+    elif expression in ("thinking", "sleepy"):
+        pen.line([(x - w * 0.2, y + w * 0.1), (x + w * 0.6, y - w * 0.05)], ink, stroke)
+    elif smile:
+        pen.arc(x, y, w, w * 0.7, 20, 160, ink, stroke)
 
 
 def face(pen: Pen, cx: float, cy: float, size: float, *, eye_color: RGB = INK, blush: bool = True,
          smile: bool = True, gap: float = 0.42, eye_r: float = 0.13) -> None:
-    """Friendly picture-book face: dot eyes with a highlight, a small smile, pink cheeks."""
+    """Friendly picture-book face in the pen's expression: eyes with highlights and brows, a mouth,
+    pink cheeks; turned towards the pen's gaze (0 front, 1 towards the right of the sprite)."""
     er = size * eye_r
+    shift = pen.gaze * size * 0.28
     for side in (-1, 1):
-        ex = cx + side * size * gap
-        pen.circle(ex, cy, er, rgba(eye_color), outline=False)
-        pen.circle(ex + er * 0.35, cy - er * 0.35, er * 0.38, (255, 255, 255, 235), outline=False)
+        ex = cx + shift + side * size * gap * (1 - 0.25 * abs(pen.gaze))
+        eye(pen, ex, cy, er, color=eye_color, side=side)
         if blush:
-            pen.ellipse(ex + side * size * 0.12, cy + size * 0.36, size * 0.17, size * 0.1, (240, 120, 130, 110), outline=False)
-    if smile:
-        pen.arc(cx, cy + size * 0.28, size * 0.2, size * 0.14, 20, 160, rgba(INK), max(0.9, size * 0.07))
+            pen.ellipse(ex + side * size * 0.12, cy + size * 0.36, size * 0.17, size * 0.1,
+                        (240, 120, 130, 170 if pen.expression == "happy" else 110), outline=False)
+    if pen.expression == "sad":  # a tear under the eye on the page's right
+        pen.ellipse(cx + shift + size * gap, cy + er * 2.6, er * 0.6, er * 0.9, (120, 180, 240, 230), outline=False)
+    if pen.expression != "neutral" or smile or pen.talking:
+        mouth(pen, cx + shift, cy + size * 0.28, size * 0.2, smile=smile)
 
 
 @dataclass(frozen=True)

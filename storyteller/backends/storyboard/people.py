@@ -13,6 +13,7 @@ from storyteller.backends.storyboard.colors import (
     COLOR_WORDS, INK, RGB, SHADE_WORDS, hsv, mix, parse_color, rgba, shade, stable_int,
 )
 from storyteller.backends.storyboard.pen import BASE, CANVAS_W, Look, Pen, face, split_words
+from storyteller.backends.storyboard.poses import Pose, limb
 
 
 FEMALE_WORDS = {"girl", "woman", "sister", "mother", "mum", "mom", "mommy", "mummy", "grandma", "granny",
@@ -34,6 +35,25 @@ PERSON_WORDS = (FEMALE_WORDS | MALE_WORDS | CHILD_WORDS | OLD_WORDS | {
     "clown", "dancer", "warrior", "adult", "teen", "teenager", "parent", "grandparent", "nurse", "queen"})
 
 
+# Arm and leg angles per action (degrees from straight down, positive away from the body's middle;
+# see poses.limb), for the front side (+1: the side the figure faces) and the back side (-1).
+ARMS = {
+    "stand": ((30, 8), (30, 8)), "walk": ((38, 20), (18, 0)), "run": ((70, 150), (40, -20)),
+    "jump": ((155, 170), (155, 170)), "sit": ((20, 70), (20, 70)), "wave": ((140, 175), (30, 8)),
+    "point": ((90, 90), (30, 8)), "hold": ((25, -75), (25, -75)), "hug": ((85, 80), (-30, -85)),
+    "sleep": ((15, 5), (15, 5)), "fly": ((100, 95), (100, 95)), "swim": ((165, 175), (165, 175)),
+    "climb": ((165, 178), (135, 150)), "dance": ((150, 120), (85, 40)), "reach": ((150, 160), (150, 160)),
+    "hide": ((40, -165), (40, -165)), "look": ((60, -170), (30, 8)), "talk": ((45, 100), (30, 8)),
+}
+LEGS = {
+    "walk": ((14, 4), (-4, 8)), "run": ((50, -10), (-10, 25)), "jump": ((40, -30), (40, -30)),
+    "sit": ((80, -95), (80, -95)), "swim": ((12, -10), (8, 14)), "climb": ((70, -20), (0, 0)),
+    "dance": ((55, 35), (0, 0)), "hide": ((45, -50), (45, -50)), "fly": ((4, 8), (4, 8)),
+}
+# How far the body sinks towards the ground, as a share of the leg: sitting cross-legged, crouching.
+DROPS = {"sit": 0.78, "hide": 0.42}
+
+
 HAIR_ADJECTIVES = {"long", "short", "curly", "straight", "wavy", "messy", "thick", "braided", "fluffy", "shiny",
                    "silky", "tousled", "spiky", "cropped", "flowing", "frizzy", "untidy", "neat"} | set(SHADE_WORDS)
 
@@ -51,7 +71,8 @@ def _color_near(words: list[str], anchor: set[str], span: int = 3) -> RGB | None
     return None
 
 
-def draw_person(pen: Pen, look: Look) -> None:
+def draw_person(pen: Pen, look: Look, pose: Pose) -> tuple[float, float]:
+    """Draw the person in `pose` (front side: the sprite's right); returns the hand that holds things."""
     words = split_words(look.description)
     child = look.has(*CHILD_WORDS)
     old = look.has(*OLD_WORDS)
@@ -88,36 +109,51 @@ def draw_person(pen: Pen, look: Look) -> None:
 
     head_r = H * (0.19 if child else 0.135)
     base = BASE
-    leg_top = base - H * (0.3 if child else 0.33)
-    neck_y = base - H * (0.62 if child else 0.7)
+    leg_len = H * (0.3 if child else 0.33) + 1
+    drop = DROPS.get(pose.action, 0.0) * leg_len
+    body = base + drop  # where the feet would be if the legs were straight: the upper body hangs from it
+    leg_top = body - H * (0.3 if child else 0.33)
+    neck_y = body - H * (0.62 if child else 0.7)
     head_cy = neck_y - head_r * 0.82
     shoulder = H * (0.15 if child else 0.14)
     boot = (70, 52, 44) if not look.has("boots") else mix(accent, INK, 0.3)
 
-    # Legs and shoes, behind the body.
+    # Legs and shoes, behind the body: two-part strokes, straight when standing.
     leg_w = H * 0.075
+    leg_col_bare = (dress and not look.has("tights", "trousers"))
+    tiptoe = 2.5 if pose.action == "reach" else 0.0
     for side in (-1, 1):
         lx = cx + side * H * 0.058
-        leg_col = skin if (dress and not look.has("tights", "trousers")) else lower
-        pen.rect(lx - leg_w / 2, leg_top - 4, lx + leg_w / 2, base - 3, rgba(leg_col), radius=2)
-        pen.ellipse(lx + side * 1.5, base - 3.2, leg_w * 0.75, 3.4, rgba(boot))
+        leg_col = skin if leg_col_bare else lower
+        angles = LEGS.get(pose.action, ((0, 0), (0, 0)))[0 if side == 1 else 1]
+        points = limb((lx, leg_top - 1), side, angles, (leg_len * 0.5, leg_len * 0.5 - 3 - tiptoe))
+        pen.stroke(points, rgba(leg_col), leg_w)
+        fx, fy = points[-1]
+        pen.ellipse(fx + side * 1.5, fy + 0.3, leg_w * (0.6 if tiptoe else 0.75), 3.4, rgba(boot))
 
     # Long hair hangs behind the body.
     style = _hair_style(look, female, child, old, role)
     if style in ("long", "braid") and role not in ("knight", "astronaut"):
         pen.rect(cx - head_r * 1.12, head_cy - head_r * 0.2, cx + head_r * 1.12, neck_y + H * 0.16, rgba(hair), radius=head_r * 0.6)
 
-    # Arms (behind the torso so the shoulders stay clean).
+    # Arms (behind the torso so the shoulders stay clean), in the pose's angles.
     arm_w = H * 0.065
+    upper = np.hypot(shoulder * 0.45, H * 0.16 - 5)
+    fore = np.hypot(shoulder * 0.15, leg_top + H * 0.02 - neck_y - H * 0.16)
+    hands = {}
     for side in (-1, 1):
         sx = cx + side * shoulder * 0.85
-        hand = (cx + side * shoulder * 1.45, leg_top + H * 0.02)
-        pen.stroke([(sx, neck_y + 5), (cx + side * shoulder * 1.3, neck_y + H * 0.16), hand], rgba(cloth), arm_w)
-        pen.circle(hand[0], hand[1] + 1, arm_w * 0.62, rgba(skin if role not in ("knight", "astronaut") else lower))
+        points = limb((sx, neck_y + 5), side, ARMS.get(pose.action, ARMS["stand"])[0 if side == 1 else 1], (upper, fore))
+        pen.stroke(points, rgba(cloth), arm_w)
+        hands[side] = points[-1]
+    arms_front = pose.action in ("hide", "look", "hold", "hug")  # hands in front of the body: drawn after it
+    if not arms_front:
+        for side in (-1, 1):
+            pen.circle(hands[side][0], hands[side][1] + 1, arm_w * 0.62, rgba(skin if role not in ("knight", "astronaut") else lower))
 
     # Torso: a dress flares, a tunic is a rounded block; knights get a tabard, keepers a jumper.
     if dress:
-        hem = base - H * (0.16 if child else 0.2)
+        hem = body - H * (0.16 if child else 0.2)
         pen.poly([(cx - shoulder * 0.8, neck_y + 1), (cx + shoulder * 0.8, neck_y + 1),
                   (cx + shoulder * 1.45, hem), (cx - shoulder * 1.45, hem)], rgba(cloth))
         pen.line([(cx - shoulder * 1.35, hem - 3), (cx + shoulder * 1.35, hem - 3)], rgba(shade(cloth, 0.8)), 1.6)
@@ -166,6 +202,17 @@ def draw_person(pen: Pen, look: Look) -> None:
         pen.rect(cx - shoulder * 0.85, neck_y - 2, cx + shoulder * 0.85, neck_y + 4, rgba(accent), radius=2.5)
         pen.rect(cx + shoulder * 0.2, neck_y, cx + shoulder * 0.55, neck_y + 15, rgba(accent), radius=1.5)
     _headwear(pen, look, role, cx, head_cy, head_r, cloth, accent)
+    if arms_front:  # hands over the eyes, at the brow, holding something, reaching round someone
+        for side in (-1, 1):
+            points = limb((cx + side * shoulder * 0.85, neck_y + 5), side,
+                          ARMS[pose.action][0 if side == 1 else 1], (upper, fore))
+            if pose.action != "look" or side == 1:
+                pen.stroke(points[1:], rgba(cloth), arm_w)
+            pen.circle(points[-1][0], points[-1][1] + 1, arm_w * 0.62,
+                       rgba(skin if role not in ("knight", "astronaut") else lower))
+    if pose.action == "hold":
+        return ((hands[-1][0] + hands[1][0]) / 2, (hands[-1][1] + hands[1][1]) / 2)
+    return hands[1]
 
 
 def _hair_style(look: Look, female: bool, child: bool, old: bool, role: str) -> str:

@@ -1,4 +1,10 @@
-"""Props named in the text (lantern, kite, lighthouse...) and falling weather, over the backdrop."""
+"""Props named in the shot (lantern, kite, lighthouse, bread...) and the weather, over the backdrop.
+
+Scenery props stand on the horizon, sky props fly above it, everything else (the small things in
+things.py, and a labelled parcel for a name with no drawing) stands in the gaps between the
+figures, or in a character's hand. A prop that cannot be drawn in this place (a lighthouse indoors)
+is reported with the reason, never dropped without a word.
+"""
 
 from __future__ import annotations
 
@@ -7,18 +13,32 @@ from storyteller.backends.storyboard.landscapes import boat, grass_color
 from storyteller.backends.storyboard.pen import bezier
 from storyteller.backends.storyboard.rooms import cafe_table
 from storyteller.backends.storyboard.scenes import SCENE_SS, Backdrop, SceneSpec
+from storyteller.backends.storyboard.things import THINGS, placeholder
 
 
 # Background props stand on the horizon, sky props above it, foreground props in the gaps between figures.
 BACKGROUND_PROPS = ("lighthouse", "house", "tree", "rocket", "bus", "cafe", "door", "boat")
 SKY_PROPS = ("kite", "balloon", "star")
-FOREGROUND_PROPS = ("lantern", "campfire", "cake", "candle", "umbrella", "mushroom", "flowers", "book")
+FOREGROUND_PROPS = ("lantern", "campfire", "cake", "candle", "umbrella", "mushroom", "flowers")
 
 
-def paint_props(bd: Backdrop, spec: SceneSpec, boxes: list[tuple[float, float, float, float]]) -> list[str]:
-    """Draw the props the text names; returns those drawn. `boxes` are figure boxes (x0, y0, x1, y1)
-    in 2x coordinates, which foreground props keep clear of."""
+# Props the sky paints (Backdrop.sky), when the time of day allows.
+SKY_PAINTED = ("sun", "moon", "rainbow")
+KNOWN = (*BACKGROUND_PROPS, *SKY_PROPS, *FOREGROUND_PROPS, *SKY_PAINTED)
+# Props that can be held: drawn in the hand of a character whose action is "hold".
+HOLDABLE = ("lantern", "book", "umbrella", "flowers", "candle", "bread", "spoon", "teacup", "map", "letter", "newspaper",
+            "paintbrush", "sword", "shield", "crown", "broom", "hat", "ball", "basket", "apple", "carrot", "key", "gift",
+            "bell", "shell", "leaf", "bag", "cake", "tools", "gears", "bone", "kite", "balloon", "star", "pot", "clock",
+            "telescope", "globe", "bucket", "flag")
+
+
+def paint_props(bd: Backdrop, spec: SceneSpec, boxes: list[tuple[float, float, float, float]],
+                skip: tuple[str, ...] = ()) -> tuple[list[str], dict[str, str]]:
+    """Draw the shot's props (but `skip`: those held by a character); returns those drawn and, for
+    the others, why not or how ("placeholder"). `boxes` are figure boxes (x0, y0, x1, y1) in 2x
+    coordinates, which foreground props keep clear of."""
     drawn: list[str] = []
+    notes: dict[str, str] = {}
     used: list[tuple[float, float]] = []
 
     def free_x(width: float) -> float:
@@ -34,6 +54,15 @@ def paint_props(bd: Backdrop, spec: SceneSpec, boxes: list[tuple[float, float, f
 
     s = bd.h
     for prop in spec.props:
+        if prop in skip:
+            continue
+        if prop in SKY_PAINTED:
+            if prop in bd.extras:
+                drawn.append(prop)
+            else:
+                notes[prop] = f"not drawn: no {prop} in the sky at {spec.hour}" if spec.setting != "indoor" else \
+                    f"not drawn: no sky indoors"
+            continue
         if prop == "lighthouse" and spec.setting != "indoor":
             x = bd.w * bd.rng.choice((bd.rng.uniform(0.06, 0.18), bd.rng.uniform(0.82, 0.94)))
             used.append((x - s * 0.08, x + s * 0.08))
@@ -51,6 +80,8 @@ def paint_props(bd: Backdrop, spec: SceneSpec, boxes: list[tuple[float, float, f
         elif prop == "bus" and spec.setting != "indoor":
             y = (bd.road[1] if bd.road else bd.horizon + s * 0.06) - s * 0.01
             _bus(bd, free_x(s * 0.42), y, s * 0.13)
+        elif prop == "cafe" and spec.setting == "indoor" and spec.room == "café":
+            pass  # the room itself is the café
         elif prop == "cafe" and spec.setting != "indoor":
             _stall(bd, free_x(s * 0.36), bd.horizon + s * 0.1, s * 0.2)
         elif prop == "door" and spec.setting != "indoor":
@@ -76,14 +107,21 @@ def paint_props(bd: Backdrop, spec: SceneSpec, boxes: list[tuple[float, float, f
             bd.draw.line([(x, y), (x - s * 0.2, y + s * 0.08)], fill=(255, 240, 200, 140), width=SCENE_SS * 2)
             bd.draw.regular_polygon((x, y, s * 0.025), 5, fill=(255, 230, 120))
             bd.glow(x, y, s * 0.08, (255, 230, 150))
-        elif prop in FOREGROUND_PROPS:
-            if _foreground_prop(bd, prop, boxes):
-                drawn.append(prop)
+        elif prop == "boat" and spec.setting in ("sea", "river"):
+            if "boat" not in bd.extras:  # the water painter floats it
+                notes[prop] = "not drawn: no room on the water"
+                continue
+        elif prop in FOREGROUND_PROPS or prop in THINGS or prop not in KNOWN:
+            _foreground_prop(bd, prop, boxes)
+            drawn.append(prop)
+            if prop not in FOREGROUND_PROPS and prop not in THINGS:
+                notes[prop] = "placeholder: no drawing for it, a labelled parcel"
             continue
-        else:
+        else:  # scenery that does not belong here (a lighthouse indoors, a boat with no water)
+            notes[prop] = f"not drawn: a {prop} does not fit a {spec.setting} scene"
             continue
         drawn.append(prop)
-    return drawn
+    return drawn, notes
 
 
 def _gaps(bd: Backdrop, boxes, width: float) -> list[float]:
@@ -104,15 +142,32 @@ def _gaps(bd: Backdrop, boxes, width: float) -> list[float]:
     return sorted(centres, key=lambda c: abs(c - (first[0] + first[2]) / 2))
 
 
-def _foreground_prop(bd: Backdrop, prop: str, boxes) -> bool:
+FOREGROUND_SIZES = {"lantern": 0.11, "campfire": 0.16, "cake": 0.2, "candle": 0.08, "umbrella": 0.2, "mushroom": 0.1,
+                    "flowers": 0.12}
+
+
+def _foreground_prop(bd: Backdrop, prop: str, boxes) -> None:
+    """A ground prop in a gap between the figures; with no gap wide enough, on the horizon behind them."""
     s = bd.h
-    size = {"lantern": 0.11, "campfire": 0.16, "cake": 0.2, "candle": 0.08, "umbrella": 0.2, "mushroom": 0.1,
-            "flowers": 0.12, "book": 0.1}[prop] * s
+    size = (FOREGROUND_SIZES.get(prop) or THINGS.get(prop, (None, 0.12))[1]) * s
     spots = _gaps(bd, boxes, size * 1.1)
-    if not spots:
-        return False
-    x = spots[0]
-    base = max((b[3] for b in boxes), default=bd.h * 0.88) - s * 0.01
+    if spots:
+        x, base = spots[0], max((b[3] for b in boxes), default=bd.h * 0.88) - s * 0.01
+    else:
+        size *= 0.6
+        x, base = bd.w * bd.rng.uniform(0.15, 0.85), bd.horizon + s * 0.06
+    paint_thing(bd, prop, x, base, size)
+
+
+def paint_thing(bd: Backdrop, prop: str, x: float, base: float, size: float) -> None:
+    """One ground or hand prop standing on `base` at `x`, about `size` tall (2x pixels)."""
+    s = bd.h
+    if prop in THINGS:
+        THINGS[prop][0](bd, x, base, size)
+        return
+    if prop not in FOREGROUND_SIZES:
+        placeholder(bd, x, base, size, prop)
+        return
     if prop == "lantern":
         _lantern(bd, x, base, size)
     elif prop == "campfire":
@@ -157,11 +212,7 @@ def _foreground_prop(bd: Backdrop, prop: str, boxes) -> bool:
             col = bd.accent(k, ((240, 90, 120), (250, 210, 60), (170, 120, 230), (250, 150, 60), (250, 250, 250))[k])
             bd.draw.regular_polygon((fx, top, size * 0.1), 6, fill=bd.tone(col))
             bd.draw.ellipse([fx - size * 0.04, top - size * 0.04, fx + size * 0.04, top + size * 0.04], fill=bd.tone((250, 220, 80)))
-    elif prop == "book":
-        bd.draw.polygon([(x - size * 0.5, base - size * 0.2), (x, base - size * 0.1), (x + size * 0.5, base - size * 0.2),
-                         (x + size * 0.5, base), (x, base + size * 0.08), (x - size * 0.5, base)], fill=bd.tone((250, 248, 240)))
-        bd.draw.line([(x, base - size * 0.1), (x, base + size * 0.08)], fill=bd.tone((150, 140, 130)), width=SCENE_SS)
-    return True
+
 
 
 def _lantern(bd: Backdrop, x: float, base: float, size: float) -> None:
@@ -299,6 +350,18 @@ def paint_weather(bd: Backdrop) -> None:
             x, y = rng.uniform(-20, bd.w), rng.uniform(0, bd.h)
             ln = bd.h * rng.uniform(0.02, 0.04)
             bd.draw.line([(x, y), (x + ln * 0.3, y + ln)], fill=(210, 225, 245, 150), width=SCENE_SS)
+    if "wind" in bd.spec.weather:  # gusts and blown leaves
+        for _ in range(6):
+            x, y = rng.uniform(0, bd.w), rng.uniform(0.1, 0.9) * bd.h
+            ln = bd.h * rng.uniform(0.08, 0.16)
+            bd.draw.arc([x - ln, y - ln * 0.15, x + ln, y + ln * 0.15], 200, 340, fill=(255, 255, 255, 170), width=SCENE_SS)
+        for _ in range(8):
+            x, y, r = rng.uniform(0, bd.w), rng.uniform(0.1, 0.8) * bd.h, bd.h * 0.008
+            bd.draw.ellipse([x - r * 1.6, y - r, x + r * 1.6, y + r], fill=bd.tone(rng.choice(((220, 120, 40), (200, 160, 50)))))
+    if "fog" in bd.spec.weather:  # banks of mist low over the ground
+        for i in range(4):
+            y = bd.horizon + (bd.h - bd.horizon) * (i / 4) - bd.h * 0.05
+            bd.draw.ellipse([-bd.w * 0.2, y - bd.h * 0.06, bd.w * 1.2, y + bd.h * 0.06], fill=(236, 238, 242, 70))
     if "snow" in bd.spec.weather or bd.spec.setting == "snow":
         for _ in range(int(bd.w * bd.h / 6000)):
             x, y = rng.uniform(0, bd.w), rng.uniform(0, bd.h)

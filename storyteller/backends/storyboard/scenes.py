@@ -1,145 +1,44 @@
-"""Scenes: the words of a scene -> a SceneSpec, and the Backdrop canvas settings are painted on.
+"""Scenes: a shot -> the SceneSpec the painters read, and the Backdrop canvas they paint on.
 
-Scene text is read first; the prompt only when the scene names nothing. The Backdrop draws at
-2x and owns the colour handling (time of day, weather) every painter goes through.
+The Backdrop draws at 2x and owns the colour handling (time of day, weather, light) every painter
+goes through.
 """
 
 from __future__ import annotations
 
 import random
-import re
 from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image, ImageDraw
 
 from storyteller.backends.storyboard.colors import RGB, shade
-
-
-# Keywords -> setting. Scene text is read first; the prompt only when the scene names nothing.
-SETTING_WORDS: dict[str, tuple[str, ...]] = {
-    "snow": ("snow", "snowy", "winter", "wintry", "ice", "icy", "frozen", "frost", "frosty", "blizzard", "snowman",
-             "sled", "sledge", "igloo", "arctic", "polar", "snowfall", "snowflakes"),
-    "forest": ("forest", "woods", "wood", "woodland", "tree", "trees", "jungle", "pine", "pines", "oak", "grove", "glade"),
-    "sea": ("sea", "ocean", "beach", "lighthouse", "shore", "coast", "harbour", "harbor", "waves", "seaside", "island",
-            "bay", "pier", "port", "rockpool", "seashore", "cove"),
-    "underwater": ("underwater", "reef", "seabed", "seafloor", "coral", "undersea"),
-    "indoor": ("room", "house", "home", "kitchen", "bakery", "cafe", "café", "museum", "library", "bedroom", "inside",
-               "indoors", "shop", "classroom", "school", "attic", "cottage", "restaurant", "parlour", "hall", "castle",
-               "workshop", "tearoom", "teashop", "lab", "laboratory"),
-    "city": ("city", "street", "streets", "bus", "town", "road", "market", "station", "traffic", "skyscraper",
-             "downtown", "avenue", "alley", "rooftop", "rooftops"),
-    "desert": ("desert", "sand", "sandy", "dune", "dunes", "cactus", "cacti", "oasis", "sahara", "camel", "pyramid"),
-    "space": ("space", "rocket", "planet", "planets", "galaxy", "astronaut", "spaceship", "orbit", "asteroid", "alien",
-              "cosmos", "spacecraft", "satellite"),
-    "garden": ("garden", "meadow", "field", "fields", "flowers", "flower", "park", "farm", "lawn", "orchard", "picnic",
-               "grass", "grassy", "village", "countryside"),
-    "mountain": ("mountain", "mountains", "hill", "hills", "peak", "peaks", "valley", "alps", "summit", "cliff", "cliffs"),
-    "river": ("river", "lake", "pond", "stream", "creek", "waterfall", "bridge", "canal", "riverbank"),
-    "cave": ("cave", "cavern", "tunnel", "underground", "mine", "grotto", "den", "burrow"),
-    "sky": ("sky", "clouds", "cloud", "flying", "flight", "air", "rainbow", "airship", "soaring"),
-}
-# Indoor words that mean "we are inside" even when an outdoor word is present ("kitchen window on a
-# snowy night"); the others ("a café in the desert") become a prop of the outdoor setting instead.
-STRONG_INDOOR = {"kitchen", "room", "bedroom", "inside", "indoors", "library", "museum", "classroom", "attic",
-                 "hall", "parlour", "workshop", "lab", "laboratory", "school"}
-NIGHT_WORDS = {"night", "moon", "moonlight", "moonlit", "stars", "starry", "starlit", "dark", "darkness",
-               "midnight", "nighttime", "bedtime", "nocturnal", "starlight"}
-DUSK_WORDS = {"sunset", "dusk", "evening", "twilight", "dawn", "sunrise", "sundown"}
-RAIN_WORDS = {"rain", "rainy", "raining", "drizzle", "puddle", "puddles", "downpour", "wet", "showers"}
-STORM_WORDS = {"storm", "stormy", "thunder", "lightning", "gale", "thunderstorm", "tempest"}
-PROP_WORDS: dict[str, tuple[str, ...]] = {
-    "lantern": ("lantern", "lanterns", "lamp", "torch", "glow", "glowing"),
-    "kite": ("kite", "kites"),
-    "door": ("door", "doorway", "gate"),
-    "tree": ("tree", "oak", "apple tree"),
-    "boat": ("boat", "ship", "sailboat", "rowboat", "yacht", "ferry"),
-    "sun": ("sun", "sunny", "sunshine", "sunlight"),
-    "moon": ("moon", "moonlight", "moonlit"),
-    "lighthouse": ("lighthouse",),
-    "house": ("house", "cottage", "cabin", "home", "hut"),
-    "campfire": ("campfire", "bonfire", "fire", "fireplace", "hearth"),
-    "balloon": ("balloon", "balloons"),
-    "umbrella": ("umbrella", "umbrellas"),
-    "flowers": ("flower", "flowers", "tulips", "roses", "daisies", "bouquet"),
-    "rainbow": ("rainbow",),
-    "rocket": ("rocket", "spaceship", "spacecraft"),
-    "bus": ("bus",),
-    "mushroom": ("mushroom", "mushrooms", "toadstool", "toadstools"),
-    "cake": ("cake", "cakes", "cupcake", "bread", "pie", "cookies", "pastry", "pastries", "buns"),
-    "cafe": ("café", "cafe", "tearoom", "teashop", "coffee"),
-    "candle": ("candle", "candles"),
-    "book": ("book", "books", "map", "letter"),
-    "star": ("wishing star", "shooting star", "falling star"),
-}
-INDOOR_KINDS = ("kitchen", "bakery", "café", "cafe", "museum", "library", "bedroom", "classroom", "workshop", "attic")
+from storyteller.staging import read_room
+from storyteller.story import Shot
 
 
 @dataclass
 class SceneSpec:
+    """What the backdrop painters need from a shot."""
+
     setting: str
-    time: str = "day"                 # day, dusk, night
-    weather: tuple[str, ...] = ()     # snow, rain, storm
+    time: str = "day"                 # day, dusk, night: how the painters light the place
+    weather: tuple[str, ...] = ()     # snow, rain, storm, fog, wind, cloudy
     props: tuple[str, ...] = ()
     room: str = ""                    # for indoor: kitchen, bakery, ...
-    matched: tuple[str, ...] = ()     # the words that decided, for provenance
+    hour: str = "day"                 # the shot's time of day: morning, day, evening, night
+    light: str = "soft"               # the shot's light: bright, soft, warm, dim, glowing
 
 
-def tokens(text: str) -> list[str]:
-    """Lower-case words of scene or style text, accented letters kept ("café")."""
-    return re.findall(r"[a-zà-ÿ]+", text.lower())
-
-
-def analyse_scene(scene: str, prompt: str = "", caption: str = "") -> SceneSpec:
-    """Pick the setting, time of day, weather and props from the words of a scene."""
-    scene_t, prompt_t = tokens(scene), tokens(prompt)
-    source = scene_t if any(w in words for w in scene_t for words in SETTING_WORDS.values()) else scene_t + prompt_t
-    all_t = scene_t + prompt_t + tokens(caption)
-    all_text = " ".join(all_t)
-    scores: dict[str, float] = {}
-    first: dict[str, int] = {}
-    for i, w in enumerate(source):
-        for setting, words in SETTING_WORDS.items():
-            if w in words:
-                scores[setting] = scores.get(setting, 0) + (0.5 if setting == "sky" else 1.0)
-                first.setdefault(setting, i)
-    outdoor = {s: v for s, v in scores.items() if s not in ("indoor", "snow")}
-    strong_indoor = any(w in STRONG_INDOOR for w in source)
-    matched = tuple(w for w in source if any(w in words for words in SETTING_WORDS.values()))
-    weather: list[str] = []
-    if "indoor" in scores and (strong_indoor or not outdoor):
-        setting = "indoor"
-    elif outdoor:
-        setting = max(outdoor, key=lambda s: (outdoor[s], -first[s]))
-    elif "snow" in scores:
-        setting = "snow"
-    else:
-        setting = "garden"  # a friendly default: a sunny meadow
-    if "snow" in scores and setting != "snow":
-        weather.append("snow")
-    words_all = set(all_t)
-    if words_all & STORM_WORDS:
-        weather.append("storm")
-    if words_all & (RAIN_WORDS | STORM_WORDS):
-        weather.append("rain")
-    time = "night" if words_all & NIGHT_WORDS else "dusk" if words_all & DUSK_WORDS else "day"
-    if setting == "space":
-        time = "night"
-    props = []
-    for prop, words in PROP_WORDS.items():
-        if any((" " in w and w in all_text) or w in words_all for w in words):
-            props.append(prop)
-    if setting == "indoor" and "cafe" in props:
-        props.remove("cafe")  # the room itself is the café
-    room = next((r for r in INDOOR_KINDS if r in words_all), "") if setting == "indoor" else ""
-    room = {"cafe": "café"}.get(room, room)
-    if setting != "indoor" and not strong_indoor:
-        if words_all & {"bakery", "shop", "restaurant", "café", "cafe", "tearoom", "teashop"}:
-            props.append("cafe")  # a stall with an awning, set in the landscape
-        if words_all & {"house", "cottage", "home"} and "house" not in props:
-            props.append("house")
-    return SceneSpec(setting=setting, time=time, weather=tuple(dict.fromkeys(weather)),
-                     props=tuple(dict.fromkeys(props)), room=room, matched=matched)
+def spec_from_shot(shot: Shot, scene: str = "") -> SceneSpec:
+    weather = {"clear": (), "storm": ("storm", "rain"), "snow": ("snow",)}.get(shot.weather, (shot.weather,))
+    if shot.setting == "snow" and "snow" not in weather:
+        weather = weather + ("snow",)  # a snowfield is white underfoot whatever falls
+    return SceneSpec(
+        setting=shot.setting, time={"morning": "day", "evening": "dusk"}.get(shot.time_of_day, shot.time_of_day),
+        weather=weather, props=tuple(shot.props),
+        room=read_room(shot.place, scene) if shot.setting == "indoor" else "", hour=shot.time_of_day, light=shot.light,
+    )
 
 
 SCENE_SS = 2  # the background is drawn at 2x and downsampled, for smooth edges
@@ -149,10 +48,13 @@ class Backdrop:
     """Draws a background at SCENE_SS x scale. Every colour goes through `tone` (time of day,
     weather), except lights (`glow`), which stay bright at night."""
 
-    def __init__(self, spec: SceneSpec, width: int, height: int, rng: random.Random, palette: list[RGB]):
+    def __init__(self, spec: SceneSpec, width: int, height: int, rng: random.Random, palette: list[RGB],
+                 transparent: bool = False):
+        """`transparent`: a clear layer (things drawn in front of the figures) instead of a backdrop."""
         self.spec, self.rng, self.palette = spec, rng, palette
         self.w, self.h = width * SCENE_SS, height * SCENE_SS
-        self.image = Image.new("RGB", (self.w, self.h), (200, 220, 240))
+        self.image = Image.new("RGBA", (self.w, self.h), (0, 0, 0, 0)) if transparent else \
+            Image.new("RGB", (self.w, self.h), (200, 220, 240))
         self.draw = ImageDraw.Draw(self.image, "RGBA")
         self.lights: list[tuple[float, float, float, RGB]] = []  # (x, y, radius, colour) in page px
         self.extras: list[str] = []  # sun/moon, when the sky drew them
@@ -167,10 +69,23 @@ class Backdrop:
             r, g, b = r * 0.36 + 8, g * 0.42 + 12, b * 0.6 + 30
         elif self.spec.time == "dusk":
             r, g, b = r * 0.92 + 18, g * 0.78 + 8, b * 0.72 + 10
-        if "rain" in self.spec.weather:
+        elif self.spec.hour == "morning":
+            r, g, b = r * 0.94 + 16, g * 0.9 + 12, b * 0.9 + 14
+        if "rain" in self.spec.weather or "cloudy" in self.spec.weather:
             grey = (r + g + b) / 3
             r, g, b = (0.6 * r + 0.4 * grey) * 0.88, (0.6 * g + 0.4 * grey) * 0.88, (0.6 * b + 0.4 * grey) * 0.92
-        return int(min(255, r)), int(min(255, g)), int(min(255, b)), alpha
+        if "fog" in self.spec.weather:
+            r, g, b = r * 0.55 + 100, g * 0.55 + 104, b * 0.55 + 110
+        light = self.spec.light
+        if light == "warm":
+            r, g, b = r * 1.04 + 10, g * 0.98 + 2, b * 0.86
+        elif light == "dim":
+            r, g, b = r * 0.8, g * 0.8, b * 0.86
+        elif light == "bright":
+            r, g, b = r * 1.05 + 6, g * 1.05 + 6, b * 1.03 + 4
+        elif light == "glowing":
+            r, g, b = r * 0.86 + 8, g * 0.8 + 4, b * 0.78
+        return int(min(255, max(0, r))), int(min(255, max(0, g))), int(min(255, max(0, b))), alpha
 
     def accent(self, i: int, default: RGB) -> RGB:
         return self.palette[i % len(self.palette)] if self.palette else default
@@ -274,14 +189,21 @@ class Backdrop:
         elif spec.time == "dusk":
             self.gradient((84, 84, 160), (255, 176, 120), 0, self.horizon + 4, toned=False)
             self.sun(self.w * rng.uniform(0.15, 0.85), self.horizon * 0.92, self.h * 0.07)
+        elif spec.hour == "morning":  # a pale gold dawn, the sun low
+            self.gradient((150, 190, 236), (255, 214, 176), 0, self.horizon + 4, toned=False, mid=(236, 206, 220))
+            if "rain" not in spec.weather and "cloudy" not in spec.weather and "fog" not in spec.weather:
+                self.sun(self.w * rng.uniform(0.1, 0.9), self.horizon * 0.8, self.h * 0.06)
         else:
             self.gradient(top, bottom, 0, self.horizon + 4, mid=mid)
-            if "sun" in spec.props or ("rain" not in spec.weather and rng.random() < 0.5):
+            overcast = {"rain", "cloudy", "fog", "storm"} & set(spec.weather)
+            if ("sun" in spec.props and not overcast) or (not overcast and rng.random() < 0.5):
                 self.sun(self.w * rng.uniform(0.1, 0.9), self.horizon * rng.uniform(0.2, 0.35), self.h * 0.05)
         if "rainbow" in spec.props and spec.time != "night":
             self._rainbow()
+        if "moon" in spec.props and spec.time != "night":  # a day moon, pale
+            self.moon(self.w * rng.uniform(0.15, 0.85), self.horizon * rng.uniform(0.2, 0.35), self.h * 0.04)
         if clouds:
-            grey = "rain" in spec.weather
+            grey = bool({"rain", "cloudy"} & set(spec.weather))
             for _ in range(rng.randint(2, 4) + (4 if grey else 0)):
                 self.cloud(rng.uniform(0, self.w), rng.uniform(0.08, 0.6) * self.horizon, self.h * rng.uniform(0.05, 0.09),
                            (150, 156, 170) if grey else (255, 255, 255), 230 if grey else 200)

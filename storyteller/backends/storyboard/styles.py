@@ -10,7 +10,7 @@ import numpy as np
 from PIL import Image, ImageEnhance, ImageFilter
 
 from storyteller.backends.storyboard.colors import INK, RGB, stable_int
-from storyteller.backends.storyboard.scenes import tokens
+from storyteller.staging import words as tokens
 
 
 def style_treatment(style: str) -> str:
