@@ -20,7 +20,7 @@ from PIL import Image  # noqa: E402
 from storyteller.backends.base import Figure, IllustrationRequest  # noqa: E402
 from storyteller.backends.diffusion import DiffusersIllustrator  # noqa: E402
 from storyteller.errors import BackendUnavailable, InvalidInput  # noqa: E402
-from tiny_models import build_ip_adapter, build_lora, build_pixart, build_sd15, build_sdxl  # noqa: E402
+from tiny_models import build_controlnet, build_ip_adapter, build_lora, build_pixart, build_sd15, build_sdxl  # noqa: E402
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -36,6 +36,7 @@ def one_thread():
 def models(tmp_path_factory):
     root = tmp_path_factory.mktemp("diffusion")
     pipe = build_sd15(root / "sd15")
+    build_controlnet(pipe.unet, root / "controlnet")
     build_ip_adapter(pipe.unet, root / "ip")
     build_lora(pipe, root / "lora")
     return root
@@ -261,3 +262,79 @@ def test_auto_mode_without_ip_adapter_ignores_references(models):
     [with_ref] = backend.illustrate([request(seed=9, figures=[reference_figure("blue")])])
     assert with_ref.provenance.parameters["mode"] != "img2img"
     assert np.array_equal(pixels(plain), pixels(with_ref))
+
+
+# -- the shot: prompt and ControlNet layout ----------------------------------------------------------
+def staged_request(seed=0, **kwargs):
+    from storyteller.story import Shot, ShotCharacter
+
+    shot = Shot(setting="forest", place="a snowy wood", time_of_day="night", weather="snow", camera="wide",
+                props=["lantern"], cast=[ShotCharacter(character="fox", action="run", expression="happy", position="left"),
+                                         ShotCharacter(character="owl", action="fly", position="right", facing="left")])
+    figures = [Figure(key="fox", label="Fen", description="a small orange fox", colors=["orange"], species="fox"),
+               Figure(key="owl", label="Hoot", description="a brown owl", colors=["brown"], species="owl")]
+    return request(seed=seed, shot=shot, figures=figures, style="watercolour", **kwargs)
+
+
+def test_the_prompt_is_built_from_the_shot_most_important_first(sd):
+    from storyteller.backends.diffusion import _full_prompt, shot_parts
+
+    parts = shot_parts(staged_request())
+    assert parts[0] == "Fen, a small orange fox, running, happy, on the left"
+    assert parts[1] == "Hoot, a brown owl, flying, on the right"
+    assert parts[2:] == ["a snowy wood (forest), night, snow", "watercolour", "wide shot", "soft light", "with lantern"]
+    assert _full_prompt(staged_request()) == ", ".join(parts)  # no limit: everything, in that order
+    [result] = sd.illustrate([staged_request(seed=2)])
+    prompt = result.provenance.prompt
+    # the tiny tokenizer reads 77 tokens of about a character each: whole parts are left out, from the least important
+    kept = prompt.split(", ")
+    assert prompt.startswith(parts[0]) and len(sd._tokenizer(prompt)["input_ids"]) <= sd._token_limit
+    assert len(kept) < len(", ".join(parts).split(", "))
+    assert result.provenance.parameters["prompt_fitted_to_tokens"] == sd._token_limit
+
+
+def test_controlnet_gets_the_shot_layout_and_reports_the_regions(models):
+    from storyteller.backends.diffusion import layout_image
+
+    backend = DiffusersIllustrator(model=str(models / "sd15"), steps=2, guidance_scale=5.0,
+                                   controlnet=str(models / "controlnet"), layout="edges")
+    backend.ensure_setup()
+    assert type(backend._control).__name__ == "StableDiffusionControlNetPipeline"
+    seen = []
+    real = backend._control
+
+    class Recording:
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+        def __call__(self, **kwargs):
+            seen.append(kwargs)
+            return real(**kwargs)
+
+    backend._control = Recording()
+    try:
+        [a] = backend.illustrate([staged_request(seed=5)])
+        [b] = backend.illustrate([staged_request(seed=5)])
+        [c] = backend.illustrate([staged_request(seed=6)])
+    finally:
+        backend._control = real
+    expected, regions = layout_image(staged_request(seed=5), "edges")
+    assert np.array_equal(np.asarray(seen[0]["image"][0]), np.asarray(expected))  # the layout reaches the pipeline
+    assert seen[0]["controlnet_conditioning_scale"] == 1.0
+    assert np.array_equal(pixels(a), pixels(b)) and np.abs(pixels(a) - pixels(c)).mean() > 1.0  # seeded
+    assert a.regions == regions and a.regions["fox"][0] < a.regions["owl"][0]  # fox left, owl right
+    params = a.provenance.parameters
+    assert (params["mode"], params["layout"], params["regions_source"]) == ("layout", "edges", "controlnet layout (edges)")
+    # the layout changes the picture: another layout, another image from the same seed
+    moved = staged_request(seed=5)
+    moved.shot = moved.shot.model_copy(update={"camera": "close-up"})
+    [d] = backend.illustrate([moved])
+    assert not np.array_equal(pixels(a), pixels(d))  # tiny random weights: a small change, but a change
+
+
+def test_controlnet_directory_missing_is_named(models, tmp_path):
+    backend = DiffusersIllustrator(model=str(models / "sd15"), steps=2, controlnet=str(tmp_path / "no-controlnet"))
+    with pytest.raises(BackendUnavailable, match="no-controlnet"):
+        backend.ensure_setup()
+    with pytest.raises(ValueError, match="layout"):
+        DiffusersIllustrator(model=str(models / "sd15"), controlnet="x", layout="depth")

@@ -148,6 +148,24 @@ def build_sd15(folder):
     return pipe
 
 
+def build_controlnet(unet, folder):
+    """A ControlNet shaped like `unet` (SD 1.5 or SDXL), random weights, saved to `folder`."""
+    import torch
+    from diffusers import ControlNetModel
+
+    torch.manual_seed(0)
+    controlnet = ControlNetModel.from_unet(unet, conditioning_embedding_out_channels=(4, 8))
+    # A fresh ControlNet's output convolutions are zero (training starts from "no effect"); random
+    # ones here, so a test can see the layout reach the picture.
+    with torch.no_grad():
+        for block in [*controlnet.controlnet_down_blocks, controlnet.controlnet_mid_block,
+                      controlnet.controlnet_cond_embedding.conv_out]:
+            for parameter in block.parameters():
+                parameter.normal_(0, 0.3)
+    controlnet.save_pretrained(_folder(folder))
+    return controlnet
+
+
 def build_lora(pipe, folder):
     """A LoRA on the UNet's attention with random (non-zero) B matrices, saved the standard way
     (pytorch_lora_weights.safetensors)."""

@@ -32,6 +32,7 @@ from storyteller.backends.base import (AudioResult, Backend, CaptionerBackend, F
                                        IllustratorBackend, ImageResult, NarratorBackend, TextResult, VoiceSpec,
                                        VQABackend)
 from storyteller.errors import InvalidInput
+from storyteller.story import Shot
 
 
 def describe_result(result: Any) -> str:
@@ -149,6 +150,8 @@ class IllustrateArgs(BaseModel):
     negative_prompt: str = ""
     width: int = Field(default=768, ge=64, le=2048)
     height: int = Field(default=512, ge=64, le=2048)
+    shot: Shot | None = Field(default=None, description="What the picture shows, staged; None: read from the prompt.")
+    sheet: bool = Field(default=False, description="A character sheet (front and side view on a plain ground).")
 
 
 class IllustrateTool(StoryTool):
@@ -163,7 +166,7 @@ class IllustrateTool(StoryTool):
             prompt=args.prompt, seed=args.seed, width=args.width, height=args.height,
             negative_prompt=args.negative_prompt, scene=args.scene, style=args.style, palette=args.palette,
             figures=[Figure(**{**f.model_dump(), "reference_image": self._open(f.reference_image)}) for f in args.figures],
-            caption=args.caption,
+            caption=args.caption, shot=args.shot, sheet=args.sheet,
         )
         return cast(IllustratorBackend, self.backend).illustrate([request])[0]
 

@@ -6,6 +6,14 @@ through an IP-Adapter when one is configured (the picture conditions the image),
 image of img2img (the picture is repainted). Which one is an explicit option, never a silent
 fallback: an IP-Adapter asked of a pipeline that cannot load one is an error.
 
+A request's shot (what the picture shows, staged) becomes the prompt: the characters with their
+looks, actions and places first, then the place, the style, the camera and the light, as many as
+the text encoder reads (CLIP: 77 tokens). With a ControlNet (`controlnet` option, a
+diffusers ControlNetModel for the pipeline's family, SD 1.5 or SDXL), every picture is also
+conditioned on a layout drawn from the same shot: the storyboard's own render of it turned into
+an edge map (`layout = "edges"`, for canny ControlNets) or a scribble (`"scribble"`), so each
+character is drawn where the shot puts it, and the result reports those regions.
+
 Loading follows hf_common's rules (a directory loads with no network; a hub id needs the cache).
 """
 
@@ -41,6 +49,12 @@ SCHEDULERS: dict[str, tuple[str, dict[str, Any]]] = {
     "lcm": ("LCMScheduler", {}),
 }
 REFERENCE_MODES = ("auto", "ip_adapter", "img2img", "none")
+LAYOUTS = ("edges", "scribble")
+ACTION_WORDS = {"stand": "standing", "walk": "walking", "run": "running", "jump": "jumping", "sit": "sitting",
+                "wave": "waving", "point": "pointing", "hold": "holding something", "hug": "hugging", "sleep": "sleeping",
+                "fly": "flying", "swim": "swimming", "climb": "climbing", "dance": "dancing", "reach": "reaching up",
+                "hide": "hiding", "look": "looking", "talk": "talking"}
+CAMERA_WORDS = {"wide": "wide shot", "medium": "medium shot", "close-up": "close-up"}
 LORA_ADAPTER = "storyteller_lora"
 
 
@@ -53,7 +67,9 @@ class DiffusersIllustrator(IllustratorBackend):
     (auto: IP-Adapter when configured, else none; or ip_adapter / img2img / none) + strength
     (img2img); batch_size (requests of one size per pipeline call); device, dtype, variant;
     memory savers cpu_offload, vae_slicing, vae_tiling; max_side (largest width/height accepted);
-    call_options (extra keyword arguments for every pipeline call, e.g. {"clip_skip": 2}).
+    call_options (extra keyword arguments for every pipeline call, e.g. {"clip_skip": 2});
+    controlnet (hub id or directory of a ControlNetModel for this base model) + controlnet_scale +
+    layout ("edges" or "scribble": what the shot's layout is drawn as, matching the ControlNet).
     """
 
     name = "diffusers"
@@ -83,6 +99,9 @@ class DiffusersIllustrator(IllustratorBackend):
         vae_tiling: bool = False,
         max_side: int = 2048,
         call_options: dict[str, Any] | None = None,
+        controlnet: str | None = None,
+        controlnet_scale: float = 1.0,
+        layout: str = "edges",
     ):
         super().__init__(
             model=model, steps=steps, guidance_scale=guidance_scale, scheduler=scheduler,
@@ -91,7 +110,8 @@ class DiffusersIllustrator(IllustratorBackend):
             ip_adapter_weight_name=ip_adapter_weight_name, ip_adapter_scale=ip_adapter_scale,
             reference_mode=reference_mode, strength=strength, batch_size=batch_size, device=device, dtype=dtype,
             variant=variant, cpu_offload=cpu_offload, vae_slicing=vae_slicing, vae_tiling=vae_tiling,
-            max_side=max_side, call_options=call_options,
+            max_side=max_side, call_options=call_options, controlnet=controlnet, controlnet_scale=controlnet_scale,
+            layout=layout,
         )
         # Options are checked here, before any weights load, so a bad config fails at once.
         if steps < 1:
@@ -110,6 +130,11 @@ class DiffusersIllustrator(IllustratorBackend):
             raise ValueError("ip_adapter needs ip_adapter_weight_name, e.g. 'ip-adapter_sd15.safetensors'")
         if max_side < MIN_SIDE or max_side % 8:
             raise ValueError(f"max_side must be a multiple of 8 and >= {MIN_SIDE}, got {max_side}")
+        if layout not in LAYOUTS:
+            raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
+        if controlnet and (ip_adapter or reference_mode == "img2img"):
+            # Not combined here: the ControlNet pipeline with an adapter or img2img is untested in this project.
+            raise ValueError("controlnet cannot be combined with ip_adapter or reference_mode img2img here")
         self.model = model
         self.steps = steps
         self.guidance_scale = guidance_scale
@@ -133,7 +158,9 @@ class DiffusersIllustrator(IllustratorBackend):
         self.cpu_offload, self.vae_slicing, self.vae_tiling = cpu_offload, vae_slicing, vae_tiling
         self.max_side = max_side
         self.call_options = dict(call_options or {})
+        self.controlnet, self.controlnet_scale, self.layout = controlnet, controlnet_scale, layout
         self._pipe = None
+        self._control = None  # the ControlNet pipeline, sharing every component of _pipe
         self._img2img = None
         self._tokenizer, self._token_limit = None, None
         self._device = "cpu"
@@ -186,6 +213,31 @@ class DiffusersIllustrator(IllustratorBackend):
         pipe.set_progress_bar_config(disable=True)
         self._tokenizer, self._token_limit = _longest_reading_tokenizer(pipe)
         self._pipe = pipe
+        if self.controlnet:
+            self._control = self._load_controlnet(diffusers, pipe, kwargs)
+
+    def _load_controlnet(self, diffusers, pipe, kwargs):
+        path = Path(self.controlnet).expanduser()
+        local = path.is_dir()
+        if hf_common._looks_like_path(self.controlnet) and not local:
+            raise BackendUnavailable(f"ControlNet directory not found: {path}",
+                                     fix=f"download it with `hf download lllyasviel/sd-controlnet-canny --local-dir {path}`")
+        options = {k: v for k, v in kwargs.items() if k != "variant"}
+        controlnet = load_or_explain(
+            lambda: diffusers.ControlNetModel.from_pretrained(str(path) if local else self.controlnet, **options),
+            self.controlnet, local)
+        try:
+            # from_pipe shares the UNet, VAE and text encoders: the ControlNet is the only new weights.
+            control = diffusers.AutoPipelineForText2Image.from_pipe(pipe, controlnet=controlnet)
+        except ValueError as exc:
+            raise BackendUnavailable(f"{type(pipe).__name__} has no ControlNet counterpart: {exc}",
+                                     fix="use a Stable Diffusion 1.5 or SDXL model with a ControlNet trained for it") from exc
+        if self.cpu_offload:
+            control.enable_model_cpu_offload(device=self._device)
+        else:
+            control.to(self._device)
+        control.set_progress_bar_config(disable=True)
+        return control
 
     def _load_lora(self, pipe) -> None:
         import importlib.util
@@ -281,7 +333,7 @@ class DiffusersIllustrator(IllustratorBackend):
             return "ip_adapter"  # every call needs an image; requests without one get scale 0
         if self.reference_mode == "img2img" and _reference(request) is not None:
             return "img2img"
-        return "text"
+        return "layout" if self.controlnet else "text"
 
     # -- generation --------------------------------------------------------------------------
     def illustrate(self, requests: list[IllustrationRequest]) -> list[ImageResult]:
@@ -320,6 +372,11 @@ class DiffusersIllustrator(IllustratorBackend):
             "lora_scale": self.lora_scale if self.lora else None, "batch_size": len(batch),
         }
         ip_scale = None
+        layouts = []
+        if mode == "layout":
+            layouts = [layout_image(r, self.layout) for r in batch]
+            kwargs.update(image=[image for image, _ in layouts], controlnet_conditioning_scale=self.controlnet_scale)
+            parameters.update(controlnet=self.controlnet, controlnet_scale=self.controlnet_scale, layout=self.layout)
         if mode == "img2img":
             kwargs["image"] = [_reference(r).resize((width, height)) for r in batch]
             kwargs["strength"] = self.strength
@@ -339,7 +396,7 @@ class DiffusersIllustrator(IllustratorBackend):
 
         def call():
             with self._call_lock:
-                pipe = self._img2img_pipe() if mode == "img2img" else self._pipe
+                pipe = self._img2img_pipe() if mode == "img2img" else self._control if mode == "layout" else self._pipe
                 if ip_scale is not None:
                     pipe.set_ip_adapter_scale(ip_scale)
                 try:
@@ -357,10 +414,13 @@ class DiffusersIllustrator(IllustratorBackend):
                                         parameters=parameters)
         flagged = getattr(output, "nsfw_content_detected", None) or [False] * len(batch)
         results = []
-        for r, prompt, negative, image, nsfw in zip(batch, prompts, negatives, output.images, flagged):
+        for i, (r, prompt, negative, image, nsfw) in enumerate(zip(batch, prompts, negatives, output.images, flagged)):
             params = dict(parameters, negative_prompt=negative)
-            if prompt != _full_prompt(r):  # the page text was shortened so that the style still fits
+            if prompt != _full_prompt(r):  # parts of the prompt were left out so that it fits
                 params["prompt_fitted_to_tokens"] = self._token_limit
+            regions = layouts[i][1] if layouts else {}
+            if regions:
+                params["regions_source"] = f"controlnet layout ({self.layout})"
             if nsfw:
                 params["safety_checker_blanked"] = True  # the pipeline's safety checker replaced the image
             results.append(ImageResult(
@@ -370,6 +430,7 @@ class DiffusersIllustrator(IllustratorBackend):
                     # The call's time shared over its images, so per-image times add up.
                     "duration_s": round(provenance.duration_s / len(batch), 4),
                 }),
+                regions=regions,
             ))
         return results
 
@@ -383,14 +444,47 @@ def _reference(request: IllustrationRequest):
     return None
 
 
-def _full_prompt(request: IllustrationRequest, fits: Callable[[str], bool] | None = None) -> str:
-    """The request's prompt, then its style.
+def shot_parts(request: IllustrationRequest) -> list[str]:
+    """The prompt of a staged request, in parts, most important first: each character (who, how it
+    looks, what it does, where), the place and time, the style, the camera, the light, the props."""
+    shot = request.shot
+    figures = {f.key: f for f in request.figures}
+    parts = []
+    for member in shot.cast:
+        figure = figures.get(member.character)
+        if figure is None:
+            continue
+        where = {"left": "on the left", "right": "on the right", "centre": "in the middle"}[member.position]
+        mood = "" if member.expression == "neutral" else f", {member.expression}"
+        far = ", in the distance" if member.depth == "far" else ""
+        parts.append(f"{figure.label}, {figure.description or figure.species}, {ACTION_WORDS[member.action]}{mood}, "
+                     f"{where}{far}")
+    weather = "" if shot.weather == "clear" else f", {shot.weather}"
+    parts.append(f"{shot.place or shot.setting} ({shot.setting}), {shot.time_of_day}{weather}")
+    if request.style:
+        parts.append(request.style)
+    parts.append(CAMERA_WORDS[shot.camera])
+    parts.append(f"{shot.light} light")
+    if shot.props:
+        parts.append("with " + ", ".join(shot.props))
+    return parts
 
-    The CLIP text encoders of SD 1.5 and SDXL read 77 tokens and drop the rest, so a long prompt
-    (the story graph sends a whole page of text) would silently lose the style at its end. When
-    `fits` says the whole is too long, the prompt's last words go instead: the start of the
-    prompt (the scene) and the style both reach the model.
+
+def _full_prompt(request: IllustrationRequest, fits: Callable[[str], bool] | None = None) -> str:
+    """What the text encoder reads. The CLIP text encoders of SD 1.5 and SDXL read 77 tokens and drop
+    the rest, so nothing important may come last.
+
+    With a shot: its parts (shot_parts), most important first, as many whole parts as fit. Without:
+    the request's prompt, then its style; when the whole is too long, the prompt's last words go, so
+    the start of the prompt (the scene) and the style both reach the model.
     """
+    if request.shot is not None:
+        parts = shot_parts(request)
+        kept = parts[:1]
+        for part in parts[1:]:
+            if fits is None or fits(", ".join([*kept, part])):
+                kept.append(part)
+        return ", ".join(kept)
     if not request.style or request.style.lower() in request.prompt.lower():
         return request.prompt
     full = f"{request.prompt}, {request.style}"
@@ -407,6 +501,25 @@ def _full_prompt(request: IllustrationRequest, fits: Callable[[str], bool] | Non
     if keep == 0:
         return full  # the style alone is too long: nothing to gain, the encoder truncates as it would
     return f"{' '.join(words[:keep])}, {request.style}"
+
+
+def layout_image(request: IllustrationRequest, kind: str):
+    """(the layout image a ControlNet is conditioned on, the regions of the figures in it): the
+    storyboard's render of the request's shot (no caption, labels or style treatment, which would
+    be edges too), as white edges on black ("edges") or thicker strokes ("scribble")."""
+    import dataclasses
+
+    from PIL import ImageFilter, ImageOps
+
+    from storyteller.backends.storyboard import render_page
+
+    plain = dataclasses.replace(request, caption="", style="", palette=[], sheet=False)
+    picture, parameters = render_page(plain, caption=False, labels=False, corner_label=False)
+    edges = ImageOps.grayscale(picture).filter(ImageFilter.FIND_EDGES).point(lambda v: 255 if v > 40 else 0)
+    if kind == "scribble":
+        edges = edges.filter(ImageFilter.MaxFilter(3))
+    regions = {f["key"]: tuple(f["box"]) for f in parameters["figures"] if f["box"] is not None}
+    return edges.convert("RGB"), regions
 
 
 def _longest_reading_tokenizer(pipe):
