@@ -63,11 +63,10 @@ def _ours():
     return None
 
 
-def _others(ours) -> tuple[str, ...]:
+def _others(ours: str | None) -> tuple[str, ...]:
     from importlib.metadata import packages_distributions
 
-    name = ours.metadata["Name"] if ours is not None else None
-    return tuple(sorted({d for d in packages_distributions().get("storyteller", []) if d != name}))
+    return tuple(sorted({d for d in packages_distributions().get("storyteller", []) if d != ours}))
 
 
 def _local(url: str) -> Path | None:
@@ -79,13 +78,13 @@ def _local(url: str) -> Path | None:
 def installation() -> Installation:
     dist = _ours()
     name = dist.metadata["Name"] if dist is not None else None
-    others = _others(dist)
+    others = _others(name)
     checkout = PACKAGE_DIR.parent
     if (checkout / "pyproject.toml").is_file():  # a source tree: site-packages holds no pyproject.toml
         return Installation("checkout", name, str(checkout), others)
-    raw = dist.read_text("direct_url.json") if dist is not None else None
     if dist is None:
         return Installation("unknown", None, None, others)
+    raw = dist.read_text("direct_url.json")  # PEP 610: written by pip for anything not from an index
     if not raw:
         return Installation("index", name, None, others)
     try:
@@ -98,9 +97,7 @@ def installation() -> Installation:
         commit = vcs.get("commit_id") or vcs.get("requested_revision")
         return Installation("vcs", name, f"{vcs.get('vcs', 'git')}+{url}" + (f"@{commit}" if commit else ""), others)
     path = _local(url)
-    if "dir_info" in direct:
-        return Installation("folder", name, str(path) if path else url, others)
-    return Installation("archive", name, str(path) if path else url, others)
+    return Installation("folder" if "dir_info" in direct else "archive", name, str(path) if path else url, others)
 
 
 def install_hint(extra: str | None) -> str:
