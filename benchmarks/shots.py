@@ -1,10 +1,14 @@
 """Does every picture show its own moment, with the characters still themselves?
 
     python benchmarks/shots.py --write DIR [--pages 4] [--premises N]   # write the shared premises' stories
+    python benchmarks/shots.py DIR --redraw-from OLD              # OLD's stories, staged and drawn again into DIR
     python benchmarks/shots.py DIR [--label after] [--contact-sheet STORY]  # measure the story folders in DIR
 
 Writing uses the embedded default (Storyteller() with no configuration), one folder per premise of
-../shared/eval/premises.txt. Measuring reads only the folders, so stories written by an older
+../shared/eval/premises.txt. Redrawing keeps each story's text (written by whatever version wrote
+OLD) and makes everything a picture depends on again with this version: the characters' sheets,
+each page's shot (the embedded LLM and the words), each picture through the gate. So the same
+texts can be compared before and after a change to the pictures. Measuring reads only the folders, so stories written by an older
 version of storyteller (before shots existed) are measured the same way. Per story:
 
 * composition similarity: mean pairwise cosine similarity of its pages' pictures in the classical
@@ -53,6 +57,39 @@ def write(out: Path, pages: int, limit: int | None) -> None:
             print(f"{time.perf_counter() - started:6.1f}s  {premise}", flush=True)
         except Exception as exc:  # a benchmark goes on with the next premise, and says why this one failed
             print(f"FAILED {premise}: {exc!r}", flush=True)
+
+
+def redraw(source: Path, out: Path) -> None:
+    import shutil
+
+    from storyteller import Storyteller
+    from storyteller.agent.graph import StoryRun
+    from storyteller.agent.shots import make_shot
+    from storyteller.session import StoryFolder
+
+    teller = Storyteller()
+    for src in sorted(source.iterdir()):
+        target = out / src.name
+        if not (src / "story.json").is_file() or target.exists():
+            continue
+        started = time.perf_counter()
+        shutil.copytree(src, target, ignore=shutil.ignore_patterns("memory", ".storyteller.lock"))
+        folder = StoryFolder.open(target)
+        try:
+            story = folder.story
+            for character in story.characters:
+                character.reference_assets = []  # open_memory draws each sheet again
+            run = StoryRun(teller.toolbox, folder=folder, seed=story.seed)
+            run.open_memory()
+            for page in story.pages:
+                page.shot = make_shot(teller.toolbox.llm, text=page.text, scene=page.scene,
+                                      cast=[story.character(s) for s in page.characters], seed=story.seed + page.number)
+                page.illustration = run.draw(page, story.seed * 1000 + page.number, stem=f"page-{page.number:02d}-shot")
+            run.memory.save()
+            folder.save()
+        finally:
+            folder.close()
+        print(f"{time.perf_counter() - started:6.1f}s  redrew {src.name}", flush=True)
 
 
 def _asked_actions(story, page) -> dict[str, str]:
@@ -144,6 +181,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("folder", type=Path)
     parser.add_argument("--write", action="store_true", help="write the premises' stories into FOLDER first")
+    parser.add_argument("--redraw-from", type=Path, default=None, help="stage and draw OLD's stories again into FOLDER")
     parser.add_argument("--pages", type=int, default=4)
     parser.add_argument("--premises", type=int, default=None, help="only the first N premises")
     parser.add_argument("--label", default="after")
@@ -151,6 +189,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.write:
         write(args.folder, args.pages, args.premises)
+    if args.redraw_from:
+        args.folder.mkdir(parents=True, exist_ok=True)
+        redraw(args.redraw_from, args.folder)
 
     from storyteller.backends.classical_image_embed import ClassicalImageEmbedder
 

@@ -48,14 +48,25 @@ DEFAULT_THRESHOLDS = {"character": 0.80, "style": 0.60, "text": 0.20}
 REGION_PAD = 0.15  # a character's crop reaches this share of its box beyond it on every side
 
 
-def crop_region(image, box, pad: float = REGION_PAD):
-    """The part of a PIL image inside `box` ((x0, y0, x1, y1) as fractions), padded, clipped to the image."""
+PLAIN = (246, 244, 238)  # the ground a masked figure is put on: the storyboard's sheet colour
+
+
+def crop_region(image, box, pad: float = REGION_PAD, mask=None):
+    """The part of a PIL image inside `box` ((x0, y0, x1, y1) as fractions), padded, clipped to the
+    image. With a `mask` (an "L" image of the same size), only the masked pixels are kept, on a
+    plain ground: the figure as a sheet shows it, whatever the scene behind it."""
     w, h = image.size
     x0, y0, x1, y1 = box
     dx, dy = (x1 - x0) * pad, (y1 - y0) * pad
     left, top = max(0, int((x0 - dx) * w)), max(0, int((y0 - dy) * h))
     right, bottom = min(w, int(round((x1 + dx) * w))), min(h, int(round((y1 + dy) * h)))
-    return image.crop((left, top, max(left + 1, right), max(top + 1, bottom)))
+    area = (left, top, max(left + 1, right), max(top + 1, bottom))
+    cut = image.convert("RGB").crop(area)
+    if mask is None:
+        return cut
+    from PIL import Image
+
+    return Image.composite(cut, Image.new("RGB", cut.size, PLAIN), mask.crop(area))
 
 
 def text_tower_reason(image_embedder) -> str | None:
@@ -152,13 +163,14 @@ class ConsistencyGate:
         characters the picture shows (default: len(characters)), for whole-picture scoring."""
         picture = getattr(image, "image", image)
         regions = dict(getattr(image, "regions", None) or {})
+        masks = dict(getattr(image, "masks", None) or {})
         vector = as_matrix(self.image_embedder.embed_images([picture]))[0]
         crowd = max(1, on_stage if on_stage is not None else len(characters or {}))
         refs = {slug: self._vectors(references) for slug, references in (characters or {}).items()}
         per_character: dict[str, float | None] = {slug: None for slug in refs}
         if regions:
             found = [slug for slug, r in refs.items() if r is not None and slug in regions]
-            crops = [crop_region(picture, regions[slug]) for slug in found]
+            crops = [crop_region(picture, regions[slug], mask=masks.get(slug)) for slug in found]
             crop_vectors = as_matrix(self.image_embedder.embed_images(crops)) if crops else None
             for i, slug in enumerate(found):
                 per_character[slug] = round(float(self.character_scores(refs[slug], crop_vectors[i], 1).mean()), 4)
@@ -176,7 +188,7 @@ class ConsistencyGate:
         scores = {
             "characters": per_character,
             "character": min(measured) if measured else None,
-            "character_measure": "region" if regions else "whole picture",
+            "character_measure": ("region mask" if masks else "region") if regions else "whole picture",
             "style": style_score,
             "text": None if text_score is None else round(text_score, 4),
         }

@@ -298,8 +298,9 @@ def sheets():
     for figure in (FOX, BIRD):
         [sheet] = StoryboardIllustrator().illustrate([IllustrationRequest(
             prompt="sheet", seed=1, width=768, height=512, figures=[figure], sheet=True, style="watercolor")])
-        refs[figure.key] = embedder.embed_images([crop_region(sheet.image, v["box"])
-                                                  for v in sheet.provenance.parameters["figures"]])
+        assert set(sheet.regions) == {figure.key, f"{figure.key}#side"} == set(sheet.masks)
+        refs[figure.key] = embedder.embed_images([crop_region(sheet.image, box, mask=sheet.masks[view])
+                                                  for view, box in sheet.regions.items()])
     return embedder, refs
 
 
@@ -315,7 +316,7 @@ def test_gate_passes_the_characters_as_themselves_and_fails_a_recolour_or_a_swap
     embedder, refs = sheets
     gate = ConsistencyGate(embedder)
     same = gate.score(page([FOX, BIRD]), characters=refs)
-    assert same["passed"] and same["character_measure"] == "region"
+    assert same["passed"] and same["character_measure"] == "region mask"
     recoloured = Figure("fen", "Fen", "a small orange fox", ["green", "purple"], "fox")
     scores = gate.score(page([recoloured, BIRD]), characters=refs)
     assert not scores["passed"] and scores["characters"]["fen"] < same["characters"]["fen"] - 0.2

@@ -299,7 +299,7 @@ def test_fonts_fall_back_when_none_are_installed(monkeypatch):
     monkeypatch.setattr(storyboard_text, "BOLD_FONT_FILES", ("/nonexistent/bold.ttf",))
     storyboard.get_font.cache_clear()
     try:
-        image, _ = storyboard.render_page(req(caption="still readable"))
+        image, _, _ = storyboard.render_page(req(caption="still readable"))
         assert image.size == (384, 256)
     finally:
         storyboard.get_font.cache_clear()

@@ -514,7 +514,7 @@ def layout_image(request: IllustrationRequest, kind: str):
     from storyteller.backends.storyboard import render_page
 
     plain = dataclasses.replace(request, caption="", style="", palette=[], sheet=False)
-    picture, parameters = render_page(plain, caption=False, labels=False, corner_label=False)
+    picture, parameters, _ = render_page(plain, caption=False, labels=False, corner_label=False)
     edges = ImageOps.grayscale(picture).filter(ImageFilter.FIND_EDGES).point(lambda v: 255 if v > 40 else 0)
     if kind == "scribble":
         edges = edges.filter(ImageFilter.MaxFilter(3))

@@ -108,7 +108,7 @@ class StoryboardIllustrator(IllustratorBackend):
             holder: dict[str, Any] = {}
 
             def render(request=request, holder=holder):
-                image, holder["parameters"] = render_page(
+                image, holder["parameters"], holder["masks"] = render_page(
                     request, caption=self.draw_caption, labels=self.draw_labels, corner_label=self.draw_corner_label,
                 )
                 return image
@@ -116,11 +116,12 @@ class StoryboardIllustrator(IllustratorBackend):
             # Parameters are only known after drawing; the Provenance object is filled in after.
             image, provenance = self.timed("illustrate", render, seed=request.seed, prompt=request.prompt)
             provenance.parameters = holder["parameters"]
-            # The renderer placed every figure itself: its region is known, not detected. (On a
-            # sheet, the front view.)
-            regions = {}
-            for placed in provenance.parameters["figures"]:
-                if placed["box"] is not None:
-                    regions.setdefault(placed["key"], tuple(placed["box"]))
-            results.append(ImageResult(image=image, provenance=provenance, regions=regions))
+            # The renderer placed every figure itself: its region and its pixels are known, not
+            # detected. On a sheet, a figure's second view is "KEY#side".
+            regions, masks = {}, {}
+            for placed, mask in zip(provenance.parameters["figures"], holder["masks"]):
+                name = placed["key"] if placed.get("view", "front") == "front" else f"{placed['key']}#{placed['view']}"
+                if placed["box"] is not None and name not in regions:
+                    regions[name], masks[name] = tuple(placed["box"]), mask
+            results.append(ImageResult(image=image, provenance=provenance, regions=regions, masks=masks))
         return results

@@ -84,8 +84,14 @@ QUAD_LEGS = {
 QUAD_DROPS = {"sit": 0.45, "hide": 0.55, "sleep": 0.92, "swim": 0.62}
 
 
+FRONT_VIEW_ACTIONS = ("stand", "talk", "look")  # facing the reader, an animal is drawn head-on for these
+
+
 def draw_quadruped(pen: Pen, look: Look, spec: Beast, pose: Pose) -> tuple[float, float]:
-    """Draw the animal in `pose`, head to the right; returns its front paw (what it holds things with)."""
+    """Draw the animal in `pose`, head to the right (or, facing front while standing, head-on);
+    returns its front paw (what it holds things with)."""
+    if pose.facing == "front" and pose.action in FRONT_VIEW_ACTIONS:
+        return _front_view(pen, look, spec)
     main, second, third = beast_colors(look, spec.colors)
     far = shade(main, 0.78)
     L, D, legs, R = spec.length, spec.depth, spec.legs, spec.head
@@ -210,6 +216,57 @@ def draw_quadruped(pen: Pen, look: Look, spec: Beast, pose: Pose) -> tuple[float
     pen.ellipse(head_x, head_y, head_rx, R * (0.95 if spec.snout != "long" else 1.05), rgba(main if "panda" not in spec.marks else main))
     if "horn" in spec.marks:
         pen.poly([(head_x - 2.5, head_y - R * 0.85), (head_x, head_y - R * 2.1), (head_x + 2.5, head_y - R * 0.85)], (250, 220, 120, 255))
+    if "mask" in spec.marks:
+        pen.ellipse(head_x, head_y - R * 0.05, R * 0.95, R * 0.32, rgba(shade(main, 0.35)), outline=False)
+    if "panda" in spec.marks:
+        for side in (-1, 1):
+            pen.ellipse(head_x + side * R * 0.42, head_y - R * 0.02, R * 0.28, R * 0.34, rgba(second), outline=False)
+    _snout(pen, spec, look, head_x, head_y, R, main, second)
+    return paw
+
+
+def _front_view(pen: Pen, look: Look, spec: Beast) -> tuple[float, float]:
+    """The animal head-on: the body foreshortened behind its chest, front legs apart, the tail
+    showing at one side, the same head (ears, muzzle, marks) as in profile."""
+    main, second, _ = beast_colors(look, spec.colors)
+    far = shade(main, 0.78)
+    L, D, legs, R = spec.length, spec.depth, spec.legs, spec.head
+    cx = CANVAS_W / 2
+    cy = BASE - legs - D * 0.35
+    leg_w = max(5.0, L * 0.11)
+    tail_side = 1 if stable_int(look.key, "tail side") % 2 else -1
+    pen.ellipse(cx + tail_side * D * 0.75, cy - D * 0.2, D * 0.32, D * 0.55, rgba(shade(main, 0.9)))  # the tail behind
+    for side in (-1, 1):  # hind legs, further back
+        pen.rect(cx + side * D * 0.42 - leg_w * 0.4, cy, cx + side * D * 0.42 + leg_w * 0.4, BASE - 2, rgba(far),
+                 radius=leg_w * 0.4)
+    if "spikes" in spec.marks:  # a hedgehog's coat shows all round
+        pts = []
+        for i in range(33):
+            a = 2 * np.pi * i / 32
+            rr = 1.3 if i % 2 else 1.0
+            pts.append((cx + np.cos(a) * D * 0.66 * rr, cy + np.sin(a) * D * 0.62 * rr))
+        pen.poly(pts, rgba(shade(main, 0.8)))
+    pen.ellipse(cx, cy, D * 0.62, D * 0.58, rgba(main if "spikes" not in spec.marks else second))
+    if "belly" in spec.marks or "wool" not in spec.marks:
+        pen.ellipse(cx, cy + D * 0.1, D * 0.32, D * 0.36, rgba(second), outline=False)
+    if "stripes" in spec.marks:
+        for side in (-1, 1):
+            pen.line([(cx + side * D * 0.5, cy - D * 0.2), (cx + side * D * 0.3, cy)], rgba(INK), 2.0)
+    paw = (cx + D * 0.22, BASE)
+    for side in (-1, 1):  # front legs
+        x = cx + side * D * 0.22
+        pen.rect(x - leg_w / 2, cy + 2, x + leg_w / 2, BASE, rgba(main if "panda" not in spec.marks else second),
+                 radius=leg_w * 0.45)
+    head_x, head_y = cx, cy - D * 0.55 - R * 0.55
+    if "mane" in spec.marks and spec.snout != "long":
+        for i in range(12):
+            a = 2 * np.pi * i / 12
+            pen.circle(head_x + np.cos(a) * R * 1.05, head_y + np.sin(a) * R * 1.05, R * 0.42, rgba(shade(main, 0.62)))
+    _ears(pen, spec.ears, head_x, head_y, R, main, second)
+    if "horns" in spec.marks or "horn" in spec.marks:
+        pen.poly([(head_x - 2.5, head_y - R * 0.85), (head_x, head_y - R * 1.9), (head_x + 2.5, head_y - R * 0.85)],
+                 (250, 226, 150, 255))
+    pen.ellipse(head_x, head_y, R * 1.1, R * 0.98, rgba(main))
     if "mask" in spec.marks:
         pen.ellipse(head_x, head_y - R * 0.05, R * 0.95, R * 0.32, rgba(shade(main, 0.35)), outline=False)
     if "panda" in spec.marks:

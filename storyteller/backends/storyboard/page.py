@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image, ImageChops, ImageDraw, ImageFilter
 
 from storyteller.backends.base import IllustrationRequest
 from storyteller.backends.storyboard.colors import INK, RGB, luminance, mix, parse_color, stable_int
@@ -119,9 +119,10 @@ def place_x(widths: list[int], members: list[ShotCharacter], width: int, rng: ra
 
 
 def render_page(request: IllustrationRequest, *, caption: bool = True, labels: bool = True,
-                corner_label: bool = True) -> tuple[Image.Image, dict[str, Any]]:
-    """Draw one storyboard panel of the request's shot. Returns the image and the parameters
-    provenance records (what was drawn, where each figure is, what could not be drawn and why)."""
+                corner_label: bool = True) -> tuple[Image.Image, dict[str, Any], list[Image.Image]]:
+    """Draw one storyboard panel of the request's shot. Returns the image, the parameters
+    provenance records (what was drawn, where each figure is, what could not be drawn and why) and
+    each placed figure's mask (in the order of parameters["figures"])."""
     if request.sheet:
         return render_sheet(request, corner_label=corner_label)
     w, h = request.width, request.height
@@ -200,6 +201,7 @@ def render_page(request: IllustrationRequest, *, caption: bool = True, labels: b
         scene.paste(layer.image.resize(scene.size, Image.LANCZOS), (0, 0), layer.image.resize(scene.size, Image.LANCZOS))
         lights += layer.lights
         props += list(held.values())
+    masks = figure_masks(sprites, corners, order, (w, h), scene_h)
     scene = add_lights(scene, lights, strength=0.95 if spec.light == "glowing" else 0.75)
     scene = apply_style(scene, treatment, palette, request.seed)
 
@@ -231,7 +233,22 @@ def render_page(request: IllustrationRequest, *, caption: bool = True, labels: b
         "height": h, "figure_unit_px": round(unit, 1), "caption_lines": len(cap_lines), "figures": placements,
         "figures_drawn": len(placements),
     }
-    return page, parameters
+    return page, parameters, masks
+
+
+def figure_masks(sprites, corners, order, size, scene_h) -> list[Image.Image]:
+    """Each figure's pixels on the page ("L", 255 on the figure): its sprite's opaque part where it
+    is placed, inside the scene, less what the figures painted after it cover."""
+    masks = []
+    for sprite, corner in zip(sprites, corners):
+        mask = Image.new("L", size, 0)
+        mask.paste(sprite.getchannel("A").point(lambda a: 255 if a > 128 else 0), corner)
+        ImageDraw.Draw(mask).rectangle([0, scene_h, size[0], size[1]], fill=0)
+        masks.append(mask)
+    for rank, i in enumerate(order):
+        for j in order[rank + 1:]:
+            masks[i] = ImageChops.subtract(masks[i], masks[j])
+    return masks
 
 
 def _feet_row(sprite: Image.Image) -> int:
@@ -272,7 +289,8 @@ def _caption_and_label(draw, page, cap_lines, cap_font, cap_pad, line_h, scene_h
 SHEET_VIEWS = (("front", Pose("stand", "neutral", "front")), ("side", Pose("stand", "neutral", "right")))
 
 
-def render_sheet(request: IllustrationRequest, *, corner_label: bool = True) -> tuple[Image.Image, dict[str, Any]]:
+def render_sheet(request: IllustrationRequest, *,
+                 corner_label: bool = True) -> tuple[Image.Image, dict[str, Any], list[Image.Image]]:
     """A character sheet: each figure large on a plain ground, front and side view, with its name
     and its colours. The gate compares every page's figure with these views, and reference-taking
     illustrators (IP-Adapter) get this picture."""
@@ -286,14 +304,15 @@ def render_sheet(request: IllustrationRequest, *, corner_label: bool = True) -> 
     top, bottom = h * 0.14, h - swatch_h - h * 0.06
     cells = [(f, view, pose) for f in request.figures for view, pose in SHEET_VIEWS]
     cell_w = w / max(1, len(cells))
-    placements = []
+    placements, sprites = [], []
     for i, (figure, view, pose) in enumerate(cells):
         # as large as the cell allows: the sprite's size in units of its drawing height is known
         # only once drawn, so draw at the page's height and scale down to fit
         unit = (bottom - top) * 0.95
         sprite = draw_posed(figure, unit, pose).image
-        scale = min(1.0, (cell_w * 0.9) / sprite.width, (bottom - top) / sprite.height)
-        if scale < 1.0:
+        # small creatures are drawn as large as people here: the sheet is for looking closely
+        scale = min(3.0, (cell_w * 0.9) / sprite.width, (bottom - top) / sprite.height)
+        if abs(scale - 1.0) > 0.02:
             sprite = draw_posed(figure, unit * scale, pose).image
         x = int(cell_w * i + (cell_w - sprite.width) / 2)
         y = int(bottom - sprite.height)
@@ -301,6 +320,7 @@ def render_sheet(request: IllustrationRequest, *, corner_label: bool = True) -> 
         placements.append({"key": figure.key, "label": figure.label, "view": view, "kind": resolve_look(figure).kind,
                            "x": x, "y": y, "width": sprite.width, "height": sprite.height,
                            "box": _opaque_box(sprite, x, y, (w, h), h)})
+        sprites.append(sprite)
     # In the story's style treatment, so a page's figure and its sheet differ by pose, not by brushwork.
     page = apply_style(page, style_treatment(request.style), [parse_color(c) for c in request.palette or []], request.seed)
     draw = ImageDraw.Draw(page, "RGBA")
@@ -319,4 +339,5 @@ def render_sheet(request: IllustrationRequest, *, corner_label: bool = True) -> 
     _caption_and_label(draw, page, [], small, 0, 0, h, corner_label)
     parameters = {"renderer": MODEL_ID, "sheet": True, "views": [v for v, _ in SHEET_VIEWS], "width": w, "height": h,
                   "figures": placements, "figures_drawn": len(request.figures)}
-    return page, parameters
+    masks = figure_masks(sprites, [(p["x"], p["y"]) for p in placements], list(range(len(sprites))), (w, h), h)
+    return page, parameters, masks
