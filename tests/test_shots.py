@@ -337,3 +337,46 @@ def test_fakes_answer_shot_requests_with_one_entry_per_character():
     assert set(answer["cast"]) == {"a", "b"}
     assert answer_model(["a", "b"]).model_validate(answer)
     assert ScriptedLLM().supports_json_schema
+
+
+def test_a_direction_gets_its_shot_the_same_way_and_eval_counts_the_figures(make_teller, tmp_path):
+    from fakes import plan_json
+
+    from storyteller.backends.classical_image_embed import ClassicalImageEmbedder
+    from storyteller.memory.eval import evaluate_story
+
+    teller = make_teller(llm={"plans": [plan_json(1)]}, gate_attempts=1)
+    teller.settings.illustrator.backend = "storyboard"
+    teller.new_story("A fox", out=tmp_path / "s", pages=1)
+    story = teller.continue_story(tmp_path / "s", "Fern runs to the frozen pond")
+    added = story.pages[-1]
+    assert added.shot is not None and len(teller.toolbox.llm.shot_calls) == 2
+    report = evaluate_story(tmp_path / "s", ClassicalImageEmbedder())
+    assert report.onstage_count_score == 1.0
+    assert [p.figures_drawn for p in report.page_scores] == [len(p.characters) for p in story.pages]
+
+
+def test_an_illustrator_that_does_not_say_where_gets_the_detectors_boxes_left_to_right():
+    from PIL import Image
+
+    from storyteller.agent.graph import StoryRun
+    from storyteller.backends.base import Detection, DetectionResult, ImageResult
+    from storyteller.story import Provenance
+
+    def provenance(backend):
+        return Provenance(backend=backend, model="m", kind="neural", duration_s=0.0)
+
+    class Detector:
+        def detect(self, image):
+            return DetectionResult([Detection("dog", (0.6, 0.2, 0.9, 0.9), 0.8), Detection("person", (0.1, 0.1, 0.4, 0.9), 0.9),
+                                    Detection("cat", (0.4, 0.5, 0.5, 0.6), 0.1)], provenance("ssd"))
+
+    class Toolbox:
+        def backend(self, role):
+            assert role == "detector"
+            return Detector()
+
+    run = StoryRun(Toolbox())
+    result = run.locate(ImageResult(Image.new("RGB", (64, 64)), provenance("diffusers")), ["ana", "bo"])
+    assert result.regions == {"ana": (0.1, 0.1, 0.4, 0.9), "bo": (0.6, 0.2, 0.9, 0.9)}  # the two surest, left to right
+    assert result.provenance.parameters["regions_source"] == "detector ssd:m"
