@@ -82,6 +82,7 @@ CAMERA_SCALE = {"wide": 0.62, "medium": 1.0, "close-up": 1.75}  # figure size ag
 CLOSE_UP_CROP = 0.28     # a close-up cuts this share of each near figure off at the bottom of the frame
 FAR_SCALE = 0.62         # a character far away is drawn this much smaller, nearer the horizon
 SLOT_X = {"left": 0.22, "centre": 0.5, "right": 0.78}
+MIN_NEAR, MIN_FAR = 0.16, 0.1  # the smallest a figure is drawn, as a share of the scene's height
 
 
 def cast_for(request: IllustrationRequest, shot: Shot) -> list[ShotCharacter]:
@@ -149,8 +150,17 @@ def render_page(request: IllustrationRequest, *, caption: bool = True, labels: b
     # Characters: each in its pose, sized by the camera and its depth, at its place in the shot.
     members = cast_for(request, shot)
     unit = figure_unit(w, h) * CAMERA_SCALE[shot.camera]
-    posed = [draw_posed(f, unit * (FAR_SCALE if m.depth == "far" else 1.0), Pose(m.action, m.expression, m.facing))
-             for f, m in zip(request.figures, members)]
+    posed = []
+    for f, m in zip(request.figures, members):
+        size = unit * (FAR_SCALE if m.depth == "far" else 1.0)
+        pose = Pose(m.action, m.expression, m.facing)
+        p = draw_posed(f, size, pose)
+        # A small creature in a wide shot would be a few pixels of outline: never smaller than this
+        # share of the scene, so it stays recognisable (and measurable by the gate).
+        least = scene_h * (MIN_FAR if m.depth == "far" else MIN_NEAR)
+        if p.image.height < least:
+            p = draw_posed(f, size * least / p.image.height, pose)
+        posed.append(p)
     sprites = [p.image for p in posed]
     near_feet = scene_h - label_space - h * 0.01
     far_feet = horizon + (scene_h - label_space - horizon) * 0.3
@@ -192,16 +202,22 @@ def render_page(request: IllustrationRequest, *, caption: bool = True, labels: b
     for i in order:
         scene.paste(sprites[i], corners[i], sprites[i])
     lights = list(backdrop.lights)
+    masks = figure_masks(sprites, corners, order, (w, h), scene_h)
     if held:
         layer = Backdrop(spec, w, scene_h, rng, palette, transparent=True)
         for i, prop in held.items():
             hx, hy = corners[i][0] + posed[i].hand[0], corners[i][1] + posed[i].hand[1]
             size = unit * 0.32
             paint_thing(layer, prop, hx * SCENE_SS, (hy + size * 0.35) * SCENE_SS, size * SCENE_SS)
-        scene.paste(layer.image.resize(scene.size, Image.LANCZOS), (0, 0), layer.image.resize(scene.size, Image.LANCZOS))
-        lights += layer.lights
+        things = layer.image.resize(scene.size, Image.LANCZOS)
+        scene.paste(things, (0, 0), things)
+        # A thing held is small: its light too (a lantern on the ground lights the whole clearing).
+        lights += [(x, y, r * 0.3, c) for x, y, r, c in layer.lights]
         props += list(held.values())
-    masks = figure_masks(sprites, corners, order, (w, h), scene_h)
+        # what is held hides part of whoever holds it
+        covered = Image.new("L", (w, h), 0)
+        covered.paste(things.getchannel("A").point(lambda a: 255 if a > 8 else 0), (0, 0))
+        masks = [ImageChops.subtract(m, covered) for m in masks]
     scene = add_lights(scene, lights, strength=0.95 if spec.light == "glowing" else 0.75)
     scene = apply_style(scene, treatment, palette, request.seed)
 
