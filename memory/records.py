@@ -110,9 +110,10 @@ class CharacterSheet(BaseModel):
         return [self.name, *self.aliases]
 
     def render(self) -> str:
-        """The full sheet as the writer's context shows it."""
+        """The full sheet as the writer's context shows it. Not the voice: a writer shown
+        "voice: joe-high (speed x1.09)" wrote it into a page, and a voice is nothing a page says."""
         lines = [f"{self.name}" + (f" (also: {', '.join(self.aliases)})" if self.aliases else "")]
-        for label, value in (("looks", self.appearance), ("personality", self.personality), ("voice", self.voice)):
+        for label, value in (("looks", self.appearance), ("personality", self.personality)):
             if value:
                 lines.append(f"  {label}: {value}")
         return "\n".join(lines)

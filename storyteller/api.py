@@ -175,7 +175,6 @@ class Storyteller:
             before = run.opened.story.model_copy(deep=True)
             step = continuation.prepare(self.toolbox, run.opened, direction, photo)
             run.rollback_to = before
-            run.directions[step.page] = step.direction
             run.text_notes[step.page] = {"direction": direction}
             if step.photo is not None:
                 run.text_notes[step.page].update(photo=step.photo.path, photo_sha256=step.photo.sha256,
@@ -339,11 +338,15 @@ class Storyteller:
         """Export as html, json, mp4 or epub (see storyteller.export); returns the path written."""
         return export_story(folder, fmt, out, self_contained=self_contained)
 
-    def evaluate(self, folder: str | Path) -> EvalReport:
-        """ViStoryBench-style consistency metrics of a story folder (storyteller.memory.EvalReport)."""
+    def evaluate(self, folder: str | Path, *, judge: bool = False) -> EvalReport:
+        """ViStoryBench-style consistency metrics and the text measures of a story folder
+        (storyteller.memory.EvalReport); with `judge`, also a rubric score from the judge LLM (the
+        `judge` role, else the story's own LLM, which the report says)."""
         from storyteller.memory import evaluate_story
 
-        return evaluate_story(Path(folder), self.toolbox.backend("image_embedder"), self.toolbox.backend("text_embedder"))
+        judge_llm, label = (self.toolbox.judge if judge else (None, ""))
+        return evaluate_story(Path(folder), self.toolbox.backend("image_embedder"), self.toolbox.backend("text_embedder"),
+                              judge=judge_llm, judge_label=label)
 
     def as_runnable(self) -> StoryRunnable:
         """This storyteller as a LangChain Runnable: {"premise", "out", ...} -> Story (see storyteller.langchain)."""

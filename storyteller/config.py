@@ -57,8 +57,11 @@ class Settings(BaseSettings):
     narrator: RoleConfig = RoleConfig(backend=DEFAULT_BACKENDS["narrator"])
     text_embedder: RoleConfig = RoleConfig(backend=DEFAULT_BACKENDS["text_embedder"])
     image_embedder: RoleConfig = RoleConfig(backend=DEFAULT_BACKENDS["image_embedder"])
+    # Any LLM backend; None: `eval --judge` uses the story's own LLM and says so in the report.
+    judge: RoleConfig | None = None
 
     plan_attempts: int = Field(default=3, ge=1, le=10, description="How often the planner may re-ask the LLM.")
+    page_candidates: int = Field(default=1, ge=1, le=8, description="Drafts of each page; the critic keeps the best.")
     image_width: int = Field(default=768, ge=64, le=2048)
     image_height: int = Field(default=512, ge=64, le=2048)
     gate_attempts: int = Field(default=3, ge=1, le=10, description="Illustration attempts the consistency gate may make.")

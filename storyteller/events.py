@@ -33,8 +33,21 @@ class ModelCall(_Event):
     model: str
     duration_s: float
     output_tokens: int | None = None
+    prompt_tokens: int | None = None
+    prompt_evaluated: int | None = Field(default=None, description="Prompt tokens computed, after a reused prefix.")
+    first_token_s: float | None = None
     thread: str = ""
     started_at: float = 0.0
+
+
+class Preparing(_Event):
+    """Slow one-time work before a model can load (joining and checking split model files)."""
+
+    type: Literal["preparing"] = "preparing"
+    what: str
+    done: int
+    total: int
+    unit: str = "bytes"
 
 
 class PlanReady(_Event):
@@ -42,6 +55,15 @@ class PlanReady(_Event):
     title: str
     pages: int
     characters: list[str]
+
+
+class PlanProgress(_Event):
+    """The planner finished a stage: the bible (done=0), then each page's beat (done=k of total)."""
+
+    type: Literal["plan_progress"] = "plan_progress"
+    stage: str
+    done: int
+    total: int
 
 
 class PlanRetry(_Event):
@@ -126,7 +148,7 @@ class Error(_Event):
 
 
 Event = Annotated[
-    Union[ModelCall, PlanReady, PlanRetry, PageTextDelta, PageWritten, ImageReady, ConsistencyScored, ConsistencyRetry,
+    Union[ModelCall, Preparing, PlanReady, PlanProgress, PlanRetry, PageTextDelta, PageWritten, ImageReady, ConsistencyScored, ConsistencyRetry,
           AudioReady, TurnCommitted, StoryDone, Error],
     Field(discriminator="type"),
 ]

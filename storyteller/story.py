@@ -12,9 +12,13 @@ import unicodedata
 from datetime import datetime, timezone
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-SCHEMA_VERSION = 1
+# Version history (old story.json files load and are saved at the current version):
+#   1: the first round.
+#   2: the story bible (Story.bible, Character.role), arc stages on beats (PageBeat.stage), the
+#      reader's direction kept with its beat (PageBeat.direction), a shot per page (Page.shot). Everything new has a default, so a version-1 file migrates as it is.
+SCHEMA_VERSION = 2
 
 AssetKind = Literal["image", "audio", "reference_image", "photo"]
 
@@ -130,9 +134,14 @@ class Appearance(StoryModel):
         return "; ".join(bits)
 
 
+# What a character is for in the story; the planner picks from these under the grammar.
+ROLES = ("protagonist", "friend", "helper", "mentor", "family", "rival", "obstacle")
+
+
 class Character(StoryModel):
     name: str = Field(min_length=1, max_length=200)
     slug: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    role: str = Field(default="", description="protagonist, friend, helper, mentor, family, rival, obstacle; '' unknown.")
     aliases: list[str] = Field(default_factory=list)
     appearance: Appearance = Field(default_factory=Appearance)
     personality: str = ""
@@ -157,12 +166,77 @@ class StyleGuide(StoryModel):
         return [c.lower() for c in value]
 
 
+# The arc's stages, in story order (storyteller.agent.arc fits them to the page count).
+ARC_STAGES = ("opening", "want", "trouble", "try", "turn", "resolution", "closing")
+
+
 class PageBeat(StoryModel):
     """What the plan says should happen on a page, before it is written."""
 
     beat: str
     scene: str
     characters: list[str] = Field(default_factory=list, description="Character slugs on stage.")
+    stage: str = Field(default="", description="The arc stage of the page (ARC_STAGES); '' in stories before v2.")
+    direction: str = Field(default="", description="A page past the plan: what the reader asked for (the writer hears it).")
+
+
+class Bible(StoryModel):
+    """What the whole story is about, fixed before any beat: every later stage is written with it in view."""
+
+    protagonist: str = Field(description="Slug of the main character: the one the premise names.")
+    kind: str = Field(default="", description="What the premise says the protagonist is ('fox'), as the premise says it.")
+    want: str = Field(default="", description="What the protagonist wants.")
+    obstacle: str = Field(default="", description="What stands in the way.")
+    setting: str = Field(default="", description="Where and when the story happens.")
+
+
+# Closed vocabularies of a shot: what a planner may choose under a grammar and what every
+# illustrator knows how to draw (the storyboard draws each; the diffusers prompt words them).
+SETTINGS = ("snow", "forest", "sea", "underwater", "indoor", "city", "desert", "space", "garden", "mountain",
+            "river", "cave", "sky")
+TIMES_OF_DAY = ("morning", "day", "evening", "night")
+WEATHERS = ("clear", "cloudy", "rain", "snow", "storm", "fog", "wind")
+LIGHTS = ("bright", "soft", "warm", "dim", "glowing")
+CAMERAS = ("wide", "medium", "close-up")
+ACTIONS = ("stand", "walk", "run", "jump", "sit", "wave", "point", "hold", "hug", "sleep", "fly", "swim", "climb",
+           "dance", "reach", "hide", "look", "talk")
+EXPRESSIONS = ("neutral", "happy", "sad", "surprised", "scared", "angry", "thinking", "sleepy")
+FACINGS = ("front", "left", "right")
+POSITIONS = ("left", "centre", "right")
+DEPTHS = ("near", "far")
+# As types (Literal[("a", "b")] is Literal["a", "b"]), so the JSON schema, and a grammar built from it, hold the lists.
+Setting, TimeOfDay, Weather, Light, Camera = (Literal[SETTINGS], Literal[TIMES_OF_DAY], Literal[WEATHERS],  # type: ignore[valid-type]
+                                              Literal[LIGHTS], Literal[CAMERAS])
+Action, Expression, Facing, Position, Depth = (Literal[ACTIONS], Literal[EXPRESSIONS], Literal[FACINGS],  # type: ignore[valid-type]
+                                               Literal[POSITIONS], Literal[DEPTHS])
+
+
+class ShotCharacter(StoryModel):
+    """One character on stage in a shot: what they do and where they are."""
+
+    character: str = Field(description="Character slug.")
+    action: Action = Field(default="stand", description="From ACTIONS.")
+    expression: Expression = Field(default="neutral", description="From EXPRESSIONS.")
+    facing: Facing = Field(default="front", description="From FACINGS.")
+    position: Position = Field(default="centre", description="From POSITIONS.")
+    depth: Depth = Field(default="near", description="From DEPTHS.")
+
+
+class Shot(StoryModel):
+    """What a page's picture shows: the moment, staged. Filled by the planner under the grammar
+    from the vocabularies above; what the model left out is filled from the page text, and
+    `filled` records each such repair."""
+
+    setting: Setting = Field(default="garden", description="From SETTINGS: the kind of place the picture is painted as.")
+    place: str = Field(default="", description="The place in words ('a snowy clearing by the mill').")
+    time_of_day: TimeOfDay = Field(default="day", description="From TIMES_OF_DAY.")
+    weather: Weather = Field(default="clear", description="From WEATHERS.")
+    light: Light = Field(default="soft", description="From LIGHTS.")
+    props: list[str] = Field(default_factory=list, max_length=6, description="Things the page text names that the picture shows.")
+    cast: list[ShotCharacter] = Field(default_factory=list, description="The characters on stage, in the picture's order.")
+    camera: Camera = Field(default="medium", description="From CAMERAS.")
+    filled: list[str] = Field(default_factory=list, description="Fields the deterministic pass filled, and from what.")
+    provenance: Provenance | None = Field(default=None, description="The LLM call that staged it; None when only the words did.")
 
 
 class DialogueLine(StoryModel):
@@ -179,6 +253,7 @@ class Page(StoryModel):
     scene: str
     characters: list[str] = Field(default_factory=list, description="Character slugs on stage.")
     dialogue: list[DialogueLine] = Field(default_factory=list, description="Photo scenes: the script of the page.")
+    shot: Shot | None = Field(default=None, description="What the picture shows; None in stories before v2.")
     text_provenance: Provenance | None = None
     illustration: Asset | None = None
     narration: Asset | None = None
@@ -196,7 +271,7 @@ class Turn(StoryModel):
 
 
 class Story(StoryModel):
-    schema_version: Literal[1] = SCHEMA_VERSION
+    schema_version: Literal[2] = SCHEMA_VERSION
     kind: Literal["story", "photo"] = Field(
         default="story", description="'photo': a scene of what the people and animals in a photo say."
     )
@@ -209,8 +284,17 @@ class Story(StoryModel):
     history: list[Turn] = Field(default_factory=list)
     seed: int = Field(default=0, ge=0, description="Base seed: page seeds derive from it, so a resume continues alike.")
     narrator_voice: Voice | None = Field(default=None, description="The voice that reads everything but dialogue.")
+    bible: Bible | None = Field(default=None, description="Protagonist, want, obstacle, setting; None in stories before v2.")
     plan_provenance: Provenance | None = None
     created_at: datetime = Field(default_factory=utc_now)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _migrate(cls, data: Any) -> Any:
+        """An older story.json loads as the current version: every field added since has a default."""
+        if isinstance(data, dict) and data.get("schema_version") == 1:
+            data = {**data, "schema_version": SCHEMA_VERSION}
+        return data
 
     def character(self, slug_or_name: str) -> Character:
         for character in self.characters:

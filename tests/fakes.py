@@ -22,7 +22,16 @@ from storyteller.backends.base import (AudioResult, Completion, IllustratorBacke
                                        NarratorBackend, TextEmbedderBackend, VoiceSpec)
 
 
+# Distinct events, so the fixture's beats are no copies of each other for the planner's novelty check.
+EVENTS = ["Fern finds a glowing lantern under a pine", "the owl hoots a warning from a branch",
+          "a cold wind blows the light out", "they follow paw prints to a frozen pond",
+          "Fern lights the lantern with a spark", "the moon comes out over the hills",
+          "a lost hare asks the way home", "everyone shares warm soup by the fire"]
+
+
 def plan_json(pages: int = 3, *, title: str = "The Lantern", names=("Fern", "Owl")) -> str:
+    """A whole plan, as a test writes it: the scripted LLMs answer the planner's stages from it
+    (the bible from title and characters, page k's beat from pages[k-1])."""
     return json.dumps({
         "title": title,
         "style_description": "soft washes of colour",
@@ -32,15 +41,82 @@ def plan_json(pages: int = 3, *, title: str = "The Lantern", names=("Fern", "Owl
             for i, name in enumerate(names)
         ],
         "pages": [
-            {"beat": f"Beat {n}: something happens.", "scene": "snowy forest at night", "characters": list(names[: 1 + n % 2])}
+            {"beat": f"Beat {n}: {EVENTS[(n - 1) % len(EVENTS)]}.", "scene": "snowy forest at night",
+             "characters": list(names[: 1 + n % 2])}
             for n in range(1, pages + 1)
         ],
     })
 
 
+def stage_answer(fixture: str, prompt: str, reasked: bool = False, json_schema: dict | None = None) -> str:
+    """The planner stage's answer from a plan fixture: the bible, or the beat of the page the
+    prompt asks for (a beat re-asked as a copy gets a new event). A fixture that is not a plan (a
+    test of a broken model) is the answer as is. Like grammar-constrained decoding, the bible's
+    protagonist takes the kind the schema allows (the premise's own word)."""
+    try:
+        plan = json.loads(fixture)
+        characters = plan["characters"]
+    except (ValueError, KeyError, TypeError):
+        return fixture
+
+    def sheet(c, **extra):
+        return {"name": c["name"], "kind": c["species"], "look": c["look"], "clothing": c["clothing"],
+                "colors": c["colors"], "personality": c["personality"], **extra}
+
+    if "Decide the story's bible" in prompt:
+        roles = ["friend", "helper", "mentor", "family", "rival", "obstacle"]
+        hero = sheet(characters[0])
+        kinds = _enum(json_schema, "Hero", "kind")
+        if kinds and hero["kind"] not in kinds:
+            hero["kind"] = kinds[0]
+        return json.dumps({
+            "title": plan["title"], "protagonist": hero, "want": "to bring light to the forest",
+            "obstacle": "the night is long and cold", "setting": "a snowy forest in winter",
+            "cast": [sheet(c, role=c.get("role", roles[i % len(roles)])) for i, c in enumerate(characters[1:])],
+            "style_description": plan["style_description"]})
+    number = int(re.search(r"Now plan page (\d+)", prompt).group(1))
+    pages = plan["pages"]
+    if number <= len(pages) and not reasked:
+        beat = dict(pages[number - 1])
+    else:
+        beat = {"beat": f"Beat {number}: {EVENTS[(number - 1) % len(EVENTS)]}, as the reader asked.",
+                "scene": "snowy forest at night", "characters": [characters[0]["name"]]}
+    # Like a grammar, the stage's opening words (a pattern in the schema) come first.
+    pattern = ((json_schema or {}).get("properties", {}).get("beat") or {}).get("pattern", "")
+    if pattern.startswith("^"):
+        opener = re.sub(r"\\(.)", r"\1", pattern[1:pattern.index(" [^")])
+        beat["beat"] = f"{opener} {beat['beat'].replace(chr(34), '')}"
+    return json.dumps(beat)
+
+
+def _enum(json_schema: dict | None, definition: str, field: str) -> list[str]:
+    try:
+        spec = json_schema["$defs"][definition]["properties"][field]
+    except (KeyError, TypeError):
+        return []
+    return spec.get("enum") or ([spec["const"]] if "const" in spec else [])
+
+
+def is_plan_request(messages) -> bool:
+    return any(m in messages[1]["content"] for m in ("Decide the story's bible", "Now plan page"))
+
+
+def shot_json(json_schema: dict) -> str:
+    """A page's shot (storyteller.agent.shots): the same staging for every page, each character on
+    stage walking and happy."""
+    cast_ref = json_schema["properties"]["cast"]["$ref"].rsplit("/", 1)[1]
+    slugs = list(json_schema["$defs"][cast_ref]["properties"])
+    return json.dumps({"setting": "snow", "time_of_day": "night", "weather": "snow", "camera": "medium",
+                       "cast": {slug: {"action": "walk", "expression": "happy"} for slug in slugs}})
+
+
+def is_shot_request(json_schema: dict | None) -> bool:
+    return bool(json_schema) and json_schema.get("title") == "ShotAnswer"
+
+
 class ScriptedLLM(LLMBackend):
-    """Answers plan requests (json_schema given) from `plans`, in order, and page requests with
-    numbered page texts. Records every call."""
+    """Answers plan requests (json_schema given) from `plans`, in order, page requests with
+    numbered page texts, and shot requests with shot_json. Records every call (shots apart)."""
 
     name = "scripted"
 
@@ -50,7 +126,9 @@ class ScriptedLLM(LLMBackend):
         self.page_delay = page_delay
         self.constrained = constrained
         self.calls: list[dict] = []
+        self.shot_calls: list[dict] = []  # the pages' shot requests (storyteller.agent.shots)
         self._pages = 0
+        self._plan = self.plans[0] if self.plans else ""
         self._lock = threading.Lock()
 
     @property
@@ -64,14 +142,20 @@ class ScriptedLLM(LLMBackend):
     def complete(self, messages, *, max_tokens=512, temperature=0.7, seed=None, json_schema=None, on_text=None):
         def run():
             with self._lock:
+                if is_shot_request(json_schema):  # kept apart: the plan and page tests count `calls`
+                    self.shot_calls.append({"messages": messages, "json_schema": json_schema, "seed": seed})
+                    return shot_json(json_schema)
                 self.calls.append({"messages": messages, "json_schema": json_schema, "seed": seed})
-                is_plan = "Plan a picture book" in messages[1]["content"]
-                if is_plan:
-                    return self.plans.pop(0) if len(self.plans) > 1 else self.plans[0]
+                if "Decide the story's bible" in messages[1]["content"]:
+                    # Each bible request (a re-ask too) takes the next fixture; the last one stays.
+                    self._plan = self.plans.pop(0) if len(self.plans) > 1 else self.plans[0]
+                if is_plan_request(messages):
+                    return stage_answer(self._plan, messages[1]["content"], "must not tell again" in messages[1]["content"],
+                                        json_schema)
                 self._pages += 1
                 number = self._pages
             time.sleep(self.page_delay)
-            text = f"Scene {number} text. Fern walks on through the snow."
+            text = page_answer(number, json_schema or _schema_in_prompt(messages))
             for word in text.split(" "):
                 if on_text:
                     on_text(word + " ")
@@ -81,9 +165,30 @@ class ScriptedLLM(LLMBackend):
         return Completion(text=text, output_tokens=len(text.split()), provenance=provenance)
 
 
+def _schema_in_prompt(messages) -> dict | None:
+    """The schema a backend without grammar decoding is shown in its prompt."""
+    _, found, schema = messages[-1]["content"].partition("JSON schema of the answer:\n")
+    return json.loads(schema) if found else None
+
+
+def page_answer(number: int, json_schema: dict | None) -> str:
+    """Page `number`: its slots when the writer asks for them (storyteller.agent.writer.page_model),
+    composed by the writer to 'Scene N text. Snow falls on the pines. "…" says Fern. Fern walks on
+    through the snow.' (from page 2 on, the sentences said before are dropped as repeats)."""
+    narration, after = f"Scene {number} text.", "Fern walks on through the snow."
+    properties = (json_schema or {}).get("properties", {})
+    if "narration" not in properties:
+        return f"{narration} {after}"
+    slots = {"narration": f"{narration} Snow falls on the pines.", "after": after}
+    if "speaker" in properties:
+        speaker = properties["speaker"]
+        slots.update(speaker=(speaker.get("enum") or [speaker.get("const")])[0], says=f"We go on, {number} steps more")
+    return json.dumps(slots)
+
+
 class PlanningLLM(ScriptedLLM):
-    """Plans exactly the number of pages the planner's schema asks for (the count is fixed in the
-    schema), and streams pages word by word, `word_delay` seconds apart (time to press Ctrl-C)."""
+    """Plans any number of pages (a beat for whichever page is asked), and streams pages word by
+    word, `word_delay` seconds apart (time to press Ctrl-C)."""
 
     name = "planning"
 
@@ -92,9 +197,14 @@ class PlanningLLM(ScriptedLLM):
         self.word_delay = word_delay
 
     def complete(self, messages, *, json_schema=None, on_text=None, **kwargs):
-        if json_schema is not None:
-            pages = json_schema["properties"]["pages"]["minItems"]
-            text, provenance = self.timed("complete", lambda: plan_json(pages), prompt=messages[-1]["content"])
+        if is_shot_request(json_schema):
+            return super().complete(messages, json_schema=json_schema, **kwargs)
+        if is_plan_request(messages):
+            with self._lock:
+                self.calls.append({"messages": messages, "json_schema": json_schema, "seed": kwargs.get("seed")})
+            text, provenance = self.timed(
+                "complete", lambda: stage_answer(plan_json(0), messages[1]["content"], json_schema=json_schema),
+                prompt=messages[-1]["content"])
             return Completion(text=text, output_tokens=len(text.split()), provenance=provenance)
 
         def slowly(delta):
@@ -102,7 +212,7 @@ class PlanningLLM(ScriptedLLM):
                 on_text(delta)
             time.sleep(self.word_delay)
 
-        return super().complete(messages, on_text=slowly, **kwargs)
+        return super().complete(messages, json_schema=json_schema, on_text=slowly, **kwargs)
 
 
 class SolidIllustrator(IllustratorBackend):

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from storyteller.backends import get_registry
 from storyteller.backends.base import VoiceSpec
 from storyteller.errors import BackendUnavailable, InvalidInput
+from storyteller.memory.eval import evaluate_text
 from storyteller.session import load_story
 
 pytestmark = pytest.mark.slow
@@ -111,16 +112,27 @@ def test_cli_new_story_end_to_end_offline(tmp_path):
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "NO_COLOR": "1", "COLUMNS": "120"}
     cli = [str(Path(sys.executable).with_name("storyteller"))]
     run = subprocess.run(
-        _offline([*cli, "new", "A fox who finds a lantern in the snow", "--pages", "2", "--style", "watercolor",
+        _offline([*cli, "new", "A fox who finds a lantern in the snow", "--pages", "3", "--style", "watercolor",
                   "--out", str(out)]),
         capture_output=True, text=True, env=env, timeout=900,
     )
     assert run.returncode == 0, run.stderr[-3000:]
     story = load_story(out)
-    assert len(story.pages) == 2 and story.is_complete
+    assert len(story.pages) == 3 and story.is_complete
     assert story.plan_provenance.backend == "llamacpp"
+    # The story's structure, not its words: one fox (the premise's kind) leads a cast of other
+    # kinds, the beats are no copies of each other, no page repeats another or talks about itself.
+    text = evaluate_text(story)
+    assert text.protagonist_matches_premise and story.characters[0].appearance.species == "fox"
+    assert all(c.appearance.species != "fox" for c in story.characters[1:])
+    assert [b.stage for b in story.outline] == ["opening", "trouble", "resolution"]
+    assert text.copied_beats == [] and text.repeated_sentences == [] and text.meta_text == []
+    # Every LLM call's tokens and time to first token are in its provenance.
+    usage = story.pages[0].text_provenance.parameters["usage"]
+    assert usage["completion_tokens"] > 5 and usage["prompt_tokens"] >= usage["prompt_evaluated"] > 0
+    assert 0 < usage["first_token_s"] < story.pages[0].text_provenance.duration_s
     for page in story.pages:
-        assert len(page.text.split()) >= 5
+        assert len(page.text.split()) >= 5 and page.text != story.outline[page.number - 1].beat
         image = Image.open(out / page.illustration.path)
         assert image.size == (768, 512)
         assert page.illustration.provenance.kind == "procedural"
@@ -129,7 +141,7 @@ def test_cli_new_story_end_to_end_offline(tmp_path):
         assert page.narration.provenance.backend == "piper"
     # Everything stays inside the story folder.
     assert {p.name for p in out.iterdir()} <= {"story.json", "images", "audio", "memory", ".storyteller.lock"}
-    assert json.loads((out / "story.json").read_text())["schema_version"] == 1
+    assert json.loads((out / "story.json").read_text())["schema_version"] == 2
     assert story.title in run.stdout
 
     again = subprocess.run([*cli, "new", "Another", "--out", str(out)], capture_output=True, text=True, env=env)

@@ -125,7 +125,7 @@ def test_json_round_trip_and_schema(story_dir, tmp_path):
     assert committed.read_text(encoding="utf-8") == schema_text(), "run `python -m storyteller.export.schema`"
     schema = json.loads(committed.read_text(encoding="utf-8"))
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
-    assert schema["$id"] and schema["version"] == 1
+    assert schema["$id"] and schema["version"] == 2
     validator = jsonschema.Draft202012Validator(story_schema())
     document = json.loads(out.read_text(encoding="utf-8"))
     validator.validate(document)

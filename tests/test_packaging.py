@@ -29,7 +29,7 @@ def test_wheel_has_one_top_level_package(wheel):
     assert {n.split("/")[0] for n in names} == {"storyteller", f"{wheel.name.split('-')[0]}-{wheel.name.split('-')[1]}.dist-info"}
     for part in ("tools", "memory", "prompts"):
         assert f"storyteller/{part}/__init__.py" in names
-    assert "storyteller/prompts/plan_user.jinja" in names
+    assert "storyteller/prompts/bible_user.jinja" in names
     assert "storyteller/py.typed" in names
     assert any(n.startswith("storyteller/export/templates/") for n in names)
     # Every module of the source tree is in the wheel, under its storyteller.* name.

@@ -264,7 +264,7 @@ def test_a_story_told_turn_by_turn(tmp_path, play_env):
     assert term.finish() == 0
     resumed = load_story(root)
     assert resumed.is_complete and len(resumed.pages) == 4 and len(resumed.history) == 8
-    assert "The lantern goes out" in resumed.outline[3].beat
+    assert "The lantern goes out" in resumed.outline[3].direction  # kept with the beat: resume writes what was asked
 
 
 def test_image_and_ask_describe_a_photo_as_every_path_does(registry, tmp_path, play_env):

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from fakes import plan_json
 
-from storyteller.agent.plan import plan_model, repair_plan
+from storyteller.agent.plan import mentioned, story_from_bible, StoryBible
 from storyteller.agent.writer import MAX_SENTENCES, clean_page_text
 
 
@@ -36,12 +34,13 @@ def test_a_rambling_page_is_capped():
     assert 2 <= clean_page_text(long).count(".") < 5
 
 
-def test_repair_puts_characters_named_in_a_beat_on_stage():
-    plan = json.loads(plan_json(2))
-    plan["pages"][1]["characters"] = []
-    plan["pages"][1]["beat"] = "The fox meets Owl by the river."
-    repaired = repair_plan(plan_model(2).model_validate(plan))
-    assert repaired.pages[1].characters == ["Fern", "Owl"]  # by species ("fox") and by name
+def test_characters_a_beat_names_are_put_on_stage():
+    from fakes import stage_answer
+
+    bible = StoryBible.model_validate_json(stage_answer(plan_json(2), "Decide the story's bible"))
+    story = story_from_bible(bible, premise="A fox", style="watercolor")
+    assert mentioned(story, "The fox meets Owl by the river.") == ["fern", "owl"]  # by kind ("fox") and by name
+    assert mentioned(story, "Snow falls on the hills.") == []
 
 
 def test_sentences_copied_from_earlier_pages_are_dropped():

@@ -2,6 +2,12 @@
 
 The continuation is a page beat appended to the story's outline; the story graph then writes,
 illustrates and narrates it exactly like a planned page, and commits it as a "continue" turn.
+The beat's stage and the reader's words are saved before the page is written, so `resume`
+finishes an interrupted continuation as it was asked; its words are planned like any page's, just
+before the page (storyteller.agent.plan.plan_beat): with the bible, the arc so far and every
+earlier beat in view, the reader's direction bending it. A direction that asks
+for the ending ("and then the story ends") makes the page the story's resolution, so the writer
+ends it warmly. Stories from before the bible keep the direction itself as the beat.
 Keeping it in the outline means an interrupted continuation is finished by `resume`, like any
 page. A photo is copied into the folder as a 'photo' asset, described by the captioner, and the
 description is woven into the writer's prompt; the page's text provenance names the photo.
@@ -21,24 +27,33 @@ from storyteller.story import Asset, PageBeat
 
 MAX_TOTAL_PAGES = 200  # a bound on continuing: the memory keeps context small, the folder does not need to
 
-# What the writer is told for a page past the plan (the beat itself holds the reader's words).
+# What the writer is told for a page past the plan of a story from before the bible (its beat
+# itself holds the reader's words).
 CONTINUE_NOTE = "The story goes on past its planned ending, as the reader asked."
+
+
+# A direction that asks for the story to end.
+_ENDING = re.compile(r"\b(the end|(end|finish|close|conclude|wrap up) (the|this|our) (story|book|tale)|"
+                     r"(story|book|tale) (ends|is over)|happily ever after|final page|last page|ending|goodnight|good night)\b", re.I)
 
 
 @dataclass
 class Continuation:
     page: int                 # the number of the page to write
-    direction: str            # what the writer is told besides the beat
     photo: Asset | None = None
     photo_description: str = ""
 
 
+def _named(story, text: str) -> list[str]:
+    """Characters the reader names (by name or alias, whole words)."""
+    return [c.slug for c in story.characters
+            if any(re.search(rf"\b{re.escape(n)}\b", text, re.I) for n in (c.name, *c.aliases) if n)]
+
+
 def _on_stage(folder: StoryFolder, text: str) -> list[str]:
-    """Characters the reader names (by name or alias, whole words), else those of the last page."""
+    """Characters the reader names, else those of the last page."""
     story = folder.story
-    named = [c.slug for c in story.characters
-             if any(re.search(rf"\b{re.escape(n)}\b", text, re.I) for n in (c.name, *c.aliases) if n)]
-    return named or (list(story.pages[-1].characters) if story.pages else [])
+    return _named(story, text) or (list(story.pages[-1].characters) if story.pages else [])
 
 
 def prepare(toolbox: Toolbox, folder: StoryFolder, direction: str, image: str | Path | None = None) -> Continuation:
@@ -57,14 +72,20 @@ def prepare(toolbox: Toolbox, folder: StoryFolder, direction: str, image: str | 
     number = len(story.outline) + 1
     if number > MAX_TOTAL_PAGES:
         raise InvalidInput(f"the story already has {number - 1} pages; at most {MAX_TOTAL_PAGES} are supported")
-    continuation = Continuation(page=number, direction=CONTINUE_NOTE)
-    beat = direction
+    continuation = Continuation(page=number)
+    asked = direction
     if image is not None:
         photo = describe_photo(toolbox, image)
         continuation.photo = store_photo(folder, photo, f"page-{number:02d}-photo")
         continuation.photo_description = photo.description
-        beat += f" Weave in what the reader's photo shows: {continuation.photo_description}"
-    scene = story.pages[-1].scene if story.pages else story.outline[-1].scene
-    story.outline.append(PageBeat(beat=beat, scene=scene, characters=_on_stage(folder, direction)))
+        asked += f" Weave in what the reader's photo shows: {continuation.photo_description}"
+    if story.bible is not None:
+        # Planned like any page, just before it is written (storyteller.agent.plan.plan_beat).
+        stage = "resolution" if _ENDING.search(direction) else "continue"
+        beat = PageBeat(beat="", scene="", stage=stage, direction=asked, characters=_named(story, direction))
+    else:
+        scene = story.pages[-1].scene if story.pages else story.outline[-1].scene
+        beat = PageBeat(beat=asked, scene=scene, characters=_on_stage(folder, direction), direction=CONTINUE_NOTE)
+    story.outline.append(beat)
     folder.save()
     return continuation

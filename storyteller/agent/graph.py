@@ -36,13 +36,15 @@ from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
 from storyteller.agent.photos import describe_photo, store_photo
-from storyteller.agent.plan import make_plan, story_from_plan
+from storyteller.agent.plan import plan_beat, plan_story
+from storyteller.agent.shots import make_shot
 from storyteller.agent.toolbox import Toolbox
 from storyteller.agent.voices import assign_voices, narrate_page
 from storyteller.agent.writer import write_page
 from storyteller.cancel import CancelToken
 from storyteller.events import (AudioReady, ConsistencyRetry, ConsistencyScored, ImageReady, PageTextDelta, PageWritten,
                                 PlanReady, TurnCommitted, emit)
+from storyteller.errors import BackendUnavailable
 from storyteller.memory import ConsistencyGate
 from storyteller.session import StoryFolder
 from storyteller.story import Asset, Page, Story, Voice
@@ -78,6 +80,17 @@ def png_bytes(image) -> bytes:
     return buffer.getvalue()
 
 
+def _quietly(load):
+    """A background load whose failure is left to the first real use: that call loads again and
+    raises the error where the user sees it (a thread's exception would only be printed)."""
+    def run() -> None:
+        try:
+            load()
+        except Exception:
+            pass
+    return run
+
+
 class _ReportingGate(ConsistencyGate):
     """The gate, remembering the scores of its last attempt for the retry event."""
 
@@ -103,9 +116,6 @@ class StoryRun:
     image: str | None = None  # a photo the story starts from (new stories only)
     memory: Any = None  # storyteller.memory.Memory, opened with the folder
     cancel: CancelToken = field(default_factory=CancelToken)
-    # continue_story: page number -> what the writer is told besides the page's beat; a page
-    # written with a direction is committed as a "continue" turn.
-    directions: dict[int, str] = field(default_factory=dict)
     # continue_story: page number -> what goes into that page's text provenance (direction, photo).
     text_notes: dict[int, dict] = field(default_factory=dict)
     # continue_story: the story before the continuation, restored if the run fails or is cancelled.
@@ -147,23 +157,31 @@ class StoryRun:
                 "reference_image": str(self.opened.asset_path(reference)) if reference else None}
 
     def draw_portrait(self, character) -> None:
-        """A reference picture of the character alone, drawn once from its sheet before page 1: the
-        consistency gate compares every page with it, and illustrators that take reference images
-        (IP-Adapter) are conditioned on it. It is the picture on the character's sheet."""
+        """The character's sheet, drawn once from its sheet before page 1: the character large on a
+        plain ground, front and side view, with its name and colours. It is the picture on the
+        character's sheet and what reference-taking illustrators (IP-Adapter) are conditioned on;
+        the consistency gate compares each page's region of the character with its views."""
+        from storyteller.memory.gate import crop_region
+
         story, settings = self.opened.story, self.toolbox.settings
         self.cancel.check(f"before drawing {character.name}")
         result = self.toolbox.illustrate.invoke({
-            "prompt": f"Character reference sheet: {character.name}, {character.appearance.describe()}, full figure, "
-                      "plain background",
+            "prompt": f"Character reference sheet: {character.name}, {character.appearance.describe()}, front view and "
+                      "side view, full figure, plain background",
             "scene": "plain background", "style": f"{story.style.name}. {story.style.description}".strip(". "),
             "palette": story.style.palette, "figures": [self.figure(character)], "caption": character.name,
-            "seed": (self.seed * 1000 + 900 + story.characters.index(character)) % 2**32,
+            "seed": (self.seed * 1000 + 900 + story.characters.index(character)) % 2**32, "sheet": True,
             "width": settings.image_width, "height": settings.image_height,
         })
         asset = self.opened.write_asset("reference_image", f"character-{character.slug}", png_bytes(result.image),
                                         suffix=".png", media_type="image/png", provenance=result.provenance)
         character.reference_assets = [asset]
-        self.memory.add_reference_images(character.slug, [result.image], assets=[asset.path])
+        # What the gate compares a page's region with: each view the illustrator placed ("slug",
+        # "slug#side"), cut out as the gate cuts a page; an illustrator that cannot say where it
+        # drew gives the whole sheet.
+        views = [name for name in result.regions if name.split("#")[0] == character.slug]
+        images = [crop_region(result.image, result.regions[v], mask=result.masks.get(v)) for v in views] or [result.image]
+        self.memory.add_reference_images(character.slug, images, assets=[asset.path] * len(images))
 
     # -- nodes --------------------------------------------------------------------------------
     def plan(self, state: GraphState) -> GraphState:
@@ -174,14 +192,14 @@ class StoryRun:
                 photo = describe_photo(self.toolbox, self.image)
                 premise = f"{premise} The story starts from the reader's photo, which shows: {photo.description}"
                 self.cancel.check("before planning")
-            plan, completion, failed = make_plan(
-                self.toolbox.llm, premise, pages=self.pages, style=self.style, seed=self.seed,
-                max_attempts=self.toolbox.settings.plan_attempts,
-            )
-            story = story_from_plan(plan, premise=self.premise, style=self.style, seed=self.seed)
-            provenance = completion.provenance
-            provenance.parameters["failed_attempts"] = failed
-            story.plan_provenance = provenance
+            # The text embedder (seconds to load) is first needed by the memory and the beats'
+            # novelty check, after the bible: its load overlaps the bible's LLM call.
+            embedder = self.toolbox.backend("text_embedder")
+            threading.Thread(target=_quietly(embedder.ensure_setup), name="load-text-embedder", daemon=True).start()
+            story = plan_story(self.toolbox.llm, premise, pages=self.pages, style=self.style, seed=self.seed,
+                               max_attempts=self.toolbox.settings.plan_attempts)
+            story.premise = self.premise
+            provenance = story.plan_provenance
             assign_voices(story, self.toolbox.backend("narrator").voices())
             self.folder = StoryFolder.create(self.out, story)
             if photo is not None:
@@ -202,24 +220,30 @@ class StoryRun:
         story = self.opened.story
         number = state["next_page"]
         self.cancel.check(f"before writing page {number}")
+        if plan_beat(self.toolbox.llm, story, number, self.toolbox.backend("text_embedder")):
+            with self._page_lock:
+                self.opened.save()  # the beat is part of the plan: a resume does not plan it again
         beat = story.outline[number - 1]
         # The memory's context holds the character sheets on stage, the last pages in full and
         # summaries of older ones, sized to a third of the LLM's context window.
-        context = self.memory.context(f"{beat.beat} {beat.scene}", beat.characters,
+        # Only the last page in full: a small model shown two pages copies from them.
+        context = self.memory.context(f"{beat.beat} {beat.scene}", beat.characters, recent_pages=1,
                                       budget_tokens=self.toolbox.llm.context_length // 3)
-
-        def on_text(delta: str) -> None:
-            self.cancel.check(f"while writing page {number}")  # stops the LLM mid-stream
-            emit(PageTextDelta(page=number, delta=delta))
 
         text, provenance = write_page(
             self.toolbox.llm, story, number, context=context, seed=self.seed + number,
-            direction=self.directions.get(number, ""), on_text=on_text,
+            direction=beat.direction, candidates=self.toolbox.settings.page_candidates,
+            on_text=lambda delta: emit(PageTextDelta(page=number, delta=delta)),
+            check=lambda: self.cancel.check(f"while writing page {number}"),  # stops the LLM mid-stream
         )
         provenance.parameters.update(self.text_notes.get(number, {}))
         mentioned = [c.slug for c in story.characters if c.name.lower() in text.lower() and c.slug not in beat.characters]
-        page = Page(number=number, text=text, scene=beat.scene, characters=[*beat.characters, *mentioned],
-                    text_provenance=provenance)
+        on_stage = [*beat.characters, *mentioned]
+        self.cancel.check(f"before staging page {number}")
+        shot = make_shot(self.toolbox.llm, text=text, scene=beat.scene, cast=[story.character(s) for s in on_stage],
+                         seed=self.seed + number)
+        page = Page(number=number, text=text, scene=beat.scene, characters=on_stage, text_provenance=provenance,
+                    shot=shot)
         with self._page_lock:
             story.pages.append(page)
             self.opened.save()
@@ -244,15 +268,19 @@ class StoryRun:
 
     # -- the work of the media nodes, shared with redraw/reread ---------------------------------
     def draw(self, page: Page, base_seed: int, *, stem: str) -> Asset:
-        """Illustrate a page through the consistency gate; write the chosen picture and remember it."""
+        """Illustrate a page's shot through the consistency gate; write the chosen picture and remember it."""
         story = self.opened.story
         self.cancel.check(f"before illustrating page {page.number}")
-        figures = [self.figure(story.character(slug)) for slug in page.characters]
+        # The figures in the shot's order (the picture's left to right intent), then anyone else on stage.
+        staged = [m.character for m in page.shot.cast] if page.shot else []
+        order = [s for s in staged if s in page.characters] + [s for s in page.characters if s not in staged]
+        figures = [self.figure(story.character(slug)) for slug in order]
         settings = self.toolbox.settings
         request = {
             "prompt": f"{page.scene}. {page.text}", "scene": page.scene,
             "style": f"{story.style.name}. {story.style.description}".strip(". "), "palette": story.style.palette,
             "figures": figures, "caption": page.text, "width": settings.image_width, "height": settings.image_height,
+            "shot": page.shot.model_dump(mode="json", exclude={"provenance"}) if page.shot else None,
         }
         results = {}
         gate = _ReportingGate(self.toolbox.backend("image_embedder"), settings.gate_thresholds or None,
@@ -264,18 +292,40 @@ class StoryRun:
             if number:
                 self.cancel.check(f"before redrawing page {page.number}")
                 emit(ConsistencyRetry(page=page.number, attempt=number, seed=seed, previous=gate.last_scores))
-            results[number] = self.toolbox.illustrate.invoke({**request, "seed": seed})
-            return results[number].image
+            results[number] = self.locate(self.toolbox.illustrate.invoke({**request, "seed": seed}), order)
+            return results[number]
 
         verdict = gate.run_for_page(attempt, self.memory, page.characters, text=page.text)
         result = results[verdict.attempt]
         result.provenance.parameters["consistency"] = verdict.to_dict()
+        # Counted, not guessed: figures the illustrator put in the picture against characters on stage.
+        result.provenance.parameters["on_stage"] = {
+            "asked": len(page.characters), "drawn": len(result.regions),
+            "source": result.provenance.parameters.get("regions_source", "illustrator")}
         asset = self.opened.write_asset("image", stem, png_bytes(result.image), suffix=".png",
                                         media_type="image/png", provenance=result.provenance)
         self.memory.add_illustration(page.number, result.image, asset=asset.path, characters=page.characters)
         emit(ConsistencyScored(page=page.number, attempts=len(verdict.attempts), passed=verdict.passed,
                                scores=verdict.scores))
         return asset
+
+    def locate(self, result, order: list[str]):
+        """Where the characters are in a picture whose illustrator did not say (a diffusion model):
+        the detector role's people and animals, matched to the characters left to right in the
+        shot's order. The provenance records that the regions were detected, and by what."""
+        if result.regions or not order:
+            result.provenance.parameters.setdefault("regions_source", "illustrator")
+            return result
+        try:
+            found = self.toolbox.backend("detector").detect(result.image)
+        except BackendUnavailable as exc:  # the gate then scores the whole picture, and says why
+            result.provenance.parameters["regions_source"] = f"none: the detector is unavailable ({exc.message})"
+            return result
+        boxes = sorted(found.detections, key=lambda d: -(d.score or 0))[:len(order)]
+        boxes.sort(key=lambda d: d.box[0])
+        result.regions = {slug: d.box for slug, d in zip(order, boxes)}
+        result.provenance.parameters["regions_source"] = f"detector {found.provenance.backend}:{found.provenance.model}"
+        return result
 
     def speak(self, page: Page, narrator: Voice | None, *, stem: str) -> Asset:
         """Narrate a page, narration in the narrator's voice (or `narrator`) and each quoted line in
@@ -351,7 +401,7 @@ class StoryRun:
             setattr(page, slot, asset)
             if page.illustration and page.narration:
                 self.memory.save()  # before the commit: a committed turn never lacks its memory
-                action = "continue" if number in self.directions else "page"
+                action = "continue" if self.opened.story.outline[number - 1].direction else "page"
                 turn = self.opened.commit(action, f"page {number}: {page.text[:80]}", pages=[number])
                 emit(TurnCommitted(turn=turn.number, action=action, pages=[number]))
             else:

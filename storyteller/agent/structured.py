@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -45,16 +46,30 @@ def generate_structured(
     seed: int | None = None,
     temperature: float = 0.7,
     max_tokens: int = 1200,
+    check: Callable[[M], list[str]] | None = None,
+    on_text: Callable[[str], None] | None = None,
 ) -> tuple[M, Completion, list[dict]]:
-    """Return (object, the completion that produced it, failed attempts before it)."""
+    """Return (object, the completion that produced it, failed attempts before it).
+
+    `on_text`: every generated delta (a caller that may cancel checks here).
+    `check`: what the schema cannot say (two characters with one name, a clone of the hero):
+    a list of problems, re-asked like validation errors. When the attempts run out with only
+    such problems left, the last object is returned, and its problems are the last entry of the
+    failed attempts (the kept one marked "kept": True), for the caller to repair and record; an
+    answer that never validates raises StructuredOutputError with every attempt.
+    """
     schema = model.model_json_schema()
-    conversation = list(messages)
+    first = list(messages)
     if not llm.supports_json_schema:
-        conversation[-1] = {
-            "role": conversation[-1]["role"],
-            "content": conversation[-1]["content"] + "\n\nJSON schema of the answer:\n" + json.dumps(schema),
+        # Without grammar decoding the schema is all the model knows of the format: it stays in
+        # the conversation on every re-ask.
+        first[-1] = {
+            "role": first[-1]["role"],
+            "content": first[-1]["content"] + "\n\nJSON schema of the answer:\n" + json.dumps(schema),
         }
+    conversation = list(first)
     attempts: list[dict] = []
+    flawed: tuple[M, Completion, int] | None = None
     for attempt in range(1, max_attempts + 1):
         completion = llm.complete(
             conversation,
@@ -62,18 +77,28 @@ def generate_structured(
             temperature=temperature,
             seed=None if seed is None else seed + attempt - 1,
             json_schema=schema if llm.supports_json_schema else None,
+            on_text=on_text,
         )
         try:
-            return model.model_validate_json(extract_json(completion.text)), completion, attempts
+            value = model.model_validate_json(extract_json(completion.text))
         except (ValidationError, ValueError) as exc:
             error = _short_error(exc)
-            attempts.append({"attempt": attempt, "output": completion.text[:4000], "error": error})
-            emit(PlanRetry(attempt=attempt, error=error))
-            conversation = [
-                *messages,
-                {"role": "assistant", "content": completion.text[:4000]},
-                {"role": "user", "content": prompts.render("reask", error=error)},
-            ]
+        else:
+            problems = check(value) if check is not None else []
+            if not problems:
+                return value, completion, attempts
+            error = "; ".join(problems)
+            flawed = (value, completion, len(attempts))  # the latest answer that only fails the check
+        attempts.append({"attempt": attempt, "output": completion.text[:4000], "error": error})
+        emit(PlanRetry(attempt=attempt, error=error))
+        conversation = [
+            *first,
+            {"role": "assistant", "content": completion.text[:4000]},
+            {"role": "user", "content": prompts.render("reask", error=error)},
+        ]
+    if flawed is not None:
+        attempts[flawed[2]]["kept"] = True
+        return flawed[0], flawed[1], attempts
     raise StructuredOutputError(
         f"the {llm.name} model gave no valid {model.__name__} in {max_attempts} attempts "
         f"(last error: {attempts[-1]['error']})",

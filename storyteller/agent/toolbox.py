@@ -32,6 +32,14 @@ class Toolbox:
         return self.backend("llm")
 
     @cached_property
+    def judge(self) -> tuple[LLMBackend, str]:
+        """The LLM that scores stories (`storyteller eval --judge`), and a label saying what it is:
+        the `judge` role when configured, else the story's own LLM, which is no independent judge."""
+        if self.settings.judge is not None:
+            return self.registry.backend("llm", self.settings.judge.backend, self.settings.judge.options), "judge role"
+        return self.llm, "the story's own LLM, not an independent judge: configure [judge] for one"
+
+    @cached_property
     def illustrate(self):
         return self.tool("illustrate", "illustrator")
 

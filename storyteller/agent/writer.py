@@ -1,64 +1,222 @@
-"""The writer: one page of text from the plan, the pages so far and the character sheets."""
+"""The writer: one page of text from its beat, the bible and the memory's context.
+
+The model fills a page's slots under the grammar (narration, who speaks and what they say, a
+closing sentence; see page_model) and the slots are composed into the page. It writes
+`candidates` drafts (one by default; `page_candidates` in the settings); each is tidied by
+deterministic rules (labels the model copied from its prompt, sentences repeated from
+earlier pages, meta text, runs copied from the prompt's context) and scored by the critic
+(storyteller.agent.critic). The best draft is the page; every draft, what tidying did to it and
+its scores go into the page's provenance. A draft with nothing left is re-drawn hotter; when
+nothing new comes at all, the beat itself is the page, and provenance says so.
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
 
+from typing import Literal
+
+from pydantic import BaseModel, Field, create_model
+
 from storyteller import prompts
+from storyteller.agent.critic import critique
+from storyteller.agent.structured import generate_structured
 from storyteller.backends.base import LLMBackend
+from storyteller.errors import StructuredOutputError
+from storyteller.memory import prose
 from storyteller.story import Provenance, Story
 
-WORDS_PER_PAGE = 70
+WORDS_PER_PAGE = 60
+MAX_SENTENCES = 6
 # "Page 3:", "Page 3 of 6 -", "**Page 3**", "p3 (summary):": labels a small model copies from its prompt.
-_PREAMBLE = re.compile(r"^\s*(\*\*)?(page\s*|p)\d+(\s*of\s*\d+)?(\s*\(summary\))?(\*\*)?\s*[:.\-–]*\s*", re.I)
-_SENTENCE = re.compile(r"[^.!?]+[.!?]+[\"'”’)]*|[^.!?]+$")
-MAX_SENTENCES = 5
+_PREAMBLE = re.compile(r"^\s*(\*\*)?(page\s*|p)\d+(\s*of\s*\d+)?(\s*\((summary|[a-z]+)\))?(\*\*)?\s*[:.\-–]*\s*", re.I)
 # Where a small model starts echoing its prompt instead of writing the page: cut there.
-_ECHO = re.compile(r"\b(now write page|what happens:|where:|page \d+ of \d+|page \d+( \(summary\))?:|the reader asks)", re.I)
+_ECHO = re.compile(r"\b(now write page|what happens( on this page)?:|where:|page \d+ of \d+|page \d+( \([a-z -]+\))?:|"
+                   r"the reader asks|show this moment|tell only what happens|in double quotes|says out loud|"
+                   r"at most \d+ words|\d to \d short sentences|this is the last page)", re.I)
+# A small model writes dialogue as a play script, `Owl: "Look!"`; a picture book writes
+# `"Look!" says Owl.` (and the narrator's voices find the speaker by the speech verb).
+_SCRIPT_LINE = re.compile(r"(?:^|(?<=[.!?\"”] ))([A-Z][\w'’-]*(?: [A-Z][\w'’-]*)?): ?[\"“]([^\"”]+)[\"”]")
+_PAST = re.compile(r"\b(\w+ed|was|were|had|saw|went|found|ran|came|made|took|said|felt|knew|got|gave|thought)\b", re.I)
 
 
-def character_line(story: Story, slug: str) -> str:
-    c = story.character(slug)
-    look = c.appearance.describe()
-    return f"{c.name}: {look}" + (f"; {c.personality}" if c.personality else "")
+def _unscript(text: str, repairs: list[str]) -> str:
+    """`Owl: "Look at that."` -> `"Look at that," says Owl.` (said, when the page is told in the past)."""
+    verb = "said" if _PAST.search(_SCRIPT_LINE.sub("", text)) else "says"
+
+    def line(match: re.Match) -> str:
+        words = match.group(2).strip()
+        if words.endswith("."):
+            words = words[:-1] + ","
+        elif words[-1:] not in "!?,":
+            words += ","
+        return f'"{words}" {verb} {match.group(1)}.'
+
+    out = _SCRIPT_LINE.sub(line, text)
+    if out != text:
+        repairs.append('dialogue written as a script (Name: "...") turned into prose')
+    return out
+# Summing-up openers are cut from the sentence they start ("In conclusion, Fern went home." ->
+# "Fern went home."); other meta text takes its sentence with it.
+_SUMMING_UP = re.compile(r"^(in conclusion|to sum up|in summary|all in all|overall|in the end of the story)\s*,\s*", re.I)
+_TERMINAL = ".!?\"'”’)"
 
 
-def _key(sentence: str) -> str:
-    return re.sub(r"[^a-z0-9 ]", "", sentence.lower()).strip()
-
-
-def sentences(text: str) -> list[str]:
-    """The sentences of a text that have at least one letter or digit (a lone quote is not one)."""
-    return [m.group(0).strip() for m in _SENTENCE.finditer(text) if re.search(r"[^\W_]", m.group(0))]
-
-
-def clean_page_text(text: str, earlier: list[str] = ()) -> str:
+def clean_page_text(text: str, earlier: list[str] = (), sources: list[str] = (), repairs: list[str] | None = None) -> str:
     """Strip what small models add around a page (labels copied from the prompt), drop sentences
-    they repeat, within the page or from the `earlier` pages (a 0.5B model falls into loops and
-    copies the story so far from its prompt), keep at most MAX_SENTENCES, and cut a sentence the
-    token limit broke off, so a page never ends mid-word."""
+    they repeat (within the page or from the `earlier` pages), meta text and sentences that copy
+    a run of the `sources` (the prompt's context, the character sheets); keep at most
+    MAX_SENTENCES; cut a sentence the token limit broke off, so a page never ends mid-word. What
+    was done is appended to `repairs`."""
+    done = repairs if repairs is not None else []
     text = re.sub(r"\s+", " ", text.strip())
-    text = _PREAMBLE.sub("", text).strip().strip('"').strip()
+    stripped = _PREAMBLE.sub("", text).strip()
+    if stripped != text:
+        done.append("removed a page label")
+    text = stripped
     echo = _ECHO.search(text)
     if echo:
+        done.append(f"cut from an echo of the prompt: {text[echo.start():echo.start() + 40]!r}")
         text = text[: echo.start()].strip()
+    text = _unscript(text, done)
+    if text.count('"') == 2 and text.startswith('"') and text.endswith('"'):
+        text = text[1:-1].strip()  # the whole page in quotes: a model quoting its answer
+    if text.count('"') % 2:
+        # One quotation mark too many: a page the model quoted whole, or a quote it never closed.
+        if text.startswith('"') and not re.match(r'"[^"]+"\s', text):
+            text = text[1:]
+        elif text[-1:] in ".!?,":
+            text += '"'
+        done.append("mended an unpaired quotation mark")
     kept: list[str] = []
-    seen = {_key(s) for page in earlier for s in sentences(page)}
-    for sentence in sentences(text):
-        if _key(sentence) not in seen:
-            seen.add(_key(sentence))
-            kept.append(sentence)
-    if len(kept) > 1 and kept[-1][-1] not in ".!?\"'”’)":
+    seen = {prose.sentence_key(s) for page in earlier for s in prose.sentences(page)}
+    for sentence in prose.sentences(text):
+        opener = _SUMMING_UP.match(sentence)
+        if opener:
+            done.append(f"removed the opener {opener.group(0).strip()!r}")
+            sentence = sentence[opener.end():]
+            sentence = sentence[:1].upper() + sentence[1:]
+        key = prose.sentence_key(sentence)
+        if key in seen:
+            done.append(f"dropped a repeated sentence: {sentence[:50]!r}")
+            continue
+        if prose.meta_text(sentence):
+            done.append(f"dropped meta text: {sentence[:50]!r}")
+            continue
+        if sources and prose.copied_spans(sentence, sources, n=8):
+            done.append(f"dropped a sentence copied from the prompt: {sentence[:50]!r}")
+            continue
+        seen.add(key)
+        kept.append(sentence)
+    if len(kept) > 1 and kept[-1][-1] not in _TERMINAL:
+        done.append("cut the unfinished last sentence")
         kept.pop()  # broken off by the token limit
-    if len(kept) == 1 and kept[0][-1] not in ".!?\"'”’)" and len(kept[0].split()) > WORDS_PER_PAGE * 1.3:
+    if len(kept) == 1 and kept[0][-1] not in _TERMINAL and len(kept[0].split()) > WORDS_PER_PAGE * 1.3:
         # One sentence that never ends until the token limit cut it ("and then ... and then ..."):
         # a model running on, not a page. Nothing usable: the writer asks again, then falls back.
+        done.append("one run-on sentence: nothing kept")
         return ""
-    kept = kept[:MAX_SENTENCES]
+    if len(kept) > MAX_SENTENCES:
+        done.append(f"kept the first {MAX_SENTENCES} sentences")
+        kept = kept[:MAX_SENTENCES]
     while len(kept) > 2 and len(" ".join(kept).split()) > WORDS_PER_PAGE * 1.3:
+        done.append("dropped a sentence over the length limit")
         kept.pop()
     return " ".join(kept)
+
+
+def page_model(speakers: list[str]) -> type[BaseModel]:
+    """A page in slots, under the grammar: a small model given one free box writes one sentence,
+    or its beat again, or a play script; given slots it writes narration, a line of dialogue
+    with its speaker (a closed list: who is on stage) and a closing sentence. Lengths are bounded
+    both ways, so a page is never one sentence long and never runs on."""
+    fields: dict = {"narration": (str, Field(min_length=25, max_length=190))}
+    if speakers:
+        fields["speaker"] = (Literal[tuple(speakers)], ...)  # type: ignore[valid-type]
+        fields["says"] = (str, Field(min_length=4, max_length=110))
+    fields["after"] = (str, Field(min_length=12, max_length=150))
+    return create_model("Page", **fields)
+
+
+def compose(slots: BaseModel) -> str:
+    """The slots as a page: narration, the quoted line with its speaker, the closing sentence.
+    "says" or "said" follows the narration's tense."""
+    def sentence(text: str) -> str:
+        text = text.strip().strip('"“”').strip()
+        return text if not text or text[-1] in _TERMINAL else text + "."
+
+    parts = [sentence(slots.narration)]
+    says = getattr(slots, "says", "").strip().strip('"“”').strip()
+    if says:
+        words = says[:-1] + "," if says.endswith(".") else says if says[-1] in "!?," else says + ","
+        verb = "said" if _PAST.search(slots.narration + " " + slots.after) else "says"
+        parts.append(f'"{words}" {verb} {slots.speaker}.')
+    parts.append(sentence(slots.after))
+    return " ".join(p for p in parts if p)
+
+
+class SlotStream:
+    """Reads a page's JSON as it streams and hands on the words of its text slots, so a reader
+    watches the page being written (and a cancel lands mid-page) instead of waiting for the JSON
+    to close. Only the words: keys, the speaker and JSON punctuation are left out."""
+
+    TEXT = ("narration", "says", "after")
+
+    def __init__(self) -> None:
+        self._in_string = self._escape = False
+        self._expect_key = True
+        self._buffer: list[str] = []
+        self._key = ""
+        self._emitted = False
+
+    def feed(self, delta: str) -> str:
+        out: list[str] = []
+        for ch in delta:
+            if not self._in_string:
+                if ch == '"':
+                    self._in_string, self._buffer = True, []
+                    if not self._expect_key and self._key in self.TEXT and self._emitted:
+                        out.append(" ")
+                elif ch in "{,":
+                    self._expect_key = True
+                elif ch == ":":
+                    self._expect_key = False
+                continue
+            if self._escape:
+                self._escape = False
+                ch = {"n": " ", "t": " "}.get(ch, ch)
+            elif ch == "\\":
+                self._escape = True
+                continue
+            elif ch == '"':
+                self._in_string = False
+                if self._expect_key:
+                    self._key = "".join(self._buffer)
+                continue
+            self._buffer.append(ch)
+            if not self._expect_key and self._key in self.TEXT:
+                out.append(ch)
+                self._emitted = True
+        return "".join(out)
+
+
+def page_messages(story: Story, number: int, *, context: str, direction: str) -> list[dict[str, str]]:
+    beat = story.outline[number - 1]
+    bible = story.bible
+    hero = story.character(bible.protagonist) if bible else (story.characters[0] if story.characters else None)
+    on_stage = [story.character(s) for s in beat.characters if any(c.slug == s for c in story.characters)]
+    total = len(story.outline)
+    return [
+        {"role": "system", "content": prompts.render("page_system")},
+        {"role": "user", "content": prompts.render(
+            "page_user", title=story.title, bible=bible, hero=hero,
+            cast=[f"{c.name} the {c.appearance.species}" + (f" ({c.role})" if c.role else "") for c in story.characters],
+            context=context, number=number, total=total, stage=beat.stage, beat=beat.beat, scene=beat.scene,
+            speakers=[c.name for c in on_stage], direction=direction,
+            last=number == total and beat.stage in ("resolution", "closing", "")),
+        },
+    ]
 
 
 def write_page(
@@ -69,30 +227,78 @@ def write_page(
     context: str = "",
     direction: str = "",
     seed: int | None = None,
+    candidates: int = 1,
     on_text: Callable[[str], None] | None = None,
+    check: Callable[[], None] | None = None,
 ) -> tuple[str, Provenance]:
+    """The page's text and the provenance of the draft kept (with every draft's scores).
+    `on_text` receives the words of the first draft as they are generated (what a reader watches);
+    `check` is called on every generated delta of every draft (to stop it: raise)."""
     beat = story.outline[number - 1]
-    messages = [
-        {"role": "system", "content": prompts.render("page_system")},
-        {
-            "role": "user",
-            "content": prompts.render(
-                "page_user", title=story.title, premise=story.premise,
-                characters=[character_line(story, c.slug) for c in story.characters],
-                context=context, number=number, total=len(story.outline), beat=beat.beat,
-                scene=beat.scene, direction=direction, words=WORDS_PER_PAGE,
-            ),
-        },
-    ]
+    messages = page_messages(story, number, context=context, direction=direction)
     earlier = [p.text for p in story.pages if p.number < number]
-    for attempt in range(2):
-        # A second try, hotter and with another seed, when everything the model wrote was a copy.
-        completion = llm.complete(messages, max_tokens=int(WORDS_PER_PAGE * 2.2), temperature=0.7 + 0.3 * attempt,
-                                  seed=None if seed is None else seed + 7919 * attempt, on_text=on_text)
-        text = clean_page_text(completion.text, earlier)
-        if text:
-            return text, completion.provenance
-    # Nothing new twice: the beat itself is an honest page rather than an empty one, and
-    # provenance says so.
-    completion.provenance.parameters["fallback"] = "no new text from the model: page text is the plan's beat"
-    return beat.beat, completion.provenance
+    sheets = [c.appearance.describe() for c in story.characters] + [c.personality for c in story.characters if c.personality]
+    sources = [context, *sheets]
+    on_stage = [story.character(s).name for s in beat.characters if any(c.slug == s for c in story.characters)]
+    known = [n for c in story.characters for n in (c.name, *c.aliases)] + [story.title, story.premise]
+    if story.bible:
+        known += [story.bible.setting, story.bible.want, story.bible.obstacle]
+    known += [beat.beat, beat.scene, direction]
+    model = page_model(on_stage)
+    drafts: list[dict] = []
+    empty: list[dict] = []
+    best = None
+    attempt = 0
+    completion = None
+    while len(drafts) < candidates and attempt < candidates + 1:
+        # A draft with nothing left after tidying is drawn again, hotter and with another seed.
+        hot = attempt - len(drafts)
+        stream = SlotStream() if not drafts and on_text is not None else None
+
+        def on_delta(delta: str, stream=stream) -> None:
+            if check is not None:
+                check()
+            if stream is not None and (words := stream.feed(delta)):
+                on_text(words)
+
+        try:
+            slots, completion, invalid = generate_structured(
+                # Under a grammar an invalid page can only be one the token limit cut off: a re-ask
+                # would run as long again, so it is a new draft instead. Without one, the model
+                # hears what was wrong.
+                llm, messages, model, max_attempts=1 if llm.supports_json_schema else 2,
+                temperature=0.8 + 0.2 * hot, max_tokens=220,
+                seed=None if seed is None else seed + 7919 * attempt, on_text=on_delta)
+            raw = compose(slots)
+        except StructuredOutputError as exc:  # no valid page twice: an empty draft, recorded
+            invalid, raw = exc.attempts, ""
+        attempt += 1
+        repairs: list[str] = []
+        text = clean_page_text(raw, earlier, sources, repairs) if raw else ""
+        if text and prose.copied_spans(beat.beat, [text], n=max(6, len(prose.words(beat.beat)) - 2)) and \
+                len(prose.sentences(text)) < 2:
+            repairs.append("the page only restated its beat")
+            text = ""
+        if not text:  # not a candidate, but tried: recorded with the page
+            empty.append({"raw": raw[:2000], "repairs": repairs, "invalid_answers": len(invalid)})
+            continue
+        verdict = critique(text, beat=beat.beat, earlier=earlier, names_on_stage=on_stage, known_names=known,
+                           sources=sources, want_dialogue=bool(on_stage))
+        drafts.append({"text": text, "slots": slots.model_dump(), "repairs": repairs, **verdict.to_dict(),
+                       "invalid_answers": len(invalid), "seed": completion.provenance.seed,
+                       "usage": completion.provenance.parameters.get("usage"), "duration_s": completion.provenance.duration_s})
+        if best is None or verdict.score > best[0]:
+            best = (verdict.score, text, completion)
+    if best is None:
+        # Nothing new at all: the beat itself is an honest page rather than an empty one, and
+        # provenance says so (with the model that failed, even when no draft was valid at all).
+        provenance = completion.provenance if completion is not None else Provenance(
+            backend=llm.name, model=llm.model_id, kind=llm.kind, seed=seed, duration_s=0.0)
+        provenance.parameters.update(fallback="no new text from the model: page text is the plan's beat",
+                                     empty_drafts=empty)
+        return beat.beat, provenance
+    _, text, completion = best
+    provenance = completion.provenance
+    provenance.parameters.update(candidates=drafts, chosen=next(i for i, d in enumerate(drafts) if d["text"] == text),
+                                 stage=beat.stage, **({"empty_drafts": empty} if empty else {}))
+    return text, provenance

@@ -11,11 +11,11 @@ import abc
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar, Literal, TypeVar
 
 from storyteller.events import ModelCall, emit
-from storyteller.story import Provenance
+from storyteller.story import Provenance, Shot
 
 Role = Literal["llm", "captioner", "vqa", "detector", "illustrator", "narrator", "image_embedder", "text_embedder"]
 ROLES: tuple[Role, ...] = ("llm", "captioner", "vqa", "detector", "illustrator", "narrator", "image_embedder",
@@ -69,23 +69,28 @@ class Backend(abc.ABC):
         seed: int | None = None,
         prompt: str | None = None,
         parameters: dict[str, Any] | None = None,
-        count_tokens: Callable[[T], int | None] = lambda _: None,
+        usage: Callable[[T], Usage | None] = lambda _: None,
     ) -> tuple[T, Provenance]:
-        """Run one model call: load if needed, time it, record provenance, emit an event."""
+        """Run one model call: load if needed, time it, record provenance (with the call's token
+        usage, when `usage` reads it from the result), emit an event."""
         self.ensure_setup()
         started = time.perf_counter()
         result = call()
         duration = time.perf_counter() - started
+        counted = usage(result)
         emit(
             ModelCall(
                 role=self.role, operation=operation, backend=self.name, model=self.model_id,
-                duration_s=duration, output_tokens=count_tokens(result),
-                thread=threading.current_thread().name, started_at=started,
+                duration_s=duration, thread=threading.current_thread().name, started_at=started,
+                **(counted.event_fields() if counted else {}),
             )
         )
+        parameters = dict(parameters or {})
+        if counted is not None:
+            parameters["usage"] = counted.as_dict()
         provenance = Provenance(
             backend=self.name, model=self.model_id, kind=self.kind, seed=seed, prompt=prompt,
-            parameters=parameters or {}, duration_s=round(duration, 4),
+            parameters=parameters, duration_s=round(duration, 4),
         )
         return result, provenance
 
@@ -97,10 +102,31 @@ class Backend(abc.ABC):
 # Role interfaces. Outputs are plain dataclasses so a backend could equally run remotely.
 # ---------------------------------------------------------------------------------------------
 @dataclass
+class Usage:
+    """What one generation cost, as the backend counted it. `prompt_evaluated` is the part of the
+    prompt the model actually computed: servers and llama.cpp reuse a cached prefix (the system
+    prompt, the story so far), so it can be far below `prompt_tokens`; it is what prefill time
+    depends on. None where a backend cannot know."""
+
+    completion_tokens: int
+    prompt_tokens: int | None = None
+    prompt_evaluated: int | None = None
+    first_token_s: float | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in asdict(self).items() if v is not None}
+
+    def event_fields(self) -> dict[str, Any]:
+        return {"output_tokens": self.completion_tokens, "prompt_tokens": self.prompt_tokens,
+                "prompt_evaluated": self.prompt_evaluated, "first_token_s": self.first_token_s}
+
+
+@dataclass
 class Completion:
     text: str
     output_tokens: int
     provenance: Provenance
+    usage: Usage | None = None
 
 
 class LLMBackend(Backend):
@@ -198,12 +224,27 @@ class IllustrationRequest:
     palette: list[str] = field(default_factory=list)
     figures: list[Figure] = field(default_factory=list)
     caption: str = ""
+    # What the picture shows, staged (story.Shot): its cast names figures by their key. None: the
+    # illustrator stages the prompt's words itself (storyteller.staging.read_shot).
+    shot: Shot | None = None
+    # A character sheet instead of a scene: each figure large on a plain ground, front and side view.
+    sheet: bool = False
+
+
+# A region of a picture: (x0, y0, x1, y1) as fractions of its width and height.
+Box = tuple[float, float, float, float]
 
 
 @dataclass
 class ImageResult:
     image: Any  # PIL.Image.Image
     provenance: Provenance
+    # Where each figure is in the picture (figure key -> its box), when the illustrator knows (the
+    # storyboard placed them; a ControlNet layout put them there). Empty: it does not know.
+    regions: dict[str, Box] = field(default_factory=dict)
+    # Which pixels are each figure's (key -> a PIL "L" image the picture's size, 255 on the figure),
+    # when the illustrator drew them itself; the gate then compares the figure's own pixels.
+    masks: dict[str, Any] = field(default_factory=dict)
 
 
 class IllustratorBackend(Backend):

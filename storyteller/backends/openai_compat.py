@@ -19,13 +19,14 @@ import base64
 import io
 import os
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
-from storyteller.backends.base import CaptionerBackend, Completion, LLMBackend, TextResult, VQABackend
+from storyteller.backends.base import CaptionerBackend, Completion, LLMBackend, TextResult, Usage, VQABackend
 from storyteller.errors import BackendCallError, BackendUnavailable, InvalidInput
-
 from storyteller.install import install_hint
+
 DEFAULT_BASE_URL = "http://127.0.0.1:8000/v1"
 # A streamed completion is read until the server ends it, but never past these bounds per max_tokens
 # token: a server that ignores max_tokens (or sends one character per chunk forever) would otherwise
@@ -153,7 +154,10 @@ class OpenAICompatLLM(_OpenAIClientMixin, LLMBackend):
 
     def complete(self, messages, *, max_tokens=512, temperature=0.7, seed=None, json_schema=None,
                  on_text: Callable[[str], None] | None = None) -> Completion:
-        kwargs: dict[str, Any] = dict(messages=messages, max_tokens=max_tokens, temperature=temperature, stream=True)
+        # include_usage: the last chunk carries the server's token counts (vLLM, llama.cpp's server,
+        # Ollama and OpenAI send it; a server that does not simply sends no usage chunk).
+        kwargs: dict[str, Any] = dict(messages=messages, max_tokens=max_tokens, temperature=temperature, stream=True,
+                                      stream_options={"include_usage": True})
         if seed is not None:
             kwargs["seed"] = seed
         if json_schema is not None and (fmt := self._response_format(json_schema)) is not None:
@@ -161,19 +165,23 @@ class OpenAICompatLLM(_OpenAIClientMixin, LLMBackend):
 
         cut_off: list[str] = []
 
-        def run() -> tuple[str, int]:
+        def run() -> tuple[str, Usage]:
             pieces: list[str] = []
             chars = 0
-            usage_tokens = None
+            reported = None
+            first = None
+            started = time.perf_counter()
             stream = self._chat(**kwargs)
             try:
                 for chunk in stream:
                     if getattr(chunk, "usage", None) is not None and chunk.usage.completion_tokens:
-                        usage_tokens = chunk.usage.completion_tokens
+                        reported = chunk.usage
                     if not chunk.choices:
                         continue
                     delta = chunk.choices[0].delta.content if chunk.choices[0].delta else None
                     if delta:
+                        if first is None:
+                            first = time.perf_counter() - started
                         pieces.append(delta)
                         chars += len(delta)
                         if on_text is not None:
@@ -189,18 +197,29 @@ class OpenAICompatLLM(_OpenAIClientMixin, LLMBackend):
                 close = getattr(stream, "close", None)
                 if close is not None:
                     close()  # hang up on a stream that is still sending
-            # Servers send one token per chunk unless they report usage; chunks are the fallback count.
-            return "".join(pieces), usage_tokens or len(pieces)
+            return "".join(pieces), _usage(reported, len(pieces), first)
 
-        (text, tokens), provenance = self.timed(
+        (text, usage), provenance = self.timed(
             "complete", run, seed=seed, prompt=messages[-1]["content"],
             parameters={"max_tokens": max_tokens, "temperature": temperature, "json_schema": json_schema is not None,
                         "base_url": self.base_url},
-            count_tokens=lambda r: r[1],
+            usage=lambda r: r[1],
         )
         if cut_off:
             provenance.parameters["truncated"] = cut_off[0]
-        return Completion(text=text, output_tokens=tokens, provenance=provenance)
+        return Completion(text=text, output_tokens=usage.completion_tokens, provenance=provenance, usage=usage)
+
+
+def _usage(reported, chunks: int, first_token_s: float | None) -> Usage:
+    """The server's own counts when it sends them (`stream_options.include_usage`; vLLM and
+    llama.cpp's server do; cached prompt tokens where it reports them), else one token per chunk."""
+    if reported is None:
+        return Usage(completion_tokens=chunks, first_token_s=first_token_s)
+    details = getattr(reported, "prompt_tokens_details", None)
+    cached = getattr(details, "cached_tokens", None) if details is not None else None
+    prompt = getattr(reported, "prompt_tokens", None)
+    return Usage(completion_tokens=reported.completion_tokens, prompt_tokens=prompt, first_token_s=first_token_s,
+                 prompt_evaluated=None if prompt is None or cached is None else prompt - cached)
 
 
 class OpenAICompatVQA(_OpenAIClientMixin, VQABackend):

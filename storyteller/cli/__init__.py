@@ -213,15 +213,18 @@ def export(
 def evaluate(
     folder: Annotated[Path, typer.Argument(help="A finished story folder.")],
     json_out: Annotated[Optional[Path], typer.Option("--json", help="Also write the report as JSON here.")] = None,
+    judge: Annotated[bool, typer.Option("--judge", help="Also score interest, coherence, education and warmth (1-5) "
+                                        "with the judge LLM ([judge] in the config; else the story's own LLM).")] = False,
     config: ConfigOption = None,
 ) -> None:
-    """Consistency metrics of a story (character, style, text-image alignment), with the configured embedders."""
+    """How good a story is: its text (repeats, distinct-2, dialogue, meta text...) and consistency
+    (character, style, text-image alignment), with the configured embedders."""
     from rich.console import Console
 
     from storyteller.memory import render_table
     from storyteller.session import atomic_write_bytes
 
-    report = _storyteller(config).evaluate(folder)
+    report = _storyteller(config).evaluate(folder, judge=judge)
     Console().print(render_table(report))
     if json_out:
         atomic_write_bytes(json_out, report.model_dump_json(indent=2).encode())

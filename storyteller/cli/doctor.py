@@ -21,6 +21,8 @@ REAL_MODEL_HINTS = {
     "narrator": '[narrator]\nbackend = "transformers-tts"\noptions = { model = "/models/mms-tts-eng" }',
     "text_embedder": '[text_embedder]\nbackend = "sentence-transformers"\noptions = { model = "/models/all-mpnet-base-v2" }',
     "image_embedder": '[image_embedder]\nbackend = "clip"\noptions = { model = "/models/clip-vit-base-patch32" }',
+    "judge": '# scores stories (eval --judge); any LLM backend\n[judge]\nbackend = "openai"\n'
+             'options = { base_url = "http://127.0.0.1:8000/v1", model = "Qwen2.5-72B-Instruct" }',
 }
 
 
@@ -43,6 +45,18 @@ def run_doctor(teller, console: Console) -> bool:
             all_ok = False
             status = f"[red]does not load[/red]: {exc.message}" + (f"\nfix: {exc.fix}" if exc.fix else "")
         table.add_row(role, config.backend, status, hint)
+    judge = teller.settings.judge
+    if judge is None:
+        table.add_row("judge", "(the llm role)", "not configured: `eval --judge` asks the story's own LLM and "
+                      "labels the scores as not independent", REAL_MODEL_HINTS["judge"])
+    else:
+        try:
+            backend, _ = teller.toolbox.judge
+            backend.ensure_setup()
+            table.add_row("judge", judge.backend, f"[green]loads[/green]\n{backend.kind}: {backend.model_id}", "")
+        except StorytellerError as exc:
+            all_ok = False
+            table.add_row("judge", judge.backend, f"[red]does not load[/red]: {exc.message}", REAL_MODEL_HINTS["judge"])
     console.print(table)
     return _show_installation(console) and all_ok
 

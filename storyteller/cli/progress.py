@@ -5,7 +5,8 @@ from __future__ import annotations
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from storyteller.events import AudioReady, ImageReady, ModelCall, PageWritten, PlanReady, PlanRetry
+from storyteller.events import (AudioReady, ImageReady, ModelCall, PageWritten, PlanProgress, PlanReady, PlanRetry,
+                                Preparing)
 
 
 class StoryProgress:
@@ -21,6 +22,7 @@ class StoryProgress:
         self.text = self.progress.add_task("pages written", total=pages, completed=len(done), note="")
         self.images = self.progress.add_task("illustrations", total=pages, completed=sum(bool(p.illustration) for p in done), note="")
         self.audio = self.progress.add_task("narration", total=pages, completed=sum(bool(p.narration) for p in done), note="")
+        self.preparing: dict[str, object] = {}
 
     def __enter__(self) -> StoryProgress:
         self.progress.start()
@@ -31,7 +33,15 @@ class StoryProgress:
 
     def on_event(self, event) -> None:
         p = self.progress
-        if isinstance(event, ModelCall) and event.operation == "load":
+        if isinstance(event, Preparing):
+            # One-time work before a model loads (joining a split model, ~1 GB): its own bar.
+            if event.what not in self.preparing:
+                self.preparing[event.what] = p.add_task("preparing (MiB)", total=event.total // 2**20, note=event.what)
+            p.update(self.preparing[event.what], completed=event.done // 2**20)
+        elif isinstance(event, PlanProgress):
+            p.update(self.plan, note="bible written, planning pages" if event.stage == "bible"
+                     else f"page {event.done}/{event.total} planned")
+        elif isinstance(event, ModelCall) and event.operation == "load":
             p.console.log(f"loaded {event.role} {event.backend} ({event.model}) in {event.duration_s:.1f}s")
         elif isinstance(event, PlanRetry):
             p.update(self.plan, note=f"re-asking (attempt {event.attempt} invalid)")

@@ -1,0 +1,294 @@
+"""Story craft on scripted fakes and hand-made texts: the arc, the bible's cast checks, beats that
+repeat, the page critic, the text measures `eval` reports, and joining a split model."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+
+import pytest
+from fakes import PlanningLLM, plan_json, stage_answer
+
+from storyteller.agent.arc import arc_for, guidance
+from storyteller.agent.critic import critique, strangers
+from storyteller.agent.plan import StoryBible, bible_problems, kind_options, repair_bible, several_allowed
+from storyteller.backends.base import Completion
+from storyteller.memory import prose
+from storyteller.memory.eval import copied_beats, evaluate_text
+from storyteller.story import ARC_STAGES, Bible, Character, Page, PageBeat, Story, StyleGuide
+
+PREMISE_KINDS = {
+    "A fox who finds a lantern in the snow": ["fox"],
+    "A lighthouse keeper who befriends a seal": ["lighthouse", "keeper"],
+    "Two sisters build a robot out of kitchen parts": ["sister"],
+    "A lost kite travels around the world": ["kite"],
+    "A grandmother teaches her grandson to bake bread on a rainy day": ["grandmother"],
+    "A mouse astronaut plans a trip to the moon": ["mouse", "astronaut"],
+    "A city bus that dreams of seeing the sea": ["city", "bus"],
+    "A boy and his dog search for the last autumn leaf": ["boy", "dog"],
+    "Three friends get lost in a museum after closing time": ["friend"],
+    "A young witch's broom refuses to fly": ["witch", "broom"],
+    "A family of hedgehogs moves to a new garden": ["hedgehog"],
+    "A retired pirate captain opens a bakery and his old crew shows up one by one": ["pirate", "captain"],
+}
+
+
+@pytest.mark.parametrize("premise, kinds", PREMISE_KINDS.items())
+def test_the_premise_names_its_protagonist(premise, kinds):
+    assert prose.premise_kinds(premise) == kinds
+
+
+def test_kind_options_add_the_compound_and_plurals_allow_a_second_of_a_kind():
+    assert kind_options("A lighthouse keeper who befriends a seal") == ["lighthouse", "keeper", "lighthouse keeper"]
+    assert several_allowed("Two sisters build a robot", "sister")
+    assert several_allowed("A family of hedgehogs moves", "hedgehog")
+    assert not several_allowed("A fox who finds a lantern in the snow", "fox")
+
+
+@pytest.mark.parametrize("pages", [1, 2, 3, 4, 5, 6, 7, 12, 30])
+def test_every_page_count_gets_a_sensible_arc(pages):
+    arc = arc_for(pages)
+    assert len(arc) == pages and set(arc) <= set(ARC_STAGES)
+    order = [ARC_STAGES.index(s) for s in arc]
+    assert order == sorted(order)  # stages in story order, never back
+    assert arc[-1] in ("resolution", "closing")
+    if pages >= 2:
+        assert arc[0] == "opening"
+    if pages >= 4:
+        assert "trouble" in arc and "turn" in arc
+    if pages >= 7:
+        assert set(arc) == set(ARC_STAGES)
+    if pages == 30:
+        assert arc.count("try") >= 12  # a long book's middle is its attempts
+
+
+def test_tries_escalate_and_the_last_page_ends():
+    bible = Bible(protagonist="fern", kind="fox", want="to find the lantern", obstacle="deep snow", setting="a wood")
+    assert "try 1 of 3" in guidance("try", bible, "Fern", index=1, of=3)
+    assert "harder" in guidance("try", bible, "Fern", index=2, of=3)
+    assert "almost works" in guidance("try", bible, "Fern", index=3, of=3)
+    assert "ends warmly" in guidance("turn", bible, "Fern", last=True)
+
+
+def _bible(cast_kinds, names=None, roles=None):
+    plan = json.loads(stage_answer(plan_json(2), "Decide the story's bible"))
+    hero = plan["protagonist"]
+    names = names or [f"N{i}" for i in range(len(cast_kinds))]
+    roles = roles or ["friend", "helper", "obstacle"][: len(cast_kinds)]
+    plan["cast"] = [{**hero, "name": n, "kind": k, "role": r} for n, k, r in zip(names, cast_kinds, roles)]
+    return StoryBible.model_validate(plan)
+
+
+def test_clones_of_the_hero_are_refused_unless_the_premise_names_several():
+    fox_premise = "A fox who finds a lantern in the snow"
+    clones = _bible(["fox", "fox"], names=["John", "Sarah"], roles=["friend", "helper"])
+    problems = bible_problems(clones, fox_premise)
+    assert sum("like Fern" in p for p in problems) == 2
+    repaired, done = repair_bible(clones, fox_premise)
+    assert repaired.cast == [] and len(done) == 2
+    assert not bible_problems(_bible(["sister"]), "Two sisters build a robot")
+    odd = _bible(["owl", "owl"], names=["Hoot", "Fern"], roles=["friend", "friend"])
+    found = bible_problems(odd, fox_premise)
+    assert any("used twice" in p for p in found) and any("both a owl" in p for p in found)
+    assert any("both have the role friend" in p for p in found)
+
+
+class ClonePlanner(PlanningLLM):
+    """A small model's habit: the hero and two more of its kind, every time it is asked."""
+
+    name = "cloner"
+
+    def complete(self, messages, *, json_schema=None, on_text=None, **kwargs):
+        if "Decide the story's bible" in messages[1]["content"]:
+            answer = json.loads(stage_answer(plan_json(0), messages[1]["content"], json_schema=json_schema))
+            answer["cast"] = [{**answer["protagonist"], "name": n, "role": r} for n, r in (("John", "friend"), ("Tom", "helper"))]
+            text = json.dumps(answer)
+            with self._lock:
+                self.calls.append({"messages": messages, "json_schema": json_schema})
+            result, provenance = self.timed("complete", lambda: text)
+            return Completion(text=result, output_tokens=1, provenance=provenance)
+        return super().complete(messages, json_schema=json_schema, on_text=on_text, **kwargs)
+
+
+def test_a_planner_that_clones_its_hero_is_reasked_then_repaired(registry, make_teller, tmp_path):
+    registry.add_backend("llm", "cloner", "test_story_craft:ClonePlanner")
+    from storyteller import Storyteller
+    from storyteller.config import RoleConfig
+
+    base = make_teller()
+    teller = Storyteller(base.settings.model_copy(update={"llm": RoleConfig(backend="cloner")}), registry=registry)
+    story = teller.new_story("A fox who finds a lantern in the snow", out=tmp_path / "s", pages=2)
+    bible_calls = [c for c in teller.toolbox.llm.calls if "Decide the story's bible" in c["messages"][1]["content"]]
+    assert len(bible_calls) == 3  # re-asked with the problem, up to the bound
+    assert "like Fern" in bible_calls[1]["messages"][-1]["content"]
+    assert [c.appearance.species for c in story.characters] == ["fox"]  # one fox: the clones are gone
+    assert len(story.plan_provenance.parameters["bible_repairs"]) == 2
+    assert story.bible.protagonist == "fern" and story.characters[0].role == "protagonist"
+
+
+def test_the_critic_prefers_a_new_page_with_dialogue_to_a_copy_with_meta_text():
+    earlier = ["Fern finds a lantern in the snow. It glows softly."]
+    kwargs = dict(beat="Fern and Owl follow the tracks to the pond", earlier=earlier, names_on_stage=["Fern", "Owl"],
+                  known_names=["Fern", "Owl"], sources=["Fern: fox; orange, white; face bright eyes; wearing a red scarf"],
+                  want_dialogue=True)
+    bad = critique("In conclusion, Fern finds a lantern in the snow. It glows softly. Page 3.", **kwargs)
+    good = critique('Fern and Owl follow the little tracks to the frozen pond. "Look, a hare!" hoots Owl. '
+                    "Fern's lantern swings in the wind.", **kwargs)
+    assert good.score > bad.score
+    assert any(f.startswith("meta:") for f in bad.faults) and bad.parts["novelty"] < 0.5
+    assert good.parts["dialogue"] == 1.0 and not good.faults
+    copied = critique("Fern wears a red scarf. Fern: fox; orange, white; face bright eyes; wearing a red scarf.", **kwargs)
+    assert any(f.startswith("copied from the prompt") for f in copied.faults)
+    assert strangers("Fern sees Tom by the pond. \"Hello,\" says Fern. Owl waves.", ["Fern", "Owl"]) == ["tom"]
+
+
+class DraftLLM(PlanningLLM):
+    """Pages from `drafts`, in order: a weak draft first, a better one second."""
+
+    name = "drafts"
+    drafts = [{"narration": "In conclusion, Fern finds a lantern. Page 2 of 2.", "speaker": "Fern", "says": "The end",
+               "after": "In conclusion, the end."},
+              {"narration": "Fern and Owl follow the tracks to the frozen pond.", "speaker": "Fern",
+               "says": "Look, a lost hare!", "after": "The hare smiles and waves its paw."}]
+
+    def complete(self, messages, *, json_schema=None, on_text=None, **kwargs):
+        if "Now write page" not in messages[-1]["content"]:
+            return super().complete(messages, json_schema=json_schema, on_text=on_text, **kwargs)
+        with self._lock:
+            text = json.dumps(self.drafts[self._pages % len(self.drafts)])
+            self._pages += 1
+        result, provenance = self.timed("complete", lambda: text, seed=kwargs.get("seed"))
+        return Completion(text=result, output_tokens=len(text.split()), provenance=provenance)
+
+
+def test_page_candidates_are_scored_and_the_best_is_kept_with_every_score(registry, make_teller, tmp_path):
+    registry.add_backend("llm", "drafts", "test_story_craft:DraftLLM")
+    from storyteller import Storyteller
+    from storyteller.config import RoleConfig
+
+    base = make_teller()
+    settings = base.settings.model_copy(update={"llm": RoleConfig(backend="drafts"), "page_candidates": 2})
+    story = Storyteller(settings, registry=registry).new_story("A fox", out=tmp_path / "s", pages=1)
+    page = story.pages[0]
+    assert page.text == 'Fern and Owl follow the tracks to the frozen pond. "Look, a lost hare!" says Fern. ' \
+                        "The hare smiles and waves its paw."  # the slots composed into prose
+    record = page.text_provenance.parameters
+    assert len(record["candidates"]) == 2 and record["chosen"] == 1
+    first, second = record["candidates"]
+    assert first["score"] < second["score"]
+    assert first["repairs"]  # the tidying of the weak draft is recorded ("removed the opener", ...)
+    assert set(second["parts"]) == {"novelty", "beat", "names", "length", "dialogue"}
+
+
+def _story(pages: list[str], beats: list[str], premise="A fox who finds a lantern in the snow", species="fox") -> Story:
+    hero = Character(name="Fern", slug="fern", role="protagonist")
+    hero.appearance.species = species
+    return Story(title="T", premise=premise, style=StyleGuide(name="watercolor"), characters=[hero],
+                 bible=Bible(protagonist="fern", kind=species),
+                 outline=[PageBeat(beat=b, scene="snow") for b in beats],
+                 pages=[Page(number=i + 1, text=t, scene="snow") for i, t in enumerate(pages)])
+
+
+def test_text_measures_on_a_story_with_known_answers():
+    pages = ['Fern finds a lantern in the snow. "It glows!" she says.',
+             "The wind blows. Fern finds a lantern in the snow.",
+             "In conclusion, Fern goes home. Page 3 was fun."]
+    beats = ["The fox jumps from the snow to the lantern", "Fern meets an owl",
+             "The fox jumps from the snow to the lantern"]
+    report = evaluate_text(_story(pages, beats))
+    assert report.copied_beats == [[3, 1]] and report.beat_max_similarity == 1.0
+    assert report.repeated_sentences == [{"sentence": "Fern finds a lantern in the snow.", "pages": [1, 2]}]
+    assert report.protagonist_matches_premise is True and report.premise_kinds == ["fox"]
+    assert report.dialogue_share == round(1 / 3, 4)
+    assert len(report.meta_text) == 2 and report.meta_text[0].startswith("page 3: summing up")
+    assert 0 < report.distinct_2 < 1 and report.premise_coverage == 0.75  # "fox" is never said: Fern is
+    assert report.reading_grade is not None and report.words_per_page > 5
+    boy = evaluate_text(_story(pages, beats, species="boy"))
+    assert boy.protagonist_matches_premise is False
+
+
+def test_distinct_2_and_reading_grade_on_known_texts():
+    assert prose.distinct_n("the fox ran and the fox ran", 2) == pytest.approx(4 / 6)
+    assert prose.distinct_n("one", 2) is None
+    assert prose.reading_grade("The cat sat. The dog ran.") < prose.reading_grade(
+        "Extraordinarily complicated institutional considerations necessitated deliberation.")
+
+
+def test_copied_beats_by_embedder_and_by_words():
+    from fakes import HashEmbedder
+
+    beats = ["The fox jumps from the snow to the lantern", "An owl hoots in the pine",
+             "The fox jumps from the snow to the lantern!"]
+    assert copied_beats(beats)[0] == [[3, 1]]
+    by_embedder = copied_beats(beats, HashEmbedder())
+    assert by_embedder[0] == [[3, 1]] and by_embedder[2].startswith("text embedder")
+
+
+# -- the split model, joined once -------------------------------------------------------------
+@pytest.fixture
+def split_model(tmp_path, monkeypatch):
+    """Three 'packages' holding the parts of a small fake GGUF file, on sys.path, and the model's
+    entry pointing at them; the cache in tmp."""
+    from storyteller.backends import llamacpp
+
+    data = b"GGUF" + bytes(range(256)) * 40
+    chunks = [data[:4000], data[4000:8000], data[8000:]]
+    site = tmp_path / "site"
+    for i, chunk in enumerate(chunks, start=1):
+        (site / f"fake_part{i}" / "data").mkdir(parents=True)
+        (site / f"fake_part{i}" / "__init__.py").write_text("")
+        (site / f"fake_part{i}" / "data" / f"part{i:02d}.bin").write_bytes(chunk)
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.setenv("STORYTELLER_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setitem(llamacpp.EMBEDDED_MODELS, "fake", {
+        "parts": ["fake_part1", "fake_part2", "fake_part3"], "file": "fake.gguf", "size": len(data),
+        "sha256": hashlib.sha256(data).hexdigest(), "pip": "fake-part1 fake-part2 fake-part3"})
+    for name in ("fake_part1", "fake_part2", "fake_part3"):
+        sys.modules.pop(name, None)
+    return site, data
+
+
+def test_a_split_model_is_joined_once_checked_and_rebuilt_when_damaged(split_model, tmp_path):
+    from storyteller.backends.llamacpp import resolve_embedded
+    from storyteller.events import Preparing, listening
+
+    site, data = split_model
+    events = []
+    with listening(events.append):
+        path = resolve_embedded("fake")
+    assert path.read_bytes() == data and path.parent == tmp_path / "cache" / "models"
+    assert any(isinstance(e, Preparing) and e.done == e.total == len(data) for e in events)  # progress shown
+    events.clear()
+    with listening(events.append):
+        assert resolve_embedded("fake") == path
+    assert not events  # the second run neither joins nor hashes: size and stamp match
+
+    path.write_bytes(data[:5000])  # a partial file (a crash, a full disk)
+    assert resolve_embedded("fake").read_bytes() == data
+    damaged = bytearray(data)
+    damaged[100] ^= 0xFF
+    path.write_bytes(bytes(damaged))  # same size, other bytes: the stamp's mtime no longer matches
+    assert resolve_embedded("fake").read_bytes() == data
+    assert not list(path.parent.glob(".*.tmp"))  # no temp file left
+
+
+def test_a_missing_or_wrong_part_is_a_clear_error(split_model):
+    from storyteller.backends import llamacpp
+    from storyteller.errors import BackendUnavailable
+
+    site, data = split_model
+    part = site / "fake_part2" / "data" / "part02.bin"
+    chunk = part.read_bytes()
+    part.write_bytes(bytes(len(chunk)))  # right size, wrong bytes
+    with pytest.raises(BackendUnavailable, match="sha256") as wrong:
+        llamacpp.resolve_embedded("fake")
+    assert "reinstall" in wrong.value.fix
+    assert not (llamacpp.cache_dir() / "models" / "fake.gguf").exists()  # nothing half-made left in place
+    part.write_bytes(chunk[:-10])
+    with pytest.raises(BackendUnavailable, match="not 1") as short:
+        llamacpp.resolve_embedded("fake")
+    assert "force-reinstall" in short.value.fix
+    part.unlink()
+    with pytest.raises(BackendUnavailable, match="fake_part2 is not installed"):
+        llamacpp.resolve_embedded("fake")
