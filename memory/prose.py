@@ -107,8 +107,8 @@ META_PATTERNS = {
     "page or chapter label": r"\b(page|chapter|part)\s+\d+\b",
     "the prompt's words": r"\b(premise|story ?beat|beat:|character sheet|what happens:|where:|the reader (asks|wants))",
     "sheet labels": r"\b(looks|personality|voice|clothing|species|colou?rs):\s",
-    "talk about the story": r"\b(this (story|book|tale) (is|was|tells|shows|ends)|the story (ends|begins|continues) (here|now)|"
-                            r"our story|the end of (the|this) (story|book))",
+    "talk about the story": r"\b(this (story|book|tale|page) (is|was|tells|shows|ends)|the story (ends|begins|continues) (here|now)|"
+                            r"our story|the end of (the|this) (story|book)|the scene (is|was|shows)|on this page)",
     "assistant talk": r"\b(as an ai|here is (the|a|your) (page|story|text)|here's (the|a|your) (page|story)|"
                       r"i hope you enjoy|let me know)",
 }
