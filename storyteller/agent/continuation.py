@@ -78,7 +78,7 @@ def prepare(toolbox: Toolbox, folder: StoryFolder, direction: str, image: str | 
         photo = describe_photo(toolbox, image)
         continuation.photo = store_photo(folder, photo, f"page-{number:02d}-photo")
         continuation.photo_description = photo.description
-        asked += f" Weave in what the reader's photo shows: {continuation.photo_description}"
+        asked += f" Weave in what the reader's photo shows: {photo.seen}"
     if story.bible is not None:
         # Planned like any page, just before it is written (storyteller.agent.plan.plan_beat).
         stage = "resolution" if _ENDING.search(direction) else "continue"

@@ -190,7 +190,7 @@ class StoryRun:
             premise, photo = self.premise, None
             if self.image is not None:  # the planner hears what the photo shows; the story keeps the user's premise
                 photo = describe_photo(self.toolbox, self.image)
-                premise = f"{premise} The story starts from the reader's photo, which shows: {photo.description}"
+                premise = f"{premise} The story starts from the reader's photo, which shows: {photo.seen}"
                 self.cancel.check("before planning")
             # The text embedder (seconds to load) is first needed by the memory and the beats'
             # novelty check, after the bible: its load overlaps the bible's LLM call.

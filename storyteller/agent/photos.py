@@ -6,6 +6,7 @@ provenance is that of its description, with `source` saying where the picture ca
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,13 @@ class Photo:
     provenance: Provenance  # of the description
     suffix: str
     media_type: str
+
+    @property
+    def seen(self) -> str:
+        """What the photo shows, for an LLM's prompt: the description without the note in
+        brackets on how it was made (that stays in provenance; a writer shown it copied it into
+        the page)."""
+        return re.sub(r"\s*\([^()]*\)\s*$", "", self.description).strip() or self.description
 
 
 def describe_photo(toolbox: Toolbox, image: str | Path) -> Photo:
