@@ -292,3 +292,39 @@ def test_a_missing_or_wrong_part_is_a_clear_error(split_model):
     part.unlink()
     with pytest.raises(BackendUnavailable, match="fake_part2 is not installed"):
         llamacpp.resolve_embedded("fake")
+
+
+class JudgeLLM(PlanningLLM):
+    """A judge that scores every book 4, 3, 2, 5 (interest, coherence, education, warmth)."""
+
+    name = "judge"
+
+    def complete(self, messages, *, json_schema=None, on_text=None, **kwargs):
+        if "Score the book" not in messages[1]["content"]:
+            return super().complete(messages, json_schema=json_schema, on_text=on_text, **kwargs)
+        with self._lock:
+            self.calls.append({"messages": messages, "json_schema": json_schema})
+        text = json.dumps({"reasons": "Warm, but the middle drags.", "interest": 4, "coherence": 3, "education": 2,
+                           "warmth": 5})
+        result, provenance = self.timed("complete", lambda: text)
+        return Completion(text=result, output_tokens=1, provenance=provenance)
+
+
+def test_eval_judge_scores_with_the_judge_role_or_says_it_is_the_storys_own_llm(registry, make_teller, tmp_path):
+    registry.add_backend("llm", "judge", "test_story_craft:JudgeLLM")
+    from storyteller import Storyteller
+    from storyteller.config import RoleConfig
+
+    base = make_teller()
+    own = Storyteller(base.settings.model_copy(update={"llm": RoleConfig(backend="judge")}), registry=registry)
+    own.new_story("A fox", out=tmp_path / "s", pages=2)
+    report = own.evaluate(tmp_path / "s", judge=True)
+    assert (report.judge.interest, report.judge.coherence, report.judge.education, report.judge.warmth) == (4, 3, 2, 5)
+    assert "the story's own LLM, not an independent judge" in report.judge.judge
+    judge_prompt = own.toolbox.llm.calls[-1]["messages"][1]["content"]
+    assert "Page 1:" in judge_prompt and "Page 2:" in judge_prompt  # the whole book is judged
+    assert report.text is not None and report.text.beats == 2
+    assert own.evaluate(tmp_path / "s").judge is None  # only when asked
+
+    apart = Storyteller(base.settings.model_copy(update={"judge": RoleConfig(backend="judge")}), registry=registry)
+    assert apart.evaluate(tmp_path / "s", judge=True).judge.judge.endswith("(judge role)")
