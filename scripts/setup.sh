@@ -25,10 +25,22 @@ extras="embedded"
 # cores); pip caches the wheel for later runs.
 "${pip[@]}" -e ".[$extras]"
 
+if [ "$(id -u)" = 0 ]; then apt_get=(apt-get); elif sudo -n true 2>/dev/null; then apt_get=(sudo -n apt-get); else apt_get=(); fi
+
+# The embedded voices beyond Piper's: flite's speakers, and espeak-ng's phonemes for Kokoro's
+# English. Without them the narrator offers fewer voices and `storyteller doctor` says which.
+if ! command -v flite >/dev/null || ! command -v espeak-ng >/dev/null; then
+  if [ ${#apt_get[@]} -gt 0 ] && "${apt_get[@]}" update -qq && DEBIAN_FRONTEND=noninteractive "${apt_get[@]}" install -y -qq flite espeak-ng >/dev/null; then
+    :
+  else
+    echo "note: could not install flite and espeak-ng from Debian (not root, no sudo, or no such packages):" \
+         "the narrator offers Piper and hibari voices only (sudo apt-get install flite espeak-ng adds the others)" >&2
+  fi
+fi
+
 if [ $with_tests = 1 ]; then
   # The browser and EPUB checks use Debian's Chromium and epubcheck (never a downloaded browser).
   if ! command -v chromium >/dev/null || ! [ -f /usr/share/java/epubcheck.jar ]; then
-    if [ "$(id -u)" = 0 ]; then apt_get=(apt-get); elif sudo -n true 2>/dev/null; then apt_get=(sudo -n apt-get); else apt_get=(); fi
     if [ ${#apt_get[@]} -gt 0 ]; then
       "${apt_get[@]}" update -qq
       DEBIAN_FRONTEND=noninteractive "${apt_get[@]}" install -y -qq chromium epubcheck >/dev/null

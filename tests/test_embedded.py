@@ -138,10 +138,10 @@ def test_cli_new_story_end_to_end_offline(tmp_path):
         assert page.illustration.provenance.kind == "procedural"
         with wave.open(str(out / page.narration.path)) as wav:
             assert wav.getnframes() / wav.getframerate() > 1.0
-        assert page.narration.provenance.backend == "piper"
+        assert page.narration.provenance.backend == "ensemble"  # Piper, hibari, Kokoro and flite voices
     # Everything stays inside the story folder.
     assert {p.name for p in out.iterdir()} <= {"story.json", "images", "audio", "memory", ".storyteller.lock"}
-    assert json.loads((out / "story.json").read_text())["schema_version"] == 2
+    assert json.loads((out / "story.json").read_text())["schema_version"] == 3
     assert story.title in run.stdout
 
     again = subprocess.run([*cli, "new", "Another", "--out", str(out)], capture_output=True, text=True, env=env)

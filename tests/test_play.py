@@ -468,7 +468,7 @@ def test_a_short_session_on_the_embedded_default(tmp_path):
     page = story.pages[1]
     assert page.text.strip() and " ".join(page.text.split()[:6]) in " ".join(term.screen.split())  # shown as written
     assert page.text_provenance.backend == "llamacpp" and page.text_provenance.kind == "neural"
-    assert page.illustration.provenance.backend == "storyboard" and page.narration.provenance.backend == "piper"
+    assert page.illustration.provenance.backend == "storyboard" and page.narration.provenance.backend == "ensemble"
     assert page.text_provenance.parameters["direction"] == "The lantern starts to glow and the fox follows its light"
 
 

@@ -156,7 +156,7 @@ def test_a_version_1_story_loads_and_its_pages_still_draw(tmp_path):
     for page in old["pages"]:
         page.pop("shot")
     loaded = Story.model_validate(old)
-    assert loaded.schema_version == 2 and loaded.pages[0].shot is None
+    assert loaded.schema_version == 3 and loaded.pages[0].shot is None
     # a page with no shot is staged from its words by the storyboard
     [result] = StoryboardIllustrator().illustrate([IllustrationRequest(
         prompt="the beach. Fen walked to the sea.", scene="the beach", seed=1, width=384, height=256, figures=[FOX])])

@@ -20,17 +20,29 @@ from storyteller.backends.base import AudioResult, VoiceSpec
 from storyteller.errors import BackendCallError, InvalidInput
 from storyteller.story import Character, Page, Provenance, SpokenLine, Story, Voice
 
-LINE_GAP_S = 0.35
-_PER_LINE = {"voice", "voice_id", "length_scale", "pitch_shift", "chunks"}  # silence between two lines, so a change of speaker is heard
+LINE_GAP_S = 0.35  # silence between two lines, so a change of speaker is heard
+_PER_LINE = {"voice", "voice_id", "length_scale", "pitch_shift", "chunks", "engine", "speaker", "engine_sample_rate",
+             "phonemes"}  # what one line's call records; the page keeps them per line, in `calls`
 
-# How a tone is rendered by a narrator that has no emotion control: (pace factor, semitones).
-# Small changes on top of the character's voice, so the character stays recognisable.
-TONES: dict[str, tuple[float, float]] = {
-    "neutral": (1.0, 0.0), "happy": (0.95, 1.0), "excited": (0.88, 2.0), "playful": (0.93, 1.5),
-    "curious": (1.0, 1.0), "surprised": (0.92, 2.5), "scared": (0.9, 2.0), "worried": (1.03, 0.5),
-    "sad": (1.12, -1.5), "sleepy": (1.2, -1.0), "calm": (1.08, -0.5), "gentle": (1.06, -0.3),
-    "proud": (1.02, -0.5), "grumpy": (1.05, -2.0), "angry": (0.95, -1.0), "whispering": (1.1, -0.5),
-    "shouting": (0.92, 1.5),
+# How a tone is delivered by a narrator that has no emotion control: pace (a factor on the voice's
+# length scale, >1 slower), pitch (semitones), energy (a gain on the line's loudness) and a pause
+# before the line (seconds, on top of LINE_GAP_S). Small changes on top of the character's voice,
+# so the character stays recognisable.
+@dataclass(frozen=True)
+class Delivery:
+    pace: float = 1.0
+    semitones: float = 0.0
+    energy: float = 1.0
+    pause_s: float = 0.0
+
+
+TONES: dict[str, Delivery] = {
+    "neutral": Delivery(), "happy": Delivery(0.95, 1.0, 1.1), "excited": Delivery(0.88, 2.0, 1.25),
+    "playful": Delivery(0.93, 1.5, 1.1), "curious": Delivery(1.0, 1.0, 1.0, 0.1), "surprised": Delivery(0.92, 2.5, 1.2),
+    "scared": Delivery(0.9, 2.0, 0.8, 0.2), "worried": Delivery(1.03, 0.5, 0.85, 0.2), "sad": Delivery(1.12, -1.5, 0.75, 0.4),
+    "sleepy": Delivery(1.2, -1.0, 0.7, 0.4), "calm": Delivery(1.08, -0.5, 0.9, 0.15), "gentle": Delivery(1.06, -0.3, 0.85, 0.1),
+    "proud": Delivery(1.02, -0.5, 1.15), "grumpy": Delivery(1.05, -2.0, 1.05, 0.1), "angry": Delivery(0.95, -1.0, 1.3),
+    "whispering": Delivery(1.1, -0.5, 0.55, 0.25), "shouting": Delivery(0.92, 1.5, 1.4),
 }
 # Speech verbs a writer uses, and the tone each implies.
 _VERB_TONES = {
@@ -54,9 +66,9 @@ def to_voice(spec: VoiceSpec) -> Voice:
 
 def toned(voice: Voice, tone: str) -> Voice:
     """The voice with a tone's pace and pitch on top (unknown tones leave it as it is)."""
-    pace, semitones = TONES.get(tone, (1.0, 0.0))
-    return Voice(voice_id=voice.voice_id, length_scale=min(2.9, max(0.31, voice.length_scale * pace)),
-                 pitch_shift=min(12.0, max(-12.0, voice.pitch_shift + semitones)))
+    delivery = TONES.get(tone, Delivery())
+    return Voice(voice_id=voice.voice_id, length_scale=min(2.9, max(0.31, voice.length_scale * delivery.pace)),
+                 pitch_shift=min(12.0, max(-12.0, voice.pitch_shift + delivery.semitones)))
 
 
 def _register(character: Character) -> int:
@@ -69,34 +81,46 @@ def assign_voices(story: Story, offered: list[VoiceSpec]) -> list[str]:
     """Give the narrator and every character without a voice one from `offered`; return the slugs given one.
 
     Voices already in sheets are kept (a reader's choice, or an earlier session's). A new voice
-    avoids the narrator's and those of characters sharing a page with it; among the rest, the least
-    used wins, then one whose pitch suits the creature, then the backend's order.
+    avoids the narrator's and those of characters sharing a page with it; among the rest, one of
+    another speaker (another person, not the same voice at another pitch) than the narrator's and
+    theirs wins, then the least used speaker and voice, then one whose pitch suits the creature,
+    then the backend's order.
     """
     if not offered:
         raise BackendCallError("the narrator offers no voices")
     if story.narrator_voice is None:
         story.narrator_voice = to_voice(offered[0])
+    by_id = {v.voice_id: v for v in offered}
+
+    def speaker(voice: Voice) -> str:
+        spec = by_id.get(voice.voice_id)
+        return spec.who if spec else voice.voice_id
+
+    narrator = speaker(story.narrator_voice)
     pool = [v for v in offered if v.voice_id != story.narrator_voice.voice_id] or list(offered)
     together: dict[str, set[str]] = defaultdict(set)
     for group in [b.characters for b in story.outline] + [p.characters for p in story.pages]:
         for slug in group:
             together[slug].update(s for s in group if s != slug)
     usage = Counter(c.voice.voice_id for c in story.characters if c.voice)
+    speakers = Counter(speaker(c.voice) for c in story.characters if c.voice)
     given = []
     for character in story.characters:
         if character.voice is not None:
             continue
-        taken = {o.voice.voice_id for o in story.characters if o.voice and o.slug in together[character.slug]}
+        near = [o.voice for o in story.characters if o.voice and o.slug in together[character.slug]]
+        taken, heard = {v.voice_id for v in near}, {speaker(v) for v in near}
         choices = [v for v in pool if v.voice_id not in taken] or pool
         register = _register(character)
 
         def fit(v: VoiceSpec) -> tuple:
-            pitch = (v.pitch_shift > 0) - (v.pitch_shift < 0)
-            return (usage[v.voice_id], 0 if register == 0 or pitch == register else 1, pool.index(v))
+            return (v.who in heard, v.who == narrator, speakers[v.who], usage[v.voice_id],
+                    0 if register == 0 or v.pitch_register == register else 1, pool.index(v))
 
         best = min(choices, key=fit)
         character.voice = to_voice(best)
         usage[best.voice_id] += 1
+        speakers[best.who] += 1
         given.append(character.slug)
     return given
 
@@ -224,6 +248,17 @@ def script_parts(page: Page) -> list[Part]:
 
 
 # -- narrating a page -------------------------------------------------------------------------
+def _with_energy(samples, energy: float):
+    """A line louder or softer by its tone; never clipped (a loud line is limited to the peak)."""
+    import numpy as np
+
+    if energy == 1.0 or not len(samples):
+        return samples
+    louder = samples * energy
+    peak = float(np.max(np.abs(louder)))
+    return louder * (0.98 / peak) if peak > 0.98 else louder
+
+
 def narrate_page(narrate, story: Story, page: Page, narrator: Voice | None = None):
     """Speak a page line by line. `narrate` is the narrate tool; `narrator` overrides the story's
     narrator voice. Returns (samples, sample_rate, lines, provenance)."""
@@ -245,6 +280,7 @@ def narrate_page(narrate, story: Story, page: Page, narrator: Voice | None = Non
         character = story.character(part.speaker) if part.speaker else None
         base = character.voice if character and character.voice else narrator
         voice = toned(base, part.tone) if part.tone else base
+        delivery = TONES.get(part.tone, Delivery())
         result = narrate.invoke({"text": part.text, "voice_id": voice.voice_id,
                                  "length_scale": voice.length_scale, "pitch_shift": voice.pitch_shift})
         if rate is None:
@@ -252,22 +288,29 @@ def narrate_page(narrate, story: Story, page: Page, narrator: Voice | None = Non
         elif result.sample_rate != rate:  # one backend, one rate; guard against a plugin that varies it
             raise BackendCallError(f"the narrator changed sample rate mid-page ({rate} → {result.sample_rate} Hz)")
         if pieces:
-            gap = np.zeros(int(LINE_GAP_S * rate), dtype=np.float32)
+            gap = np.zeros(int((LINE_GAP_S + delivery.pause_s) * rate), dtype=np.float32)
             pieces.append(gap)
             clock += len(gap) / rate
-        samples = np.asarray(result.samples, dtype=np.float32)
+        samples = _with_energy(np.asarray(result.samples, dtype=np.float32), delivery.energy)
         pieces.append(samples)
         lines.append(SpokenLine(text=part.text, speaker=part.speaker, tone=part.tone, voice=voice,
                                 start_s=round(clock, 3), end_s=round(clock + len(samples) / rate, 3), offset=part.offset))
         clock += len(samples) / rate
+        p = result.provenance
         calls.append({"speaker": part.speaker or "narrator", "voice": voice.voice_id, "tone": part.tone,
-                      "duration_s": result.provenance.duration_s})
+                      "energy": delivery.energy, "pause_s": delivery.pause_s, "model": p.model, "kind": p.kind,
+                      "duration_s": p.duration_s})
     head = first.provenance
+    # One record for the page; where several engines spoke (the ensemble), it names each, and
+    # each line's own engine and kind are in `calls`.
+    models = list(dict.fromkeys(c["model"] for c in calls))
+    kinds = {c["kind"] for c in calls}
     provenance = Provenance(
-        backend=head.backend, model=head.model, kind=head.kind, prompt=page.text,
+        backend=head.backend, model="; ".join(models), kind=head.kind if len(kinds) == 1 else "neural", prompt=page.text,
         # The backend's own parameters (model family, sample rate, ...) from the first call; the
         # per-line voices are in `calls` and on the asset's lines.
         parameters={**{k: v for k, v in head.parameters.items() if k not in _PER_LINE},
+                    **({"kinds": sorted(kinds)} if len(kinds) > 1 else {}),
                     "lines": len(lines), "narrator_voice": narrator.model_dump(),
                     "voices": {c.slug: c.voice.model_dump() for c in story.characters
                                if c.voice and any(p.speaker == c.slug for p in parts)},

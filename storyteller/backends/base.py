@@ -17,9 +17,10 @@ from typing import Any, ClassVar, Literal, TypeVar
 from storyteller.events import ModelCall, emit
 from storyteller.story import Provenance, Shot
 
-Role = Literal["llm", "captioner", "vqa", "detector", "illustrator", "narrator", "image_embedder", "text_embedder"]
+Role = Literal["llm", "captioner", "vqa", "detector", "illustrator", "narrator", "image_embedder", "text_embedder",
+               "transcriber"]
 ROLES: tuple[Role, ...] = ("llm", "captioner", "vqa", "detector", "illustrator", "narrator", "image_embedder",
-                           "text_embedder")
+                           "text_embedder", "transcriber")
 
 T = TypeVar("T")
 
@@ -260,6 +261,20 @@ class VoiceSpec:
     voice_id: str
     length_scale: float = 1.0
     pitch_shift: float = 0.0
+    # Who speaks: a backend's variants of one voice (pitch, pace) share a speaker; different
+    # speakers are different people. '' is the voice itself.
+    speaker: str = ""
+    register: int | None = None  # +1 a high voice, -1 a low one, 0 middle; None: told by the pitch shift
+
+    @property
+    def who(self) -> str:
+        return self.speaker or self.voice_id
+
+    @property
+    def pitch_register(self) -> int:
+        if self.register is not None:
+            return self.register
+        return (self.pitch_shift > 0) - (self.pitch_shift < 0)
 
 
 @dataclass
@@ -282,6 +297,23 @@ class NarratorBackend(Backend):
 
     @abc.abstractmethod
     def synthesize(self, text: str, voice: VoiceSpec | None = None) -> AudioResult: ...
+
+
+@dataclass
+class Transcript:
+    text: str
+    language: str  # what the audio was heard as (the language asked for, or the one detected)
+    provenance: Provenance
+
+
+class TranscriberBackend(Backend):
+    """Speech to text: what a reader said into a recording (voice input)."""
+
+    role: ClassVar[Role] = "transcriber"
+
+    @abc.abstractmethod
+    def transcribe(self, path, *, language: str | None = None) -> Transcript:
+        """The words in the audio file at `path`; `language` a BCP-47/ISO code such as "en" (None: detect)."""
 
 
 class TextEmbedderBackend(Backend):

