@@ -81,9 +81,10 @@ def redraw(source: Path, out: Path) -> None:
                 character.reference_assets = []  # open_memory draws each sheet again
             run = StoryRun(teller.toolbox, folder=folder, seed=story.seed)
             run.open_memory()
-            for page in story.pages:
+            for i, page in enumerate(story.pages):
                 page.shot = make_shot(teller.toolbox.llm, text=page.text, scene=page.scene,
-                                      cast=[story.character(s) for s in page.characters], seed=story.seed + page.number)
+                                      cast=[story.character(s) for s in page.characters], seed=story.seed + page.number,
+                                      previous=story.pages[i - 1].shot if i else None)
                 page.illustration = run.draw(page, story.seed * 1000 + page.number, stem=f"page-{page.number:02d}-shot")
             run.memory.save()
             folder.save()

@@ -380,3 +380,15 @@ def test_an_illustrator_that_does_not_say_where_gets_the_detectors_boxes_left_to
     result = run.locate(ImageResult(Image.new("RGB", (64, 64)), provenance("diffusers")), ["ana", "bo"])
     assert result.regions == {"ana": (0.1, 0.1, 0.4, 0.9), "bo": (0.6, 0.2, 0.9, 0.9)}  # the two surest, left to right
     assert result.provenance.parameters["regions_source"] == "detector ssd:m"
+
+
+def test_a_page_does_not_repeat_the_framing_of_the_page_before_unasked():
+    answer = {"setting": "forest", "time_of_day": "night", "weather": "clear", "camera": "close-up",
+              "cast": {"fen": {"action": "walk", "expression": "scared"}}}
+    first = make_shot(AnsweringLLM(answer), text="Fen walked on.", scene="a dark wood", cast=[FEN])
+    second = make_shot(AnsweringLLM(answer), text="Fen walked on.", scene="a dark wood", cast=[FEN], previous=first)
+    assert first.camera == "close-up" and second.camera == "medium"
+    assert "camera: medium, not close-up again after the page before" in second.filled
+    asked = make_shot(AnsweringLLM(answer), text="Fen looked closer at the tiny tracks.", scene="a dark wood",
+                      cast=[FEN], previous=first)
+    assert asked.camera == "close-up"  # the words ask for it: "closer"

@@ -56,8 +56,10 @@ def names_of(character: Character) -> list[str]:
     return [character.name, *character.aliases, character.appearance.species]
 
 
-def make_shot(llm, *, text: str, scene: str, cast: list[Character], seed: int | None = None) -> Shot:
-    """Stage the picture of a page (its final text, its scene, the characters on stage in order)."""
+def make_shot(llm, *, text: str, scene: str, cast: list[Character], seed: int | None = None,
+              previous: Shot | None = None) -> Shot:
+    """Stage the picture of a page (its final text, its scene, the characters on stage in order;
+    `previous`: the page before's shot, whose framing this one does not repeat unasked)."""
     slugs = [c.slug for c in cast]
     messages = [
         {"role": "system", "content": prompts.render("shot_system")},
@@ -76,10 +78,16 @@ def make_shot(llm, *, text: str, scene: str, cast: list[Character], seed: int | 
     provenance = completion.provenance
     provenance.parameters["failed_attempts"] = failed
     provenance.parameters["answer"] = answer.model_dump()
-    return repair(answer.model_dump(), text=text, scene=scene, cast=cast).model_copy(update={"provenance": provenance})
+    shot = repair(answer.model_dump(), text=text, scene=scene, cast=cast, previous=previous)
+    return shot.model_copy(update={"provenance": provenance})
 
 
-def repair(answer: dict[str, Any], *, text: str, scene: str, cast: list[Character]) -> Shot:
+# The next framing when a page would repeat the page before's unasked: a picture book changes its
+# distance from page to page (and a small 0.5B model picks the same camera again and again).
+NEXT_CAMERA = {"close-up": "medium", "medium": "wide", "wide": "medium"}
+
+
+def repair(answer: dict[str, Any], *, text: str, scene: str, cast: list[Character], previous: Shot | None = None) -> Shot:
     """The model's answer, checked and completed from the page's words. Every change is recorded."""
     filled: list[str] = []
     everything = f"{scene}. {text}"
@@ -99,7 +107,11 @@ def repair(answer: dict[str, Any], *, text: str, scene: str, cast: list[Characte
     if weather_cue is None and setting != "snow" and staging.snowy(everything):
         weather_cue = staging.Cue("snow", "snowy")
     weather = decide("weather", answer["weather"], weather_cue)
-    camera = decide("camera", answer["camera"], staging.read_camera(text))
+    camera_cue = staging.read_camera(text)
+    camera = decide("camera", answer["camera"], camera_cue)
+    if camera_cue is None and previous is not None and previous.camera == camera:
+        filled.append(f"camera: {NEXT_CAMERA[camera]}, not {camera} again after the page before")
+        camera = NEXT_CAMERA[camera]
     light = staging.read_light(everything, time_of_day, weather)
     filled.append(f"light: {light.value} from {light.word!r}")
     props = staging.read_props(everything, exclude=[w for c in cast for w in names_of(c)])
