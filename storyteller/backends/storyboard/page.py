@@ -207,8 +207,8 @@ def render_page(request: IllustrationRequest, *, caption: bool = True, labels: b
         layer = Backdrop(spec, w, scene_h, rng, palette, transparent=True)
         for i, prop in held.items():
             hx, hy = corners[i][0] + posed[i].hand[0], corners[i][1] + posed[i].hand[1]
-            size = unit * 0.32
-            paint_thing(layer, prop, hx * SCENE_SS, (hy + size * 0.35) * SCENE_SS, size * SCENE_SS)
+            size = min(unit * 0.32, sprites[i].height * 0.3)  # a thing in hand is small beside its holder
+            paint_thing(layer, prop, hx * SCENE_SS, (hy + size * 0.8) * SCENE_SS, size * SCENE_SS)  # hangs from it
         things = layer.image.resize(scene.size, Image.LANCZOS)
         scene.paste(things, (0, 0), things)
         # A thing held is small: its light too (a lantern on the ground lights the whole clearing).
