@@ -241,7 +241,7 @@ class StoryRun:
         on_stage = [*beat.characters, *mentioned]
         self.cancel.check(f"before staging page {number}")
         shot = make_shot(self.toolbox.llm, text=text, scene=beat.scene, cast=[story.character(s) for s in on_stage],
-                         seed=self.seed + number)
+                         seed=self.seed + number, previous=story.pages[-1].shot if story.pages else None)
         page = Page(number=number, text=text, scene=beat.scene, characters=on_stage, text_provenance=provenance,
                     shot=shot)
         with self._page_lock:
