@@ -231,6 +231,8 @@ class _LazyGrammarSampler:
 
 
 def _llama_class():
+    import ctypes
+
     from llama_cpp import Llama
 
     class LazyGrammarLlama(Llama):
@@ -250,20 +252,57 @@ def _llama_class():
             resample = super()._init_sampler(*args, **kwargs)
             return _LazyGrammarSampler(self, free, resample, grammar)
 
+        # States for the prompt cache without the logits: llama-cpp-python keeps up to n_batch
+        # rows of them (512 x 151k floats, 300 MB for Qwen) in every saved state, yet a restored
+        # state is always evaluated again from its last token before sampling, so they are never
+        # read. The KV cells are what a state is for: ~29 KB a token for the 1.5B model.
+        def save_state(self):
+            import numpy as np
+            from llama_cpp.llama import LlamaState
+
+            size = self._lib_state_size()
+            buffer = (ctypes.c_uint8 * size)()
+            written = self._lib.llama_state_get_data(self._ctx.ctx, buffer, size)
+            return LlamaState(scores=np.zeros((0, self._n_vocab), np.single), input_ids=self.input_ids.copy(),
+                              n_tokens=self.n_tokens, llama_state=bytes(buffer)[:written], llama_state_size=written,
+                              seed=self._seed)
+
+        def load_state(self, state) -> None:
+            self.input_ids = state.input_ids.copy()
+            self.n_tokens = state.n_tokens
+            self._requires_eval = True
+            self._seed = state.seed
+            data = (ctypes.c_uint8 * state.llama_state_size).from_buffer_copy(state.llama_state)
+            if self._lib.llama_state_set_data(self._ctx.ctx, data, state.llama_state_size) != state.llama_state_size:
+                raise RuntimeError("Failed to set llama state data")
+
+        @property
+        def _lib(self):
+            import llama_cpp
+
+            return llama_cpp
+
+        def _lib_state_size(self) -> int:
+            return int(self._lib.llama_state_get_size(self._ctx.ctx))
+
     return LazyGrammarLlama
 
 
 class LlamaCppLLM(LLMBackend):
     """options: model (an embedded name) or model_path (a .gguf file); n_ctx; n_threads;
     n_gpu_layers (layers offloaded to a GPU when llama-cpp-python was built with GPU support);
-    repeat_penalty (over the last 64 tokens; 1 turns it off)."""
+    repeat_penalty (over the last 64 tokens; 1 turns it off); prompt_cache_mb (RAM for the states
+    of earlier prompts, so a prompt that shares a start with any of them, not only with the last
+    one, skips computing that start; 0 turns it off)."""
 
     name = "llamacpp"
 
     def __init__(self, model: str = DEFAULT_EMBEDDED, model_path: str | None = None, n_ctx: int = 4096,
-                 n_threads: int | None = None, n_gpu_layers: int = 0, repeat_penalty: float = 1.15):
+                 n_threads: int | None = None, n_gpu_layers: int = 0, repeat_penalty: float = 1.15,
+                 prompt_cache_mb: int = 256):
         super().__init__(model=model, model_path=model_path, n_ctx=n_ctx, n_threads=n_threads, n_gpu_layers=n_gpu_layers,
-                         repeat_penalty=repeat_penalty)
+                         repeat_penalty=repeat_penalty, prompt_cache_mb=prompt_cache_mb)
+        self.prompt_cache_mb = prompt_cache_mb
         self.n_gpu_layers = n_gpu_layers
         self.repeat_penalty = repeat_penalty
         self._embedded = None if model_path else model
@@ -300,6 +339,14 @@ class LlamaCppLLM(LLMBackend):
             # Close before interpreter teardown: llama-cpp-python's __del__ at exit finds its
             # module globals gone and prints an ignored TypeError.
             atexit.register(self._llama.close)
+            if self.prompt_cache_mb > 0:
+                # A story's calls alternate between prompt families (bible and beats, pages,
+                # shots); llama.cpp alone reuses only the last prompt's start, so every family
+                # would be computed from scratch each time. Cached states make each family's
+                # shared start (system prompt, the book, the cast, the pages so far) free.
+                from llama_cpp import LlamaRAMCache
+
+                self._llama.set_cache(LlamaRAMCache(capacity_bytes=self.prompt_cache_mb << 20))
         except ValueError as exc:  # llama.cpp reports unreadable files this way
             raise BackendUnavailable(f"llama.cpp could not load {path}: {exc}", fix="check the file is a complete GGUF model") from exc
 
