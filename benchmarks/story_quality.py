@@ -11,7 +11,8 @@ embedder) and with the LLM calls' own token counts:
 - beats copying an earlier beat, sentences repeated across pages, distinct-2, premise coverage,
   protagonist of the premise's kind, share of pages with dialogue, reading grade, meta text;
 - plan validity and re-asks (planner re-asks, beats re-asked for being copies);
-- wall time, time from the premise to the first page's text;
+- wall time, time from the premise to the first words of page 1 on screen and to page 1 saved
+  (its text done and staged for its picture);
 - tokens: prompt tokens computed (after llama.cpp's reused prefix) and completion tokens, the
   in-story completion tokens/s, and the model's raw speed measured in the same run (prefill and
   decode, free text), from which "LLM time at raw speed" = sum over calls of prompt/prefill +
@@ -51,15 +52,17 @@ def raw_speed(llm) -> dict:
 
 
 def story_in_process(teller, premise: str, out: Path, pages: int, seed: int) -> dict:
-    from storyteller.events import ModelCall, PageWritten, PlanRetry
+    from storyteller.events import ModelCall, PageTextDelta, PageWritten, PlanRetry
 
     calls, marks = [], {}
 
     def on_event(event) -> None:
         if isinstance(event, ModelCall) and event.role == "llm" and event.operation == "complete":
             calls.append(event)
+        elif isinstance(event, PageTextDelta) and "first_words_s" not in marks:
+            marks["first_words_s"] = time.perf_counter() - started  # the reader starts to read
         elif isinstance(event, PageWritten) and "first_page_s" not in marks:
-            marks["first_page_s"] = time.perf_counter() - started
+            marks["first_page_s"] = time.perf_counter() - started  # page 1 saved, staged for its picture
         elif isinstance(event, PlanRetry):
             marks["plan_reasks"] = marks.get("plan_reasks", 0) + 1
 
@@ -67,6 +70,7 @@ def story_in_process(teller, premise: str, out: Path, pages: int, seed: int) -> 
     teller.new_story(premise, out=out, pages=pages, style="watercolor", seed=seed, on_event=on_event)
     wall = time.perf_counter() - started
     return {"wall_s": round(wall, 2), "first_page_s": round(marks.get("first_page_s", wall), 2),
+            "first_words_s": round(marks.get("first_words_s", wall), 2),
             "plan_reasks": marks.get("plan_reasks", 0), "llm_calls": calls}
 
 
@@ -78,7 +82,8 @@ def story_by_cli(cli: str, premise: str, out: Path, pages: int, seed: int) -> di
                           capture_output=True, text=True, timeout=3600, cwd=out.parent)
     if done.returncode:
         raise RuntimeError(done.stderr[-2000:])
-    return {"wall_s": round(time.perf_counter() - started, 2), "first_page_s": None, "plan_reasks": None, "llm_calls": None}
+    return {"wall_s": round(time.perf_counter() - started, 2), "first_page_s": None, "first_words_s": None,
+            "plan_reasks": None, "llm_calls": None}
 
 
 def measure(folder: Path, run: dict, text_embedder, speed: dict | None) -> dict:
@@ -88,7 +93,7 @@ def measure(folder: Path, run: dict, text_embedder, speed: dict | None) -> dict:
     story = load_story(folder)
     text = evaluate_text(story, text_embedder)
     row = {"title": story.title, "pages_written": len(story.pages), "wall_s": run["wall_s"],
-           "first_page_s": run["first_page_s"], "plan_reasks": run["plan_reasks"],
+           "first_page_s": run["first_page_s"], "first_words_s": run["first_words_s"], "plan_reasks": run["plan_reasks"],
            "plan_failed_attempts": len((story.plan_provenance.parameters if story.plan_provenance else {}).get("failed_attempts", [])),
            "beats_reasked": sum(1 for b in (story.plan_provenance.parameters if story.plan_provenance else {}).get("beats", [])
                                 if b.get("reasked")),
@@ -134,6 +139,8 @@ def summary(rows: list[dict]) -> dict:
         "wall_s_mean": mean(r["wall_s"] for r in ok),
         "first_page_s_cold": ok[0]["first_page_s"] if ok else None,
         "first_page_s_warm_mean": mean(r["first_page_s"] for r in ok[1:]),
+        "first_words_s_cold": ok[0]["first_words_s"] if ok else None,
+        "first_words_s_warm_mean": mean(r["first_words_s"] for r in ok[1:]),
         "wall_over_raw_mean": mean(r.get("wall_over_raw") for r in ok),
         "in_story_decode_tokens_per_s_mean": mean(r.get("in_story_decode_tokens_per_s") for r in ok),
     }

@@ -588,7 +588,9 @@ class Memory:
             "pages": pages_header,
         }
         blocks = []
-        for section in ("on_stage", "others", "facts", "pages"):
+        # Sheets first and facts (which differ with every query) last: successive pages' contexts
+        # then start alike, and an LLM server's prompt cache computes that start only once.
+        for section in ("on_stage", "others", "pages", "facts"):
             items = sorted((key, text) for (s, key), text in chosen.items() if s == section)
             if items:
                 blocks.append("\n".join([headers[section], *(text for _, text in items)]))

@@ -224,10 +224,11 @@ class StoryRun:
             with self._page_lock:
                 self.opened.save()  # the beat is part of the plan: a resume does not plan it again
         beat = story.outline[number - 1]
-        # The memory's context holds the character sheets on stage, the last pages in full and
-        # summaries of older ones, sized to a third of the LLM's context window.
-        # Only the last page in full: a small model shown two pages copies from them.
-        context = self.memory.context(f"{beat.beat} {beat.scene}", beat.characters, recent_pages=1,
+        # The memory's context holds the character sheets, the last page in full (a small model
+        # shown two copies from them) and summaries of older ones, sized to a third of the LLM's
+        # context window. Every character's sheet, in story order, not only those on stage: the
+        # prompts of successive pages then start alike, which the LLM's prompt cache reuses.
+        context = self.memory.context(f"{beat.beat} {beat.scene}", [c.slug for c in story.characters], recent_pages=1,
                                       budget_tokens=self.toolbox.llm.context_length // 3)
 
         text, provenance = write_page(
