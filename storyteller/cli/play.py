@@ -41,7 +41,7 @@ from rich.table import Table
 from rich.text import Text
 
 from storyteller.events import (AudioReady, ConsistencyRetry, ConsistencyScored, ImageReady, ModelCall, PageTextDelta,
-                                PageWritten, PlanReady, PlanRetry)
+                                PageWritten, PlanReady, PlanRetry, Preparing)
 
 if TYPE_CHECKING:
     from storyteller.api import Storyteller
@@ -151,6 +151,8 @@ class TurnView:
         with self.lock:
             if isinstance(event, PageTextDelta):
                 self.writing[event.page] = self.writing.get(event.page, "") + event.delta
+            elif isinstance(event, Preparing):  # one-time work before the model loads: say why nothing happens
+                self.note = "" if event.done >= event.total else f"{event.what}: {100 * event.done // max(1, event.total)}%"
             elif isinstance(event, PageWritten):
                 self.writing.pop(event.page, None)
                 self.drawing.setdefault(event.page, "")
@@ -285,7 +287,7 @@ class PlayCompleter(Completer):
             return
         name, _, rest = text[1:].partition(" ")
         name = name.lower()
-        if name == "image" and " " not in rest.strip():
+        if name in ("image", "say") and " " not in rest.strip():
             yield from self.paths.get_completions(Document(rest, len(rest)), complete_event)
             return
         words = rest.split(" ")
@@ -334,6 +336,8 @@ class Play:
         return not self.story.is_complete
 
     def prompt(self) -> str:
+        if self.story.kind == "photo":
+            return f"{self.branch} · page {len(self.story.pages)} · talk {PROMPT_MARK}"
         return f"{self.branch} · page {len(self.story.pages)} {PROMPT_MARK}"
 
     # -- output --------------------------------------------------------------------------------
@@ -378,6 +382,24 @@ class Play:
         self.tell(f"finishing the interrupted run ({plural(missing, 'page')} to complete)…", "dim")
         self.work(lambda on_event, cancel: self.teller.resume(self.folder, on_event=on_event, cancel=cancel))
         self.tell(f"done: {plural(len(self.story.pages), 'page')}", "dim")
+
+    def talk(self, text: str, heard=None) -> None:
+        """Say something to a photo scene's characters; they answer (a "talk" turn)."""
+        story = self.work(lambda on_event, cancel: self.teller.talk(self.folder, text, heard=heard, on_event=on_event,
+                                                                    cancel=cancel))
+        self.tell(f"saved page {story.pages[-1].number} (turn {len(story.history)}; /undo takes it back)", "dim")
+
+    def heard(self, recording: Path) -> None:
+        """Transcribe a recording, show it, let the reader accept (Enter) or correct it, then talk."""
+        with self.console.status("listening…"):
+            transcript = self.teller.listen(recording)
+        self.tell(f"heard: {transcript.text}")
+        try:
+            corrected = self.reader.read("Enter to use it, or correct it › ", default=transcript.text).strip()
+        except (KeyboardInterrupt, EOFError):
+            self.tell("not used", "dim")
+            return
+        self.talk(corrected or transcript.text, heard=transcript)
 
     def direction(self, text: str, image: Path | None = None) -> None:
         self.finish_unfinished()
@@ -435,8 +457,8 @@ class Play:
         if not text:
             self.tell("type what happens next (a direction for the next page), or /help for the commands", "dim")
             return None
-        if not text.startswith("/"):
-            self.direction(text)
+        if not text.startswith("/"):  # on a photo scene, words are said to its characters
+            (self.talk if self.story.kind == "photo" else self.direction)(text)
             return None
         name, _, rest = text[1:].partition(" ")
         found = COMMANDS.get(name.lower())
@@ -514,7 +536,8 @@ def _help(play: Play, rest: str) -> None:
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold")
     table.add_column()
-    table.add_row("any text", "what happens next: the next page is written from it, illustrated and narrated")
+    table.add_row("any text", "what happens next: the next page is written from it, illustrated and narrated "
+                  "(on a photo scene: what you say to its characters, as /talk)")
     for found in unique.values():
         table.add_row(f"/{found.name} {found.args}".strip(), found.help)
     play.console.print(table)
@@ -534,6 +557,43 @@ def _image(play: Play, rest: str) -> None:
         raise InvalidInput(f"image not found: {raw}")
     load_image(path)  # an unreadable picture is refused here, before anything starts
     play.direction(direction or DEFAULT_DIRECTION_FOR_PHOTO, image=path)
+
+
+@command("talk", "[@NAME] WORDS", "say something to a photo scene's characters (plain text does the same there); they answer in their voices")
+def _talk(play: Play, rest: str) -> None:
+    if not rest:
+        raise InvalidInput("/talk needs words, e.g. /talk @" + (play.story.characters[0].name if play.story.characters else "Milo")
+                           + " what are you looking at?")
+    play.talk(rest)
+
+
+@command("say", "FILE", "say it with a recording (WAV): it is transcribed, shown, and you accept or correct it")
+def _say(play: Play, rest: str) -> None:
+    if not rest:
+        raise InvalidInput("/say needs a recording, e.g. /say ~/hello.wav")
+    raw, _ = _split_path(rest)
+    play.heard(Path(raw).expanduser())
+
+
+@command("mic", "", "push to talk: record from the microphone (where the machine has one), then as /say")
+def _mic(play: Play, rest: str) -> None:
+    from storyteller.microphone import Recording
+
+    recording = Recording()  # says why not, where there is no input device
+    try:
+        play.reader.read("press Enter to start recording › ")
+        recording.start()
+        play.reader.read("speak, then press Enter to stop › ")
+        play.heard(recording.stop())
+    finally:
+        recording.discard()
+
+
+@command("next", "DIRECTION", "the next page, written from a direction (what plain text does, except on a photo scene)")
+def _next(play: Play, rest: str) -> None:
+    if not rest:
+        raise InvalidInput("/next needs a direction, e.g. /next They build a sandcastle")
+    play.direction(rest)
 
 
 @command("ask", "[PAGE] QUESTION", "a question about a page's picture, answered by the VQA model (default: the last page)")
