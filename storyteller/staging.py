@@ -68,7 +68,8 @@ GLOW_WORDS = {"lantern", "lanterns", "lamp", "candle", "candles", "glow", "glowi
               "torch", "fireflies", "firefly", "light", "lights", "shining", "shone", "sparkle", "sparkled"}
 BRIGHT_WORDS = {"sunny", "sunshine", "sunlight", "bright", "dazzling", "summer"}
 CAMERA_WORDS: dict[str, tuple[str, ...]] = {
-    "close-up": ("close", "closer", "face", "eyes", "whisper", "whispered", "whispers", "nose", "tear", "tears"),
+    # "close"/"closer" say where someone goes ("closer to the dark"), not how near the camera is
+    "close-up": ("face", "eyes", "whisper", "whispered", "whispers", "nose", "tear", "tears"),
     "wide": ("far", "distance", "across", "whole", "everywhere", "world", "journey", "horizon", "landscape", "valley",
              "miles", "huge", "vast", "travels", "travelled", "traveled"),
 }

@@ -263,8 +263,9 @@ def test_props_are_drawn_and_an_unknown_one_is_a_labelled_placeholder():
     assert "placeholder" in params["props_notes"]["zeppelin"]
     held = render(Shot(props=["lantern"], cast=[ShotCharacter(character="ana", action="hold")]), figures=[GIRL])
     assert held.provenance.parameters["figures"][0]["holds"] == "lantern"
-    indoors = render(Shot(setting="indoor", props=["lighthouse"]), figures=[])
+    indoors = render(Shot(setting="indoor", props=["lighthouse", "door", "window"]), figures=[])
     assert "not drawn" in indoors.provenance.parameters["props_notes"]["lighthouse"]
+    assert {"door", "window"} <= set(indoors.provenance.parameters["props"])
 
 
 def test_every_premise_noun_the_lexicon_knows_is_drawn():
@@ -390,6 +391,6 @@ def test_a_page_does_not_repeat_the_framing_of_the_page_before_unasked():
     second = make_shot(AnsweringLLM(answer), text="Fen walked on.", scene="a dark wood", cast=[FEN], previous=first)
     assert first.camera == "close-up" and second.camera == "medium"
     assert "camera: medium, not close-up again after the page before" in second.filled
-    asked = make_shot(AnsweringLLM(answer), text="Fen looked closer at the tiny tracks.", scene="a dark wood",
+    asked = make_shot(AnsweringLLM(answer), text="Fen wiped a tear from her eyes.", scene="a dark wood",
                       cast=[FEN], previous=first)
-    assert asked.camera == "close-up"  # the words ask for it: "closer"
+    assert asked.camera == "close-up"  # the words ask for it: a tear, her eyes

@@ -63,6 +63,14 @@ def paint_props(bd: Backdrop, spec: SceneSpec, boxes: list[tuple[float, float, f
                 notes[prop] = f"not drawn: no {prop} in the sky at {spec.hour}" if spec.setting != "indoor" else \
                     f"not drawn: no sky indoors"
             continue
+        if prop in ("door", "window") and spec.setting == "indoor":
+            drawn.append(prop)  # the room painter puts a window in every room, and a door when one is named
+            continue
+        if prop == "window":  # outdoors, a window is a house's
+            _house(bd, free_x(s * 0.3), bd.horizon + s * 0.05, s * 0.22)
+            drawn.append(prop)
+            notes[prop] = "drawn as a house's windows"
+            continue
         if prop == "lighthouse" and spec.setting != "indoor":
             x = bd.w * bd.rng.choice((bd.rng.uniform(0.06, 0.18), bd.rng.uniform(0.82, 0.94)))
             used.append((x - s * 0.08, x + s * 0.08))
@@ -118,7 +126,7 @@ def paint_props(bd: Backdrop, spec: SceneSpec, boxes: list[tuple[float, float, f
                 notes[prop] = "placeholder: no drawing for it, a labelled parcel"
             continue
         else:  # scenery that does not belong here (a lighthouse indoors, a boat with no water)
-            notes[prop] = f"not drawn: a {prop} does not fit a {spec.setting} scene"
+            notes[prop] = f"not drawn: a {prop} does not fit in this scene ({spec.setting})"
             continue
         drawn.append(prop)
     return drawn, notes
