@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from storyteller.agent.graph import StoryRun
     from storyteller.backends import Registry
     from storyteller.export import Format
-    from storyteller.backends.base import TextResult
+    from storyteller.backends.base import TextResult, Transcript
     from storyteller.history import BranchInfo, Undone
     from storyteller.langchain import StoryRunnable
     from storyteller.memory import EvalReport
@@ -61,11 +61,13 @@ def clean_text(value: str, *, what: str, max_chars: int) -> str:
     return value
 
 
-def export_story(folder: str | Path, fmt: Format, out: str | Path | None = None, *, self_contained: bool = True) -> Path:
-    """Export a story folder as html, json, mp4 or epub; returns the path written (see storyteller.export)."""
+def export_story(folder: str | Path, fmt: Format, out: str | Path | None = None, *, self_contained: bool = True,
+                 blur_faces: bool = False) -> Path:
+    """Export a story folder as html, json, mp4 or epub; returns the path written (see storyteller.export).
+    `blur_faces`: faces in the reader's photos (and their crops) are blurred in the export."""
     from storyteller.export import export_story as export
 
-    return export(Path(folder), fmt, out, self_contained=self_contained)
+    return export(Path(folder), fmt, out, self_contained=self_contained, blur_faces=blur_faces)
 
 
 def _existing_image(image: str | Path | None) -> str | None:
@@ -135,10 +137,13 @@ class Storyteller:
             self.toolbox, premise=premise, pages=pages, style=style, out=str(out), seed=seed, image=photo, cancel=token))
 
     def photo_scene(self, image: str | Path, *, out: str | Path, lines: int = 6, mood: str = "playful", seed: int = 0,
-                    on_event: EventCallback | None = None, cancel: SupportsIsSet | None = None) -> Story:
-        """Make a photo speak: find the people and animals in it, give each a character sheet and a
-        voice, write `lines` lines of what they say to each other (each with a tone), and narrate
-        each line in its speaker's voice, into the new folder `out` (a story of kind "photo")."""
+                    keep_metadata: bool = False, on_event: EventCallback | None = None,
+                    cancel: SupportsIsSet | None = None) -> Story:
+        """Make a photo speak: find the people and animals in it, give each a character sheet (with
+        how they look) and a voice, write `lines` lines of what they say to each other (each with a
+        tone), and narrate each line in its speaker's voice, into the new folder `out` (a story of
+        kind "photo"). A photo with nobody in it becomes a guided scene about the things in it.
+        The photo is stored without EXIF, GPS or other metadata unless `keep_metadata`."""
         from storyteller.agent.graph import StoryRun
         from storyteller.agent.scene import make_photo_scene
 
@@ -150,7 +155,8 @@ class Storyteller:
             raise StoryFolderError(f"{out} already holds a story", fix="choose another --out")
         photo = _existing_image(image)
         return self._run(on_event, cancel, lambda token: StoryRun(self.toolbox, out=str(out), seed=seed, cancel=token),
-                         lambda run: make_photo_scene(run, photo, out=out, lines=lines, mood=mood))
+                         lambda run: make_photo_scene(run, photo, out=out, lines=lines, mood=mood,
+                                                      keep_metadata=keep_metadata))
 
     def resume(self, folder: str | Path, *, on_event: EventCallback | None = None,
                cancel: SupportsIsSet | None = None) -> Story:
@@ -180,6 +186,45 @@ class Storyteller:
                 run.text_notes[step.page].update(photo=step.photo.path, photo_sha256=step.photo.sha256,
                                                  photo_description=step.photo_description)
             run.run()
+
+        return self._run(on_event, cancel, lambda token: self._open(folder, token), finish)
+
+    # =========================================================================================
+    # talking with a photo's characters
+    # =========================================================================================
+    def listen(self, recording: str | Path, *, language: str = "en") -> Transcript:
+        """What the reader said in a recording (a WAV or other audio file), by the transcriber role:
+        show it to them, let them correct it, then `talk` with it (`heard=`)."""
+        import hashlib
+
+        from storyteller.agent.talk import LANGUAGES
+
+        if language not in LANGUAGES:
+            raise InvalidInput(f"talking works in {', '.join(LANGUAGES.values())} so far, not {language!r}")
+        path = Path(recording).expanduser()
+        transcript = self.toolbox.backend("transcriber").transcribe(path, language=language)
+        transcript.provenance.parameters.update(transcript=transcript.text, recording=path.name[:200],
+                                                recording_sha256=hashlib.sha256(path.read_bytes()).hexdigest())
+        return transcript
+
+    def talk(self, folder: str | Path, said: str, *, to: str | None = None, heard: Transcript | None = None,
+             on_event: EventCallback | None = None, cancel: SupportsIsSet | None = None) -> Story:
+        """Say something to the characters of a photo scene: `to` a character (name, alias or slug),
+        or to the one `said` addresses ("@Milo ...", "Milo, ..."), else to whoever was spoken to last.
+        They answer in character and in their voice (others may react), as a "talk" turn: a page
+        with the photo, what was said and the answers, narrated (undo takes it back). `heard`: the
+        `listen` transcript the words come from (corrected or not; the page records which)."""
+        from storyteller.agent.talk import MAX_SAID_CHARS, talk_page
+
+        said = clean_text(said, what="line", max_chars=MAX_SAID_CHARS)
+        heard_record = None
+        if heard is not None:
+            heard_record = heard.provenance.model_copy(deep=True)
+            heard_record.parameters["corrected"] = " ".join(heard.text.split()) != said
+
+        def finish(run: StoryRun) -> None:
+            run.open_for_edit()
+            talk_page(run, said, to=to, heard=heard_record)
 
         return self._run(on_event, cancel, lambda token: self._open(folder, token), finish)
 
@@ -334,9 +379,10 @@ class Storyteller:
             return edited
 
     def export(self, folder: str | Path, fmt: Format, out: str | Path | None = None, *,
-               self_contained: bool = True) -> Path:
-        """Export as html, json, mp4 or epub (see storyteller.export); returns the path written."""
-        return export_story(folder, fmt, out, self_contained=self_contained)
+               self_contained: bool = True, blur_faces: bool = False) -> Path:
+        """Export as html, json, mp4 or epub (see storyteller.export); returns the path written.
+        `blur_faces`: faces in the reader's photos are blurred in the export (the story keeps them)."""
+        return export_story(folder, fmt, out, self_contained=self_contained, blur_faces=blur_faces)
 
     def evaluate(self, folder: str | Path, *, judge: bool = False) -> EvalReport:
         """ViStoryBench-style consistency metrics and the text measures of a story folder

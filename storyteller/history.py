@@ -2,7 +2,7 @@
 
 **Undo** reverts the last turn of the history, exactly:
 
-- a `page` or `continue` turn: the page goes, with its beat in the outline (the story now ends at
+- a `page`, `continue` or `talk` turn: the page goes, with its beat in the outline (the story now ends at
   the page before, so the next direction writes the page that follows it), and the files it made
   (picture, narration, the reader's photo) are deleted. The first page cannot be undone;
 - a `reillustrate` or `renarrate` turn: the previous picture or narration comes back, with its own
@@ -80,7 +80,7 @@ def undo_last_turn(opened: StoryFolder, open_memory: MemoryOpener) -> Undone:
         raise StoryFolderError(
             f"{opened.root} has an unfinished page (an interrupted run), so its last turn is not the last change",
             fix=f"finish it first with `storyteller resume {opened.root}` (or `storyteller play {opened.root}`)")
-    if last.action in ("page", "continue"):
+    if last.action in ("page", "continue", "talk"):
         return _undo_page(opened, open_memory, last)
     if last.action in ("reillustrate", "renarrate"):
         return _undo_replacement(opened, open_memory, last)

@@ -300,9 +300,15 @@ class HashEmbedder(TextEmbedderBackend):
 
 class SceneLLM(LLMBackend):
     """Answers a photo scene's JSON requests from the schema's keys: a cast names each subject
-    after its key ("cat_1" -> "Cat One"), a script says a numbered line per key."""
+    after its key ("cat_1" -> "Cat One"), a script says a numbered line per key, a guide's tour a
+    line about each thing, and a talk's reply repeats what the reader said (the first other
+    character reacts). Records every request in `calls`."""
 
     name = "scene"
+
+    def __init__(self):
+        super().__init__()
+        self.calls: list[dict] = []
 
     @property
     def model_id(self) -> str:
@@ -314,7 +320,20 @@ class SceneLLM(LLMBackend):
 
     def complete(self, messages, *, max_tokens=512, temperature=0.7, seed=None, json_schema=None, on_text=None):
         def run():
+            self.calls.append({"messages": messages, "json_schema": json_schema})
             keys = list(json_schema["properties"])
+            if json_schema.get("title") == "Reply":
+                said = re.search(r'The reader says to (.+?): "(.*)"', messages[-1]["content"])
+                answer = {"answer": {"tone": "happy", "text": f"{said.group(1)} heard you say: {said.group(2)}"}}
+                if "about" in json_schema["$defs"]["Answer"]["properties"]:
+                    answer["answer"]["about"] = json_schema["$defs"]["Answer"]["properties"]["about"]["enum"][0]
+                if "reaction" in keys:
+                    who = json_schema["$defs"]["Reaction"]["properties"]["who"]["enum"][0]
+                    answer["reaction"] = {"who": who, "tone": "surprised", "text": f"{who} is listening too!"}
+                return json.dumps(answer)
+            if json_schema.get("title") == "Tour":
+                return json.dumps({"title": "A look around", **{key: {"tone": "calm", "text": f"Look at the {key.split('_', 1)[1]}."}
+                                                               for key in keys[1:]}})
             if "title" in keys:
                 answer = {"title": "In the photo"}
                 for key in keys[1:]:

@@ -248,10 +248,11 @@ def test_a_photo_scene_exports_tags_and_line_timing(registry, photos, tmp_path):
     assert all(c.text.startswith(f"{name}: ") for c in scenes[0].chunks)
 
 
-def test_a_photo_without_people_or_animals_is_a_clear_error(registry, photos, tmp_path):
-    teller = _scene_teller(registry)
-    with pytest.raises(InvalidInput, match="no people or animals found"):
-        teller.photo_scene(photos / "coffee.jpg", out=tmp_path / "none")
+def test_a_photo_with_nothing_to_talk_about_is_a_clear_error(registry, photos, tmp_path):
+    teller = _scene_teller(registry)  # (a photo of things without people gives a guided scene: tests/test_talk.py)
+    Image.new("RGB", (640, 480), (90, 120, 160)).save(tmp_path / "sky.png")
+    with pytest.raises(InvalidInput, match="no people, animals or things found"):
+        teller.photo_scene(tmp_path / "sky.png", out=tmp_path / "none")
     assert not (tmp_path / "none" / "story.json").exists()
 
 

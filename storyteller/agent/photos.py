@@ -1,7 +1,11 @@
 """A reader's photo: checked, described by the captioner, and copied into the story folder.
 
-The photo is the reader's, so it is copied byte for byte (never re-encoded); its asset's
-provenance is that of its description, with `source` saying where the picture came from.
+The photo is the reader's, and may say more than it shows: where it was taken (GPS), when, with
+which camera. By default it is stored without any metadata, its pixels kept exactly
+(storyteller.images.without_metadata); `keep_metadata` copies it byte for byte instead. Either
+way its asset's provenance is that of its description, with `source` saying where the picture
+came from and `metadata` what happened to its metadata. Exports read the stored file, so they
+hold what it holds.
 """
 
 from __future__ import annotations
@@ -52,10 +56,19 @@ def describe_photo(toolbox: Toolbox, image: str | Path) -> Photo:
                  media_type=Image.MIME.get(fmt, "application/octet-stream"))
 
 
-def store_photo(folder: StoryFolder, photo: Photo, stem: str) -> Asset:
-    """Copy the photo into the folder (images/STEM.ext) as a 'photo' asset."""
+def store_photo(folder: StoryFolder, photo: Photo, stem: str, *, keep_metadata: bool = False) -> Asset:
+    """Copy the photo into the folder (images/STEM.ext) as a 'photo' asset, without its metadata
+    unless `keep_metadata`."""
+    from storyteller.images import without_metadata
+
     provenance = photo.provenance.model_copy(deep=True)
-    provenance.parameters.update(source="photo supplied by the reader, copied unchanged",
-                                 original_name=photo.path.name[:200], description=photo.description)
-    return folder.write_asset("photo", stem, photo.path.read_bytes(), suffix=photo.suffix,
-                              media_type=photo.media_type, provenance=provenance)
+    data, suffix, media_type = photo.path.read_bytes(), photo.suffix, photo.media_type
+    if keep_metadata:
+        source, metadata = "photo supplied by the reader, copied unchanged", "kept, as asked (--keep-metadata)"
+    else:
+        data, suffix, media_type, removed = without_metadata(data, photo.image)
+        source = "photo supplied by the reader, its pixels kept"
+        metadata = "removed: " + (", ".join(removed) if removed else "there was none")
+    provenance.parameters.update(source=source, metadata=metadata, original_name=photo.path.name[:200],
+                                 description=photo.description)
+    return folder.write_asset("photo", stem, data, suffix=suffix, media_type=media_type, provenance=provenance)

@@ -7,7 +7,12 @@ narrate what they might be saying to each other.
 
 The result is an ordinary story folder of kind "photo" with one page: the photo is its picture,
 the script its text (and `dialogue`), and each character keeps where it is in the photo
-(`photo_region`) and a crop of it as reference picture. `continue` goes on from it like any story.
+(`photo_region`), how they look in it (`expression`: asked of a neural VQA model, else a smile
+told by OpenCV's cascades, labelled classical) and a crop of it as reference picture. `continue`
+goes on from it like any story, and `talk` lets the reader talk with them (storyteller.agent.talk).
+
+A photo with nobody in it becomes a guided scene: a guide shows the reader the things the detector
+finds (each a `PhotoObject` on the page, tagged in the HTML), one line about each.
 """
 
 from __future__ import annotations
@@ -23,12 +28,12 @@ from storyteller.agent.structured import generate_structured
 from storyteller.agent.voices import TONES, assign_voices
 from storyteller.backends.base import Detection
 from storyteller.backends.classical_vision import crop, dominant_colours
-from storyteller.backends.detectors import VLM_PROMPT, found_record, parse_vlm_detections, where
+from storyteller.backends.detectors import VLM_OBJECTS_PROMPT, VLM_PROMPT, found_record, parse_vlm_detections, where
 from storyteller.errors import BackendCallError, InvalidInput
 from storyteller.events import PageWritten, PlanReady, emit
 from storyteller.session import StoryFolder
-from storyteller.story import (Appearance, Character, DialogueLine, Page, PageBeat, Provenance, Region, Story,
-                               StyleGuide, slugify)
+from storyteller.story import (EXPRESSIONS, Appearance, Character, DialogueLine, FaceReading, Page, PageBeat,
+                               PhotoObject, Provenance, Region, Story, StyleGuide, slugify)
 
 MAX_SUBJECTS = 6
 MAX_LINES = 20
@@ -53,6 +58,79 @@ def find_subjects(toolbox, image) -> tuple[list[Detection], Provenance]:
     if fallback_reason:
         found.provenance.parameters["fallback"] = fallback_reason
     return _tidy(found.detections), found.provenance
+
+
+def find_objects(toolbox, image) -> tuple[list[Detection], Provenance]:
+    """The things in a photo without people or animals, left to right: asked of a neural VQA model
+    (its answer without boxes falls back to the detector), else the detector role's objects. Two
+    labels on almost the same box (a cup and its bowl) are one thing, the likelier one."""
+    vqa = toolbox.backend("vqa")
+    fallback_reason = None
+    if vqa.kind == "neural":
+        result = vqa.answer(image, VLM_OBJECTS_PROMPT)
+        try:
+            return _tidy(parse_vlm_detections(result.text, *image.size)), result.provenance
+        except BackendCallError as exc:
+            fallback_reason = f"{vqa.name} gave no usable boxes ({exc}); used the detector role instead"
+    found = toolbox.backend("detector").detect_objects(image)
+    if fallback_reason:
+        found.provenance.parameters["fallback"] = fallback_reason
+    kept: list[Detection] = []
+    for d in sorted(found.detections, key=lambda d: -(d.score or 0)):
+        if not any(_iou(d.box, k.box) > 0.7 for k in kept):
+            kept.append(d)
+    return _tidy(kept), found.provenance
+
+
+def _iou(a, b) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - ix * iy
+    return ix * iy / union if union > 0 else 0.0
+
+
+EXPRESSION_QUESTION = ("How does the {label} in this picture look? Answer with one word: " + ", ".join(EXPRESSIONS)
+                       + ". Is the {label} smiling?")
+
+
+def read_expression(toolbox, image, detection: Detection) -> FaceReading:
+    """How a subject looks, from its part of the photo, asked of the VQA backend: a neural one answers
+    in words; the classical one tells a smile from no smile with OpenCV's cascades, and says so.
+    Where its face is (for --blur-faces) is found by the classical face cascades."""
+    from storyteller.images import face_boxes
+
+    part = crop(image, detection.box)
+    vqa = toolbox.backend("vqa")
+    result = vqa.answer(part, EXPRESSION_QUESTION.format(label=detection.label))
+    measured = result.details.get("expression")  # the classical VQA's smile reading
+    method = f"{result.provenance.backend} vqa ({result.provenance.kind})" + (
+        ": OpenCV face and smile cascades" if measured is not None else ", asked")
+    if measured is not None:
+        smiling = measured["smiling"]
+        expression = "happy" if smiling else "neutral"
+        face = measured["face"]
+    else:
+        words = re.findall(r"[a-z]+", result.text.lower())
+        expression = next((w for w in words if w in EXPRESSIONS), "neutral")
+        smiling = True if "smiling" in words and "not" not in words else (False if "not" in words else None)
+        faces = face_boxes(part) if detection.label == "person" else []
+        face = max(faces, key=lambda f: (f[2] - f[0]) * (f[3] - f[1])) if faces else None
+    region = None
+    if face is not None:  # from the crop's fractions to the photo's
+        x0, y0, x1, y1 = detection.box
+        fx0, fy0, fx1, fy1 = face
+        region = Region(label="face", x=x0 + fx0 * (x1 - x0), y=y0 + fy0 * (y1 - y0), w=max(1e-3, (fx1 - fx0) * (x1 - x0)),
+                        h=max(1e-3, (fy1 - fy0) * (y1 - y0)), detector="opencv haar cascades (classical)")
+    return FaceReading(expression=expression, smiling=smiling, face=region, method=method, detail=result.text[:300])
+
+
+def looks(reading: FaceReading | None) -> str:
+    """How a character looks, in the words a prompt uses after "is": 'smiling', 'looking sad', ''."""
+    if reading is None or (reading.expression == "neutral" and reading.smiling is None):
+        return ""
+    if reading.smiling and reading.expression in ("happy", "neutral"):
+        return "smiling"
+    return f"looking {reading.expression}" if reading.expression != "neutral" else "not smiling"
 
 
 def _tidy(detections: list[Detection]) -> list[Detection]:
@@ -148,10 +226,11 @@ def _messages(user: str) -> list[dict[str, str]]:
 
 
 # -- the scene -----------------------------------------------------------------------------------
-def make_photo_scene(run, image_path, *, out, lines: int = 6, mood: str = "playful") -> StoryFolder:
+def make_photo_scene(run, image_path, *, out, lines: int = 6, mood: str = "playful",
+                     keep_metadata: bool = False) -> StoryFolder:
     """Make the photo scene into the new folder `out`, through `run` (a StoryRun without a folder:
     its toolbox, seed and cancel token). Commits a "plan" turn (cast) and a "page" turn (script,
-    photo, narration)."""
+    photo, narration). The photo is stored without its metadata unless `keep_metadata`."""
     from storyteller.agent.graph import png_bytes
 
     toolbox, cancel, seed = run.toolbox, run.cancel, run.seed
@@ -162,15 +241,15 @@ def make_photo_scene(run, image_path, *, out, lines: int = 6, mood: str = "playf
     cancel.check("before finding who is in the photo")
     detections, found_by = find_subjects(toolbox, image)
     if not detections:
-        raise InvalidInput(
-            f"no people or animals found in {image_path} (by {found_by.backend}, {found_by.kind})",
-            fix="use a photo where people or animals are clearly visible, or configure a vision-language "
-                "model as the vqa backend (README: Real models)")
-    subjects, colours_of = [], []
+        return make_guided_scene(run, photo, found_by, out=out, lines=lines, mood=mood, keep_metadata=keep_metadata)
+    subjects, colours_of, readings = [], [], []
     for d in detections:
+        cancel.check("before reading how they look")
         colours = [name for name, _ in dominant_colours(crop(image, d.box))][:2]
         colours_of.append(colours)
-        subjects.append(f"a {d.label} {where(d.box)}" + (f", mostly {' and '.join(colours)}" if colours else ""))
+        readings.append(read_expression(toolbox, image, d))
+        subjects.append(f"a {d.label} {where(d.box)}" + (f", mostly {' and '.join(colours)}" if colours else "")
+                        + (f", {looks(readings[-1])}" if looks(readings[-1]) else ""))
 
     cancel.check("before naming the characters")
     cast, cast_completion, cast_failed = generate_structured(
@@ -180,7 +259,7 @@ def make_photo_scene(run, image_path, *, out, lines: int = 6, mood: str = "playf
     members = [getattr(cast, key) for key in type(cast).model_fields if key != "title"]
     names, renamed = distinct_names([m.name for m in members])
     characters, used = [], set()
-    for name, member, detection, colours in zip(names, members, detections, colours_of, strict=True):
+    for name, member, detection, colours, reading in zip(names, members, detections, colours_of, readings, strict=True):
         slug = base = slugify(name, fallback="character", max_length=32)
         n = 2
         while slug in used:
@@ -192,6 +271,7 @@ def make_photo_scene(run, image_path, *, out, lines: int = 6, mood: str = "playf
             appearance=Appearance(species=detection.label, colors=colours),
             photo_region=Region(label=detection.label, x=x0, y=y0, w=max(1e-3, x1 - x0), h=max(1e-3, y1 - y0),
                                 score=detection.score, detector=f"{found_by.backend} ({found_by.kind})"),
+            expression=reading,
         ))
     slugs = [c.slug for c in characters]
     plan_provenance = cast_completion.provenance
@@ -210,7 +290,7 @@ def make_photo_scene(run, image_path, *, out, lines: int = 6, mood: str = "playf
 
     folder = StoryFolder.create(out, story)
     run.folder = folder
-    photo_asset = store_photo(folder, photo, "photo")
+    photo_asset = store_photo(folder, photo, "photo", keep_metadata=keep_metadata)
     for character, detection in zip(story.characters, detections, strict=True):
         picture = crop(image, detection.box, CROP_MARGIN)
         character.reference_assets = [folder.write_asset(
@@ -223,8 +303,8 @@ def make_photo_scene(run, image_path, *, out, lines: int = 6, mood: str = "playf
     emit(PlanReady(title=story.title, pages=1, characters=[c.name for c in story.characters]))
 
     cancel.check("before writing the scene")
-    who = [f"{c.name}: a {c.appearance.species} {where(d.box)}; {c.personality}"
-           for c, d in zip(story.characters, detections, strict=True)]
+    who = [f"{c.name}: a {c.appearance.species} {where(d.box)}" + (f", {looks(c.expression)}" if looks(c.expression) else "")
+           + f"; {c.personality}" for c, d in zip(story.characters, detections, strict=True)]
     said: list[DialogueLine] = []
     notes: dict = {}
     completion = None
@@ -265,4 +345,90 @@ def make_photo_scene(run, image_path, *, out, lines: int = 6, mood: str = "playf
     run.memory.add_illustration(1, image, asset=photo_asset.path, characters=slugs)
     emit(PageWritten(page=1, text=text))
     run.narrate({"page": 1})  # each line in its speaker's voice; commits the page's turn
+    return folder
+
+
+# -- a photo without people or animals: a guided scene -----------------------------------------
+GUIDE = "guide"
+
+
+def guide_model(keys: list[str]) -> type[BaseModel]:
+    """{"title": ..., "line1_cup": {"tone", "text"}, ...}: one line about each thing, named in its key."""
+    line = create_model("GuideLine", tone=(Literal[tuple(TONES)], ...), text=(str, Field(min_length=1, max_length=240)))
+    return create_model("Tour", title=(str, Field(min_length=1, max_length=80)),
+                        **{f"line{i}_{_field(key)}": (line, ...) for i, key in enumerate(keys, 1)})
+
+
+def make_guided_scene(run, photo, found_by: Provenance, *, out, lines: int, mood: str, keep_metadata: bool) -> StoryFolder:
+    """A photo with nobody in it: a guide (a character the reader can talk with) shows the reader the
+    things in it, one line about each in turn. Commits a "plan" turn and a "page" turn."""
+    toolbox, cancel, seed, image = run.toolbox, run.cancel, run.seed, photo.image
+    cancel.check("before finding the things in the photo")
+    things, objects_by = find_objects(toolbox, image)
+    if not things:
+        raise InvalidInput(
+            f"nothing to talk about in {photo.path}: no people, animals or things found "
+            f"(by {found_by.backend} and {objects_by.backend}, {objects_by.kind})",
+            fix="use a photo where people, animals or everyday things are clearly visible, or configure a "
+                "vision-language model as the vqa backend (README: Real models)")
+    objects, used = [], set()
+    for d in things:
+        key = base = slugify(d.label, fallback="thing", max_length=32)
+        n = 2
+        while key in used:
+            key, n = f"{base}-{n}", n + 1
+        used.add(key)
+        x0, y0, x1, y1 = d.box
+        objects.append(PhotoObject(key=key, name=d.label, region=Region(
+            label=d.label, x=x0, y=y0, w=max(1e-3, x1 - x0), h=max(1e-3, y1 - y0), score=d.score,
+            detector=f"{objects_by.backend} ({objects_by.kind})")))
+    guide = Character(name="Guide", slug=GUIDE, role="guide", personality="a friendly tour guide who knows every thing in the photo",
+                      appearance=Appearance(species="tour guide"))
+    order = [objects[i % len(objects)] for i in range(lines)]
+    cancel.check("before writing the tour")
+    tour, completion, failed = generate_structured(
+        toolbox.llm, _messages(prompts.render(
+            "guide_lines", description=photo.seen, mood=mood, tones=list(TONES),
+            things=[f"the {o.name} {where((o.region.x, o.region.y, o.region.x + o.region.w, o.region.y + o.region.h))}"
+                    for o in objects],
+            order=[o.name for o in order])),
+        guide_model([o.key for o in order]), max_attempts=toolbox.settings.plan_attempts, seed=seed, temperature=0.7,
+        max_tokens=80 + 70 * lines)
+    said = [DialogueLine(speaker=GUIDE, tone=getattr(tour, key).tone, about=o.key,
+                         text=" ".join(getattr(tour, key).text.split()).strip("\"“”") or "…")
+            for o, key in zip(order, [k for k in type(tour).model_fields if k != "title"], strict=True)]
+    dialogue, repairs = tidy_script(said, lines)
+    if not dialogue:
+        raise BackendCallError("the LLM wrote no usable line for the tour (all repeated or out of character)",
+                               fix="try another --seed, or configure a larger LLM (README: Real models)")
+    detection = found_record(things, objects_by)
+    story = Story(
+        kind="photo", title=tour.title.strip() or "A look at the photo",
+        premise=f"A guided look at the {', '.join(dict.fromkeys(o.name for o in objects))} in the photo ({mood}).",
+        style=StyleGuide(name="photo", description="the reader's photo"), characters=[guide],
+        outline=[PageBeat(beat=f"a {mood} tour of the photo", scene=photo.description, characters=[GUIDE])],
+        seed=seed, plan_provenance=completion.provenance.model_copy(deep=True))
+    story.plan_provenance.parameters.update(guided=True, mood=mood, lines=lines, photo_description=photo.description,
+                                            detection={"people_and_animals": found_record([], found_by), "objects": detection})
+    assign_voices(story, toolbox.backend("narrator").voices())
+    folder = StoryFolder.create(out, story)
+    run.folder = folder
+    photo_asset = store_photo(folder, photo, "photo", keep_metadata=keep_metadata)
+    run.open_memory()
+    folder.commit("plan", f"a guided scene: {', '.join(o.name for o in objects)}")
+    emit(PlanReady(title=story.title, pages=1, characters=[guide.name]))
+    text = "\n".join(f"{guide.name} ({d.tone}): “{d.text}”" for d in dialogue)
+    provenance = completion.provenance
+    provenance.parameters.update(mood=mood, lines=lines, failed_attempts=failed, **repairs)
+    page = Page(number=1, text=text, scene=photo.description, characters=[GUIDE], dialogue=dialogue, objects=objects,
+                text_provenance=provenance, illustration=photo_asset)
+    story.pages.append(page)
+    folder.save()
+    run.memory.add_page(page)
+    run.memory.add_illustration(1, image, asset=photo_asset.path, characters=[GUIDE])
+    for o in objects:  # what the guide showed, for the conversation that may follow
+        run.memory.add_fact(f"The photo shows a {o.name} {where((o.region.x, o.region.y, o.region.x + o.region.w, o.region.y + o.region.h))}.",
+                            type="object", key=o.key, page=1)
+    emit(PageWritten(page=1, text=text))
+    run.narrate({"page": 1})
     return folder

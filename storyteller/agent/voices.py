@@ -238,8 +238,13 @@ def split_spoken(text: str, characters: list[Character], on_stage: list[str] = (
 
 
 def script_parts(page: Page) -> list[Part]:
-    """A photo scene's lines, located in the page text (each line's words appear there in order)."""
+    """A photo scene's lines, located in the page text (each line's words appear there in order).
+    A conversation page starts with the reader's words, read in the narrator's voice."""
     parts, cursor = [], 0
+    if page.exchange is not None:
+        offset = page.text.find(page.exchange.said)
+        parts.append(Part(page.exchange.said, max(0, offset), None))
+        cursor = max(0, offset + len(page.exchange.said))
     for line in page.dialogue:
         offset = page.text.find(line.text, cursor)
         parts.append(Part(line.text, offset if offset >= 0 else 0, line.speaker, line.tone))

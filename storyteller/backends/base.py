@@ -200,6 +200,14 @@ class DetectorBackend(Backend):
     @abc.abstractmethod
     def detect(self, image) -> DetectionResult: ...
 
+    def detect_objects(self, image) -> DetectionResult:
+        """The things in a picture (cups, chairs, bicycles...): what a guided scene talks about."""
+        from storyteller.errors import BackendUnavailable
+
+        raise BackendUnavailable(f"the {self.name} detector finds only people and animals, not things",
+                                 fix="use the detector backend 'ssd-mobilenet' (the embedded default), or a neural "
+                                     "vqa backend, which is asked for the things it sees")
+
 
 @dataclass
 class Figure:

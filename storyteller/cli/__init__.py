@@ -59,28 +59,92 @@ def photo(
     lines: Annotated[int, typer.Option("--lines", "-n", min=1, max=20, help="Lines of dialogue.")] = 6,
     mood: Annotated[str, typer.Option("--mood", "-m", help="The scene's mood, e.g. playful, tender, grumpy, spooky.")] = "playful",
     seed: Annotated[int, typer.Option(min=0, help="Seed; the same seed and models give the same scene.")] = 0,
+    keep_metadata: Annotated[bool, typer.Option("--keep-metadata", help="Store the photo as it is, EXIF and GPS included (default: removed, pixels kept).")] = False,
     config: ConfigOption = None,
 ) -> None:
-    """Make a photo speak: who is in it, what they say to each other, each line in its speaker's voice."""
+    """Make a photo speak: who is in it, what they say to each other, each line in its speaker's voice.
+    A photo with nobody in it gets a guide who talks about the things in it."""
     from rich.console import Console
 
+    from storyteller.agent.scene import looks
     from storyteller.agent.voices import describe_voice
 
     console = _console()
     with console.status("finding who is in the photo, naming them, writing and narrating the scene…"):
-        story = _storyteller(config).photo_scene(image, out=out, lines=lines, mood=mood, seed=seed)
+        story = _storyteller(config).photo_scene(image, out=out, lines=lines, mood=mood, seed=seed,
+                                                 keep_metadata=keep_metadata)
     stdout = Console()
     stdout.print(f"[bold]{story.title}[/bold] in [cyan]{out}[/cyan]")
     for c in story.characters:
         region = c.photo_region
         stdout.print(f"  [bold]{c.name}[/bold], a {c.appearance.species}"
                      + (f" found at x {region.x:.0%}–{region.x + region.w:.0%} by {region.detector}" if region else "")
+                     + (f", {looks(c.expression)} ({c.expression.method})" if looks(c.expression) else "")
                      + f"; voice {describe_voice(c.voice)}")
     page = story.pages[0]
-    for line in page.narration.lines if page.narration else []:
-        name = story.character(line.speaker).name if line.speaker else "Narrator"
-        stdout.print(f"  [dim]{line.start_s:5.1f}s[/dim] {name} [dim]({line.tone})[/dim]: {line.text}")
-    stdout.print(f"  [dim]{page.narration.path if page.narration else ''}; export with `storyteller export {out}`[/dim]")
+    for thing in page.objects:
+        stdout.print(f"  [bold]{thing.name}[/bold] found at x {thing.region.x:.0%}–{thing.region.x + thing.region.w:.0%} "
+                     f"by {thing.region.detector}")
+    _show_lines(stdout, story, page)
+    metadata = page.illustration.provenance.parameters.get("metadata", "") if page.illustration else ""
+    stdout.print(f"  [dim]photo metadata {metadata}[/dim]")
+    stdout.print(f"  [dim]{page.narration.path if page.narration else ''}; talk with them: `storyteller talk {out} \"...\"`; "
+                 f"export with `storyteller export {out}`[/dim]")
+
+
+def _show_lines(stdout, story, page) -> None:
+    for i, line in enumerate(page.narration.lines if page.narration else []):
+        name = story.character(line.speaker).name if line.speaker else ("You" if page.exchange and i == 0 else "Narrator")
+        stdout.print(f"  [dim]{line.start_s:5.1f}s[/dim] {name} [dim]({line.tone or 'as said'})[/dim]: {line.text}")
+
+
+@app.command()
+def talk(
+    folder: Annotated[Path, typer.Argument(help="A photo scene's folder (made by `storyteller photo`).")],
+    text: Annotated[Optional[str], typer.Argument(help='What you say, e.g. "@Milo what are you looking at?" or "Milo, hello!".')] = None,
+    to: Annotated[Optional[str], typer.Option("--to", help="Who you talk to (else the one your words name, else the last one).")] = None,
+    say: Annotated[Optional[Path], typer.Option("--say", help="A recording (WAV) of what you say, transcribed by Whisper.")] = None,
+    mic: Annotated[bool, typer.Option("--mic", help="Say it into the microphone (Enter stops), where the machine has one.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Use what was heard without asking to confirm or correct it.")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Talk with the people and animals of a photo scene: they answer in character, in their voices."""
+    from rich.console import Console
+
+    teller = _storyteller(config)
+    if [text is not None, say is not None, mic].count(True) != 1:
+        raise typer.BadParameter("say it one way: TEXT, --say FILE.wav, or --mic")
+    heard = None
+    if text is None:
+        recording = None
+        if mic:
+            from storyteller.microphone import Recording
+
+            recording = Recording()  # says why not where there is no input device
+            if not sys.stdin.isatty():
+                raise typer.BadParameter("--mic needs a terminal (Enter stops the recording)")
+            input("recording from the microphone: press Enter to start")
+            recording.start()
+            input("… speak now, then press Enter to stop")
+            say = recording.stop()
+        try:
+            with _console().status("listening to what you said…"):
+                heard = teller.listen(say)
+        finally:
+            if recording is not None:
+                recording.discard()
+        typer.echo(f"heard: {heard.text}")
+        text = heard.text
+        if not yes:
+            if not sys.stdin.isatty():
+                raise typer.BadParameter("not a terminal, so what was heard cannot be confirmed: add --yes to use it as "
+                                         "heard, or give the words as TEXT")
+            correction = input("Enter to use it, or type what you said: ").strip()
+            text = correction or heard.text
+    with _console().status("they are answering…"):
+        story = teller.talk(folder, text, to=to, heard=heard)
+    _show_lines(Console(), story, story.pages[-1])
+    typer.echo(f"  {story.pages[-1].narration.path} (turn {len(story.history)}; `storyteller export {folder}` shows the conversation)")
 
 
 @app.command()
@@ -201,11 +265,12 @@ def export(
     format: Annotated[str, typer.Option("--format", "-f", help="html, json, mp4 or epub.")] = "html",
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output path (default: FOLDER/exports/TITLE.EXT).")] = None,
     as_folder: Annotated[bool, typer.Option("--as-folder", help="HTML only: a folder with index.html and asset files instead of one self-contained file.")] = False,
+    blur_faces: Annotated[bool, typer.Option("--blur-faces", help="Blur the faces in the reader's photos (the story keeps them).")] = False,
 ) -> None:
     """Export a story as a self-contained HTML page, JSON, a narrated MP4 or an EPUB 3 e-book."""
     from storyteller.api import export_story
 
-    path = export_story(folder, format, out, self_contained=not as_folder)
+    path = export_story(folder, format, out, self_contained=not as_folder, blur_faces=blur_faces)
     typer.echo(str(path))
 
 

@@ -49,12 +49,16 @@ def export_story(
     out: Path | str | None = None,
     *,
     self_contained: bool = True,
+    blur_faces: bool = False,
 ) -> Path:
     """Export the story in `folder` as `fmt` and return the path written.
 
     `self_contained` applies to HTML only: True (default) writes one .html file with every image
     and sound inlined as data: URIs; False writes a folder (`out`) holding `index.html` next to
     copies of the assets, and returns the path of that index.html.
+
+    `blur_faces`: the faces in the reader's photos and in their crops are blurred in the export
+    (found by OpenCV's face cascades, classical, and where the photo scene recorded them).
 
     Raises StoryFolderError (with a fix) when the folder is not a story or an asset is missing or
     does not match its sha256, InvalidInput for a bad format or output path, and
@@ -67,7 +71,7 @@ def export_story(
     if not self_contained and fmt != "html":
         raise InvalidInput(f"self_contained=False applies to html only; {fmt} exports are always one file")
     folder = Path(folder)
-    source = StorySource.open(folder)
+    source = StorySource.open(folder, blur_faces=blur_faces)
     out = (
         Path(out) if out is not None else default_output(folder, source.story.title, fmt, self_contained=self_contained)
     )

@@ -25,12 +25,46 @@ class StorySource:
     _data: dict[str, bytes] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def open(cls, folder: Path | str) -> StorySource:
+    def open(cls, folder: Path | str, *, blur_faces: bool = False) -> StorySource:
+        """The folder's story and verified assets; with `blur_faces`, the reader's photos and the
+        crops of them are handed out with their faces blurred (the story folder keeps them)."""
         folder = Path(folder)
         source = cls(folder, load_story(folder))
         for asset in source.story.assets():
             source._data[asset.path] = source._read_verified(asset)
+        if blur_faces:
+            source._blur_faces()
         return source
+
+    def _blur_faces(self) -> None:
+        """Faces where the photo scene recorded them, and wherever OpenCV's face cascades find one
+        (classical), in every photo and every crop of one."""
+        from PIL import Image
+
+        from storyteller.images import blurred, face_boxes
+
+        recorded = [(r.x, r.y, r.x + r.w, r.y + r.h) for c in self.story.characters
+                    if c.expression and (r := c.expression.face)]
+        photos = {a.path: a for a in self.story.assets() if a.kind == "photo"}
+        crops = {a.path: a for a in self.story.assets() if a.provenance.backend == "photo-crop"}
+        for path, asset in {**photos, **crops}.items():
+            with Image.open(io.BytesIO(self._data[path])) as opened:
+                fmt = opened.format or "PNG"
+                image = opened.convert("RGB")
+            boxes = face_boxes(image)
+            if path in photos:
+                boxes += recorded
+            else:  # a crop: the recorded faces, moved into the crop's own fractions
+                x0, y0, x1, y1 = asset.provenance.parameters.get("box", (0, 0, 1, 1))
+                margin = asset.provenance.parameters.get("margin", 0.0)
+                dx, dy = (x1 - x0) * margin, (y1 - y0) * margin
+                left, top = max(0.0, x0 - dx), max(0.0, y0 - dy)
+                width, height = min(1.0, x1 + dx) - left, min(1.0, y1 + dy) - top
+                boxes += [((a - left) / width, (b - top) / height, (c - left) / width, (d - top) / height)
+                          for a, b, c, d in recorded if c > left and a < left + width and d > top and b < top + height]
+            buffer = io.BytesIO()
+            blurred(image, boxes).save(buffer, format=fmt, **({"quality": 92} if fmt == "JPEG" else {}))
+            self._data[path] = buffer.getvalue()
 
     def _read_verified(self, asset: Asset) -> bytes:
         path = self.folder / asset.path

@@ -19,6 +19,8 @@ from urllib.parse import quote
 from storyteller.export._source import StorySource
 from storyteller.story import Asset, Page, Provenance, Story
 
+READER = "You"  # the reader, in a conversation page's script
+
 TEMPLATES = Path(__file__).parent / "templates"
 
 KIND_LABELS = {
@@ -97,15 +99,19 @@ def _render(source: StorySource, *, inline: bool) -> str:
                 "width": width,
                 "height": height,
             }
+        view.update(_spoken_text(story, page))
         if page.narration is not None:
+            # What a spoken line lights on a photo: its speaker's tag, or the tag of the thing it is about.
+            about = [row["about"] for row in view["script"]] if view["script"] else []
             view["audio"] = {
                 "src": src(page.narration),
                 "duration": source.audio_duration(page.narration),
-                "lines": json.dumps([{"start": line.start_s, "end": line.end_s, "speaker": line.speaker or ""}
-                                     for line in page.narration.lines]),
+                "lines": json.dumps([{"start": line.start_s, "end": line.end_s, "speaker": line.speaker or "",
+                                      "about": about[i] if i < len(about) else ""}
+                                     for i, line in enumerate(page.narration.lines)]),
             }
-        view.update(_spoken_text(story, page))
         view["stage"] = _stage(story, page, view["image"])
+        view["heard"] = _heard(page)
         pages.append(view)
 
     characters = []
@@ -153,15 +159,18 @@ def _spoken_text(story: Story, page: Page) -> dict:
     located = [ln for ln in lines if ln.offset is not None and page.text[ln.offset:ln.offset + len(ln.text)] == ln.text]
     if page.dialogue:
         script = []
-        for i, line in enumerate(page.dialogue):
+        if page.exchange is not None:  # a conversation page: the reader's words come first
+            script.append({"name": READER, "speaker": "", "tone": "", "text": page.exchange.said, "about": "", "reader": True})
+        for line in page.dialogue:
             try:
                 name = story.character(line.speaker).name
             except KeyError:
                 name = line.speaker
-            # A scene's narration speaks its dialogue lines in order, one spoken line each.
-            spoken = i < len(lines) and lines[i].text == line.text
             script.append({"name": name, "speaker": line.speaker, "tone": line.tone, "text": line.text,
-                           "line": i if spoken else None})
+                           "about": line.about, "reader": False})
+        # A scene's narration speaks its rows in order, one spoken line each.
+        for i, row in enumerate(script):
+            row["line"] = i if i < len(lines) and lines[i].text == row["text"] else None
         return {"script": script, "pieces": None}
     if len(located) != len(lines) or not lines:  # no timing, or the text was edited since: plain text
         return {"script": None, "pieces": [{"text": page.text, "line": None}]}
@@ -198,11 +207,31 @@ def _stage(story: Story, page: Page, image: dict | None) -> dict | None:
         label_w = font * (0.62 * len(character.name) + 1.0)
         label_y = y - font * 1.5 if y > font * 1.6 else y + font * 0.3
         label_x = min(max(0.0, x), max(0.0, width - label_w))
-        tags.append({"slug": slug, "name": character.name, "x": round(x, 1), "y": round(y, 1), "w": round(w, 1),
+        tags.append({"slug": slug, "about": "", "name": character.name, "x": round(x, 1), "y": round(y, 1), "w": round(w, 1),
                      "h": round(h, 1), "label_x": round(label_x, 1), "label_y": round(label_y, 1),
                      "label_w": round(label_w, 1), "label_h": round(font * 1.3, 1),
                      "text_x": round(label_x + font * 0.5, 1), "text_y": round(label_y + font * 0.98, 1), "font": font})
+    for thing in page.objects:  # a guided scene's things, lit while the guide talks about them
+        region = thing.region
+        x, y, w, h = region.x * width, region.y * height, region.w * width, region.h * height
+        label_w = font * (0.62 * len(thing.name) + 1.0)
+        label_y = y + h + font * 0.3 if y + h + font * 1.6 < height else y + font * 0.3
+        label_x = min(max(0.0, x), max(0.0, width - label_w))
+        tags.append({"slug": "", "about": thing.key, "name": thing.name, "x": round(x, 1), "y": round(y, 1),
+                     "w": round(w, 1), "h": round(h, 1), "label_x": round(label_x, 1), "label_y": round(label_y, 1),
+                     "label_w": round(label_w, 1), "label_h": round(font * 1.3, 1),
+                     "text_x": round(label_x + font * 0.5, 1), "text_y": round(label_y + font * 0.98, 1), "font": font})
     return {"width": width, "height": height, "tags": tags} if tags else None
+
+
+def _heard(page: Page) -> str | None:
+    """How a conversation page's words reached the story, when they were spoken."""
+    heard = page.exchange.heard if page.exchange else None
+    if heard is None:
+        return None
+    corrected = heard.parameters.get("corrected")
+    return (f"Spoken, heard by {heard.backend} ({heard.model})"
+            + (f"; the reader corrected it from “{heard.parameters.get('transcript', '')}”" if corrected else ""))
 
 
 def _image_size(source: StorySource, asset: Asset) -> tuple[int | None, int | None]:

@@ -71,6 +71,7 @@ class Chunk:
     start: float
     end: float
     speaker: str | None = None  # the character slug speaking, when the narration's lines are known
+    about: str = ""  # a guided scene: the key of the thing the line is about (its tag is lit)
 
 
 @dataclass
@@ -97,11 +98,17 @@ def plan_scenes(source: StorySource) -> list[Scene]:
         lines = page.narration.lines if page.narration else []
         if lines:  # captions follow the spoken lines, each on screen while it is said
             chunks = []
+            # A conversation page's first line is the reader's; a guided scene's lines are about things.
+            rows = [("You", "")] * (page.exchange is not None) + [(None, d.about) for d in page.dialogue]
             for i, line in enumerate(lines):
                 end = lines[i + 1].start_s if i + 1 < len(lines) else duration
-                name = _name(story, line.speaker)
-                chunks += _timed(split_captions(f"{name}: {line.text}" if name else line.text, font, WIDTH - 120,
-                                                CAPTION_LINES), clock + (line.start_s if i else 0.0), clock + end, line.speaker)
+                reader, about = rows[i] if i < len(rows) else (None, "")
+                name = _name(story, line.speaker) or reader
+                pieces = _timed(split_captions(f"{name}: {line.text}" if name else line.text, font, WIDTH - 120,
+                                               CAPTION_LINES), clock + (line.start_s if i else 0.0), clock + end, line.speaker)
+                for chunk in pieces:
+                    chunk.about = about
+                chunks += pieces
         else:
             chunks = _timed(split_captions(page.text, font, WIDTH - 120, CAPTION_LINES), clock, clock + duration, None)
         chunks[-1].end = clock + duration  # no drift from rounding
@@ -111,6 +118,9 @@ def plan_scenes(source: StorySource) -> list[Scene]:
                 region = character.photo_region
                 if character.slug in page.characters and region is not None:
                     tags.append((character.slug, character.name, (region.x, region.y, region.w, region.h)))
+            for thing in page.objects:
+                region = thing.region
+                tags.append((f"thing:{thing.key}", thing.name, (region.x, region.y, region.w, region.h)))
         scenes.append(
             Scene(
                 number=page.number,
@@ -161,7 +171,8 @@ def write_mp4(source: StorySource, out: Path) -> None:
             picture = _load_picture(scene.image)
             for i, chunk in enumerate(scene.chunks):
                 name = f"page{scene.number:04d}-{i:03d}.png"
-                render_frame(picture, chunk.text, font, tags=scene.tags, speaking=chunk.speaker).save(
+                render_frame(picture, chunk.text, font, tags=scene.tags,
+                             lit={chunk.speaker, f"thing:{chunk.about}" if chunk.about else None}).save(
                     tmp / name, format="PNG", compress_level=1)
                 lines += [f"file '{name}'", f"duration {chunk.end - chunk.start:.6f}"]
         lines.append(lines[-2])  # the concat demuxer ignores the last duration unless the file repeats
@@ -334,9 +345,10 @@ def _load_picture(data: bytes | None):
         return ImageOps.exif_transpose(image).convert("RGB")
 
 
-def render_frame(picture, caption: str, font, *, tags=(), speaking: str | None = None):
+def render_frame(picture, caption: str, font, *, tags=(), lit: set = frozenset()):
     """A 1280x720 frame: the illustration fitted above, the caption centred in the band below. On a
-    photo scene, each speaker's name tag sits where they are in the photo; the one speaking is lit."""
+    photo scene, each speaker's name tag sits where they are in the photo (and, in a guided scene,
+    each thing's); the tags in `lit` (the one speaking, the thing talked about) are lit."""
     from PIL import Image, ImageDraw
 
     frame = Image.new("RGB", (WIDTH, HEIGHT), BACKGROUND)
@@ -349,16 +361,16 @@ def render_frame(picture, caption: str, font, *, tags=(), speaking: str | None =
         left, top = (WIDTH - size[0]) // 2, 20 + (area_h - size[1]) // 2
         frame.paste(fitted, (left, top))
         for slug, name, (x, y, w, h) in tags:
-            lit = slug == speaking
+            on = slug in lit
             box = (left + x * size[0], top + y * size[1], left + (x + w) * size[0], top + (y + h) * size[1])
-            draw.rounded_rectangle(box, radius=8, outline=(255, 213, 74) if lit else (255, 255, 255), width=5 if lit else 2)
+            draw.rounded_rectangle(box, radius=8, outline=(255, 213, 74) if on else (255, 255, 255), width=5 if on else 2)
             label = drawable(name, font)
             label_w = draw.textlength(label, font=font) + 20
             label_x = min(max(left, box[0]), left + size[0] - label_w)
             label_y = box[1] + 6
             draw.rounded_rectangle((label_x, label_y, label_x + label_w, label_y + FONT_SIZE + 12), radius=6,
-                                   fill=(255, 213, 74) if lit else (29, 29, 31))
-            draw.text((label_x + 10, label_y + 4), label, font=font, fill=(29, 29, 31) if lit else TEXT_COLOUR)
+                                   fill=(255, 213, 74) if on else (29, 29, 31))
+            draw.text((label_x + 10, label_y + 4), label, font=font, fill=(29, 29, 31) if on else TEXT_COLOUR)
     lines = [drawable(line, font) for line in caption.split("\n")]
     line_height = round(FONT_SIZE * 1.3)
     if picture is None:  # no illustration: the text alone, in the middle of the frame

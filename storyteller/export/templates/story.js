@@ -61,7 +61,7 @@
 })();
 
 // Follow the narration: the line being spoken is highlighted, and in a photo scene so is the name
-// tag of whoever says it. Line timings come from the narration's record (data-lines).
+// tag of whoever says it (or, in a guided scene, of the thing it is about). Line timings come from the narration's record (data-lines).
 (function () {
   "use strict";
   Array.prototype.slice.call(document.querySelectorAll("audio[data-lines]")).forEach(function (audio) {
@@ -77,12 +77,12 @@
       if (index < 0) { return; }
       var spoken = page.querySelector('[data-line="' + index + '"]');
       if (spoken) { spoken.classList.add("speaking"); }
-      var speaker = lines[index].speaker;
-      if (speaker) {
-        Array.prototype.slice.call(page.querySelectorAll(".tag")).forEach(function (tag) {
-          if (tag.getAttribute("data-speaker") === speaker) { tag.classList.add("speaking"); }
-        });
-      }
+      var speaker = lines[index].speaker, about = lines[index].about;
+      Array.prototype.slice.call(page.querySelectorAll(".tag")).forEach(function (tag) {
+        if ((speaker && tag.getAttribute("data-speaker") === speaker) || (about && tag.getAttribute("data-about") === about)) {
+          tag.classList.add("speaking");
+        }
+      });
     }
     function update() {
       var t = audio.currentTime, found = -1;
