@@ -63,7 +63,8 @@ class Settings(BaseSettings):
     judge: RoleConfig | None = None
 
     plan_attempts: int = Field(default=3, ge=1, le=10, description="How often the planner may re-ask the LLM.")
-    page_candidates: int = Field(default=1, ge=1, le=8, description="Drafts of each page; the critic keeps the best.")
+    page_candidates: int = Field(default=2, ge=1, le=8, description=(
+        "At most this many drafts of a page: another is written only while the critic finds a fault; the best is kept."))
     image_width: int = Field(default=768, ge=64, le=2048)
     image_height: int = Field(default=512, ge=64, le=2048)
     gate_attempts: int = Field(default=3, ge=1, le=10, description="Illustration attempts the consistency gate may make.")

@@ -24,6 +24,9 @@ def make_teller(registry):
     from storyteller.config import RoleConfig, Settings
 
     def make(llm=None, illustrator=None, narrator=None, **settings):
+        # One draft a page, so a test counts the model calls it wrote (the critic's choice between
+        # drafts has its own tests, with page_candidates given).
+        settings.setdefault("page_candidates", 1)
         return Storyteller(Settings(
             llm=RoleConfig(backend="scripted", options=llm or {}),
             illustrator=RoleConfig(backend="solid", options=illustrator or {}),

@@ -47,3 +47,30 @@ def test_sentences_copied_from_earlier_pages_are_dropped():
     earlier = ["Fern finds a lantern. It glows."]
     assert clean_page_text("Fern finds a lantern. The owl hoots!", earlier) == "The owl hoots!"
     assert clean_page_text("Fern finds a lantern. It glows.", earlier) == ""
+
+
+def test_slots_compose_into_prose_and_a_line_that_goes_on_with_the_narration_is_joined():
+    from storyteller.agent.writer import compose, page_model
+
+    model = page_model(["Fern", "Owl"])
+    slots = model.model_validate({"narration": "Fern and Owl look at the frozen pond.", "speaker": "Owl",
+                                  "says": "It is so cold.", "after": "They walk home together"})
+    assert compose(slots) == 'Fern and Owl look at the frozen pond. "It is so cold," says Owl. They walk home together.'
+    broken = model.model_validate({"narration": "Fern swims out, but the water,", "speaker": "Fern",
+                                   "says": "was choppy and cold", "after": "She turned back to the shore."})
+    repairs: list[str] = []
+    assert compose(broken, repairs) == "Fern swims out, but the water, was choppy and cold. She turned back to the shore."
+    assert repairs and "joined" in repairs[0]
+
+
+def test_a_sentence_that_only_says_the_beat_again_is_dropped():
+    from storyteller.agent.writer import drop_restated_beat
+
+    beat = "One day, Timmy woke up to the sound of crashing waves."
+    repairs: list[str] = []
+    text = ("One day, Timmy woke up to the sound of crashing waves. He ran to the window. "
+            '"A seal!" said Timmy. The seal waved a flipper.')
+    assert drop_restated_beat(text, beat, repairs) == 'He ran to the window. "A seal!" said Timmy. The seal waved a flipper.'
+    assert repairs == ["dropped the beat, said again word for word"]
+    assert drop_restated_beat("One day, Timmy woke up to the sound of crashing waves. He ran.", beat, []) == ""
+    assert drop_restated_beat("Timmy ran to the sea.", beat, []) == "Timmy ran to the sea."

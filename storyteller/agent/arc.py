@@ -58,7 +58,9 @@ def guidance(stage: str, bible: Bible, name: str, *, index: int = 1, of: int = 1
     elif stage == "trouble":
         text = f"the problem appears: {obstacle}" if index == 1 else "the problem grows worse"
     elif stage == "try":
-        if index == of:
+        if of == 1:
+            text = f"{name} tries a way to solve the problem, but it does not work yet"
+        elif index == of:
             text = f"{name} tries once more, the hardest way yet, and it almost works"
         else:
             text = f"{name} tries a new way to solve the problem (try {index} of {of}); it does not work yet" + \

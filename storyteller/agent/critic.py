@@ -28,11 +28,19 @@ WEIGHTS = {"novelty": 2.0, "beat": 1.0, "names": 0.75, "length": 1.0, "dialogue"
 PENALTIES = {"meta": 2.0, "copied": 1.0, "restates_beat": 0.5, "stranger": 0.3, "unfinished": 0.5}
 
 
+# A draft with no fault whose every part reaches this needs no rival draft.
+GOOD_ENOUGH = 0.7
+
+
 @dataclass
 class Verdict:
     score: float
     parts: dict[str, float]
     faults: list[str] = field(default_factory=list)
+
+    @property
+    def good_enough(self) -> bool:
+        return not self.faults and all(v >= GOOD_ENOUGH for v in self.parts.values())
 
     def to_dict(self) -> dict:
         return {"score": round(self.score, 4), "parts": {k: round(v, 4) for k, v in self.parts.items()},

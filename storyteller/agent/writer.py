@@ -1,9 +1,9 @@
 """The writer: one page of text from its beat, the bible and the memory's context.
 
 The model fills a page's slots under the grammar (narration, who speaks and what they say, a
-closing sentence; see page_model) and the slots are composed into the page. It writes
-`candidates` drafts (one by default; `page_candidates` in the settings); each is tidied by
-deterministic rules (labels the model copied from its prompt, sentences repeated from
+closing sentence; see page_model) and the slots are composed into the page. It writes up to
+`candidates` drafts (`page_candidates` in the settings), stopping at the first the critic finds
+good enough; each is tidied by deterministic rules (labels the model copied from its prompt, sentences repeated from
 earlier pages, meta text, runs copied from the prompt's context) and scored by the critic
 (storyteller.agent.critic). The best draft is the page; every draft, what tidying did to it and
 its scores go into the page's provenance. A draft with nothing left is re-drawn hotter; when
@@ -139,21 +139,42 @@ def page_model(speakers: list[str]) -> type[BaseModel]:
     return create_model("Page", **fields)
 
 
-def compose(slots: BaseModel) -> str:
+def compose(slots: BaseModel, repairs: list[str] | None = None) -> str:
     """The slots as a page: narration, the quoted line with its speaker, the closing sentence.
-    "says" or "said" follows the narration's tense."""
+    "says" or "said" follows the narration's tense. A line that only goes on with an unfinished
+    narration ("But the water," + "was choppy") is narration, not speech: it is joined to it, and
+    `repairs` says so."""
     def sentence(text: str) -> str:
-        text = text.strip().strip('"“”').strip()
+        text = text.strip().strip('"“”').strip().rstrip(",;:-– ")
         return text if not text or text[-1] in _TERMINAL else text + "."
 
-    parts = [sentence(slots.narration)]
+    narration = slots.narration.strip()
     says = getattr(slots, "says", "").strip().strip('"“”').strip()
+    if says and narration[-1:] not in _TERMINAL and says[:1].islower():
+        narration, says = f"{narration} {says}", ""
+        if repairs is not None:
+            repairs.append("the line went on with the narration: joined to it, not quoted")
+    parts = [sentence(narration)]
     if says:
         words = says[:-1] + "," if says.endswith(".") else says if says[-1] in "!?," else says + ","
         verb = "said" if _PAST.search(slots.narration + " " + slots.after) else "says"
         parts.append(f'"{words}" {verb} {slots.speaker}.')
     parts.append(sentence(slots.after))
     return " ".join(p for p in parts if p)
+
+
+def drop_restated_beat(text: str, beat: str, repairs: list[str]) -> str:
+    """Without the sentences that only say the beat again (the plan's words, not the page's):
+    the page shows the moment, the beat names it. A page that is nothing but its beat is empty."""
+    if not text:
+        return text
+    run = max(6, len(prose.words(beat)) - 3)
+    kept = [s for s in prose.sentences(text) if not prose.copied_spans(s, [beat], n=min(run, len(prose.words(s))))
+            or len(prose.words(s)) < 5]
+    if len(kept) == len(prose.sentences(text)):
+        return text
+    repairs.append("dropped the beat, said again word for word")
+    return " ".join(kept) if len(kept) >= 2 else ""
 
 
 class SlotStream:
@@ -269,16 +290,12 @@ def write_page(
                 llm, messages, model, max_attempts=1 if llm.supports_json_schema else 2,
                 temperature=0.8 + 0.2 * hot, max_tokens=220,
                 seed=None if seed is None else seed + 7919 * attempt, on_text=on_delta)
-            raw = compose(slots)
+            repairs: list[str] = []
+            raw = compose(slots, repairs)
         except StructuredOutputError as exc:  # no valid page twice: an empty draft, recorded
-            invalid, raw = exc.attempts, ""
+            invalid, raw, repairs = exc.attempts, "", []
         attempt += 1
-        repairs: list[str] = []
-        text = clean_page_text(raw, earlier, sources, repairs) if raw else ""
-        if text and prose.copied_spans(beat.beat, [text], n=max(6, len(prose.words(beat.beat)) - 2)) and \
-                len(prose.sentences(text)) < 2:
-            repairs.append("the page only restated its beat")
-            text = ""
+        text = drop_restated_beat(clean_page_text(raw, earlier, sources, repairs) if raw else "", beat.beat, repairs)
         if not text:  # not a candidate, but tried: recorded with the page
             empty.append({"raw": raw[:2000], "repairs": repairs, "invalid_answers": len(invalid)})
             continue
@@ -289,6 +306,8 @@ def write_page(
                        "usage": completion.provenance.parameters.get("usage"), "duration_s": completion.provenance.duration_s})
         if best is None or verdict.score > best[0]:
             best = (verdict.score, text, completion)
+        if verdict.good_enough:
+            break  # no fault and new enough: a further draft would cost a page of tokens for nothing
     if best is None:
         # Nothing new at all: the beat itself is an honest page rather than an empty one, and
         # provenance says so (with the model that failed, even when no draft was valid at all).
