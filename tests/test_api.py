@@ -64,7 +64,7 @@ def test_continue_story_writes_one_more_page_from_direction_and_photo(two_pages,
     page = story.pages[2]
     assert story.history[-1].action == "continue" and story.history[-1].pages == [3]
     assert "owl" in page.characters  # named in the direction
-    # The photo is copied byte for byte, described by the captioner, and named by the page.
+    # The photo (with no metadata to remove) is copied byte for byte, described by the captioner, and named by the page.
     notes = page.text_provenance.parameters
     assert notes["direction"] == "Owl flies over the frozen lake"
     assert (root / notes["photo"]).read_bytes() == photo.read_bytes() and notes["photo"].endswith(".jpg")

@@ -336,8 +336,6 @@ class Play:
         return not self.story.is_complete
 
     def prompt(self) -> str:
-        if self.story.kind == "photo":
-            return f"{self.branch} · page {len(self.story.pages)} · talk {PROMPT_MARK}"
         return f"{self.branch} · page {len(self.story.pages)} {PROMPT_MARK}"
 
     # -- output --------------------------------------------------------------------------------
@@ -413,8 +411,9 @@ class Play:
 
     # -- the loop ------------------------------------------------------------------------------
     def loop(self) -> int:
-        self.console.print(Text("Type what happens next. /help lists the commands; Tab completes them; Ctrl-D quits.",
-                                style="dim"))
+        first = ("Say something to them (\"@Name ...\" to address one; /say FILE for a recording)"
+                 if self.story.kind == "photo" else "Type what happens next")
+        self.console.print(Text(f"{first}. /help lists the commands; Tab completes them; Ctrl-D quits.", style="dim"))
         while True:
             try:
                 line = self.reader.read(self.prompt())
