@@ -417,3 +417,24 @@ def test_each_embedded_voice_is_intelligible(tmp_path):
     print(results)
     assert {"joe", "heart"} <= set(results)
     assert all(wer <= 0.4 for wer in results.values()), results
+
+
+def test_a_tone_changes_pace_pitch_energy_and_pauses(teller, scene):
+    root, story = scene
+    from storyteller.agent.voices import LINE_GAP_S, TONES, narrate_page
+    from storyteller.story import DialogueLine, Page
+
+    speaker = story.characters[0]
+    page = Page(number=9, text="x", scene="s", characters=[speaker.slug], dialogue=[
+        DialogueLine(speaker=speaker.slug, tone="excited", text="We won!"),
+        DialogueLine(speaker=speaker.slug, tone="sad", text="It is over."),
+        DialogueLine(speaker=speaker.slug, tone="whispering", text="Shh.")])
+    samples, rate, lines, provenance = narrate_page(teller.toolbox.narrate, story, page)
+    loud = lambda line: float(np.abs(samples[int(line.start_s * rate):int(line.end_s * rate)]).max())  # noqa: E731
+    assert loud(lines[0]) > loud(lines[1]) > loud(lines[2])  # excited, sad, whispering: energy
+    gaps = [b.start_s - a.end_s for a, b in zip(lines, lines[1:])]
+    assert gaps == pytest.approx([LINE_GAP_S + TONES["sad"].pause_s, LINE_GAP_S + TONES["whispering"].pause_s], abs=0.01)
+    assert lines[0].voice.length_scale < lines[1].voice.length_scale  # quicker, then slower
+    assert lines[0].voice.pitch_shift > lines[1].voice.pitch_shift  # higher, then lower
+    calls = provenance.parameters["calls"]
+    assert [c["energy"] for c in calls] == [TONES[t].energy for t in ("excited", "sad", "whispering")]
