@@ -382,6 +382,9 @@ def test_an_illustrator_that_does_not_say_where_gets_the_detectors_boxes_left_to
     result = run.locate(ImageResult(Image.new("RGB", (64, 64)), provenance("diffusers")), ["ana", "bo"])
     assert result.regions == {"ana": (0.1, 0.1, 0.4, 0.9), "bo": (0.6, 0.2, 0.9, 0.9)}  # the two surest, left to right
     assert result.provenance.parameters["regions_source"] == "detector ssd:m"
+    # finding fewer than are on stage, it cannot say who is missing: the whole picture is scored
+    fewer = run.locate(ImageResult(Image.new("RGB", (64, 64)), provenance("diffusers")), ["ana", "bo", "cy", "di"])
+    assert fewer.regions == {} and "found 3 of 4" in fewer.provenance.parameters["regions_source"]
 
 
 def test_a_page_does_not_repeat_the_framing_of_the_page_before_unasked():

@@ -322,10 +322,18 @@ class StoryRun:
         except BackendUnavailable as exc:  # the gate then scores the whole picture, and says why
             result.provenance.parameters["regions_source"] = f"none: the detector is unavailable ({exc.message})"
             return result
+        detector = f"detector {found.provenance.backend}:{found.provenance.model}"
+        if len(found.detections) < len(order):
+            # A detector that finds fewer than are on stage may just not know them (the embedded one
+            # knows people and ten animals, no fox): which one is missing is unknown, so the gate
+            # scores the whole picture rather than fail a character that may well be there.
+            result.provenance.parameters["regions_source"] = (
+                f"none: the {detector} found {len(found.detections)} of {len(order)} characters")
+            return result
         boxes = sorted(found.detections, key=lambda d: -(d.score or 0))[:len(order)]
         boxes.sort(key=lambda d: d.box[0])
         result.regions = {slug: d.box for slug, d in zip(order, boxes)}
-        result.provenance.parameters["regions_source"] = f"detector {found.provenance.backend}:{found.provenance.model}"
+        result.provenance.parameters["regions_source"] = detector
         return result
 
     def speak(self, page: Page, narrator: Voice | None, *, stem: str) -> Asset:
