@@ -300,8 +300,9 @@ class StoryRun:
         result = results[verdict.attempt]
         result.provenance.parameters["consistency"] = verdict.to_dict()
         # Counted, not guessed: figures the illustrator put in the picture against characters on stage.
+        # (None: nobody could say where anyone is, so nothing was counted.)
         result.provenance.parameters["on_stage"] = {
-            "asked": len(page.characters), "drawn": len(result.regions),
+            "asked": len(page.characters), "drawn": len(result.regions) if result.regions or not order else None,
             "source": result.provenance.parameters.get("regions_source", "illustrator")}
         asset = self.opened.write_asset("image", stem, png_bytes(result.image), suffix=".png",
                                         media_type="image/png", provenance=result.provenance)
