@@ -19,6 +19,7 @@ from storyteller.backends.base import VoiceSpec
 from storyteller.errors import BackendUnavailable, InvalidInput
 from storyteller.memory.eval import evaluate_text
 from storyteller.session import load_story
+from storyteller.story import SCHEMA_VERSION
 
 pytestmark = pytest.mark.slow
 

@@ -26,7 +26,7 @@ from story_fixtures import COLOURS, HOSTILE_NAME, HOSTILE_TEXT, PAGES, build_sto
 from storyteller.errors import InvalidInput, StoryFolderError
 from storyteller.export import export_story
 from storyteller.session import StoryFolder, load_story
-from storyteller.story import Story
+from storyteller.story import SCHEMA_VERSION, Story
 
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "test-artifacts"
@@ -125,7 +125,7 @@ def test_json_round_trip_and_schema(story_dir, tmp_path):
     assert committed.read_text(encoding="utf-8") == schema_text(), "run `python -m storyteller.export.schema`"
     schema = json.loads(committed.read_text(encoding="utf-8"))
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
-    assert schema["$id"] and schema["version"] == 2
+    assert schema["$id"] and schema["version"] == SCHEMA_VERSION
     validator = jsonschema.Draft202012Validator(story_schema())
     document = json.loads(out.read_text(encoding="utf-8"))
     validator.validate(document)
