@@ -2,6 +2,7 @@
 
     python benchmarks/story_quality.py [--premises FILE] [--pages 6] [--limit N] [--json out.json]
     python benchmarks/story_quality.py --cli /path/to/other/venv/bin/storyteller   # another version, for before/after
+    python benchmarks/story_quality.py --model qwen2.5-coder-0.5b-instruct        # another embedded LLM
 
 Each premise becomes a story (in this process, models loaded once: the first story is cold, the
 others warm; with --cli, one `storyteller new` process per story). Every story is then measured
@@ -153,15 +154,17 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=0, help="only the first N premises")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--cli", help="make each story with this `storyteller` executable (another version)")
+    parser.add_argument("--model", help="another embedded LLM (llm.options.model), e.g. qwen2.5-coder-0.5b-instruct")
     parser.add_argument("--keep", type=Path, help="keep the story folders here")
     parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results" / "story_quality.json")
     args = parser.parse_args()
 
     from storyteller import Storyteller
+    from storyteller.config import load_settings
 
     premises = [line.strip() for line in args.premises.read_text(encoding="utf-8").splitlines() if line.strip()]
     premises = premises[: args.limit] if args.limit else premises
-    teller = Storyteller()
+    teller = Storyteller(load_settings(llm={"backend": "llamacpp", "options": {"model": args.model}}) if args.model else None)
     text_embedder = teller.toolbox.backend("text_embedder")
     speed = None if args.cli else raw_speed(teller.toolbox.llm)
     rows = []
