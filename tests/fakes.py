@@ -323,7 +323,7 @@ class SceneLLM(LLMBackend):
             self.calls.append({"messages": messages, "json_schema": json_schema})
             keys = list(json_schema["properties"])
             if json_schema.get("title") == "Reply":
-                said = re.search(r'The reader says to (.+?): "(.*)"', messages[-1]["content"])
+                said = re.search(r'The reader says to (.+?): "(.*)"', messages[1]["content"])  # [-1] may be a re-ask
                 answer = {"answer": {"tone": "happy", "text": f"{said.group(1)} heard you say: {said.group(2)}"}}
                 if "about" in json_schema["$defs"]["Answer"]["properties"]:
                     answer["answer"]["about"] = json_schema["$defs"]["Answer"]["properties"]["about"]["enum"][0]

@@ -438,3 +438,45 @@ def test_a_tone_changes_pace_pitch_energy_and_pauses(teller, scene):
     assert lines[0].voice.pitch_shift > lines[1].voice.pitch_shift  # higher, then lower
     calls = provenance.parameters["calls"]
     assert [c["energy"] for c in calls] == [TONES[t].energy for t in ("excited", "sad", "whispering")]
+
+
+class EchoingLLM:
+    """The scene fake, except that its first answer to the reader only repeats the reader's words
+    (as the 1.5B model did), and its reactions repeat a line of the scene."""
+
+    def __new__(cls, *args, **kwargs):
+        from fakes import SceneLLM
+
+        class Echoing(SceneLLM):
+            name = "echoing"
+
+            def complete(self, messages, *, json_schema=None, **kw):
+                done = super().complete(messages, json_schema=json_schema, **kw)
+                if json_schema.get("title") == "Reply":
+                    answer = json.loads(done.text)
+                    said = re.search(r'The reader says to .+?: "(.*)"', messages[1]["content"]).group(1)
+                    if not any(m["role"] == "assistant" for m in messages):  # the first try echoes
+                        answer["answer"]["text"] = said
+                    if "reaction" in answer:
+                        answer["reaction"]["text"] = re.search(r"said in the photo:\n.+?: (.+)", messages[1]["content"]).group(1)
+                    done.text = json.dumps(answer)
+                return done
+
+        return Echoing(*args, **kwargs)
+
+
+def test_an_echo_is_asked_again_and_a_repeated_reaction_left_out(registry, photos, tmp_path):
+    from storyteller import Storyteller
+    from storyteller.config import RoleConfig, Settings
+
+    registry.add_backend("llm", "echoing", "test_talk:EchoingLLM")
+    teller = Storyteller(Settings(llm=RoleConfig(backend="echoing"), narrator=RoleConfig(backend="tone"),
+                                  text_embedder=RoleConfig(backend="hash"), illustrator=RoleConfig(backend="solid")),
+                         registry=registry)
+    teller.photo_scene(photos / "group.jpg", out=tmp_path / "s", lines=2)
+    story = teller.talk(tmp_path / "s", "Is it sunny where you are?")
+    page = story.pages[-1]
+    assert page.dialogue[0].text != "Is it sunny where you are?" and len(page.dialogue) == 1
+    notes = page.text_provenance.parameters
+    assert "repeats what was already said" in notes["failed_attempts"][0]["error"]
+    assert "repeated a line said before" in notes["reaction_dropped"]

@@ -200,13 +200,19 @@ def _key(text: str) -> str:
     return " ".join("".join(ch for ch in text.lower() if ch.isalnum() or ch.isspace()).split())
 
 
+def line_key(text: str) -> str:
+    """What a line says, for telling repeats: its words, without a leading "Name," aside (small
+    models reuse a line for another speaker)."""
+    return _key(re.sub(r"^\s*\w+,\s*", "", text))
+
+
 def tidy_script(said: list[DialogueLine], wanted: int) -> tuple[list[DialogueLine], dict]:
     """Deterministic repairs of a small model's script, each recorded: a line said twice is kept
     once (a leading "Name," aside: small models reuse a line for another speaker), and a line out of
     character (assistant talk) is dropped."""
     kept, seen, notes = [], set(), {}
     for entry in said:
-        key = _key(re.sub(r"^\s*\w+,\s*", "", entry.text))
+        key = line_key(entry.text)
         if not key or key in seen:
             notes["repeated_lines_dropped"] = notes.get("repeated_lines_dropped", 0) + 1
         elif _OUT_OF_CHARACTER.search(entry.text):

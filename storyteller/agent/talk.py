@@ -22,7 +22,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, create_model
 
 from storyteller import prompts
-from storyteller.agent.scene import _OUT_OF_CHARACTER, GUIDE, looks
+from storyteller.agent.scene import _OUT_OF_CHARACTER, GUIDE, line_key, looks
 from storyteller.agent.structured import generate_structured
 from storyteller.agent.voices import TONES
 from storyteller.errors import InvalidInput
@@ -100,15 +100,22 @@ def _clean(text: str) -> str:
     return " ".join(text.split()).strip("\"“”")
 
 
-def _checked(model: BaseModel) -> list[str]:
-    """What a grammar cannot rule out: assistant talk instead of the character's."""
-    problems = []
-    if _OUT_OF_CHARACTER.search(model.answer.text):
-        problems.append("answer.text: that is assistant talk; answer as the character, in the photo")
-    reaction = getattr(model, "reaction", None)
-    if reaction is not None and reaction.who != "nobody" and _OUT_OF_CHARACTER.search(reaction.text):
-        problems.append("reaction.text: that is assistant talk; react as the character, or choose nobody")
-    return problems
+def checker(said_before: set[str]):
+    """What a grammar cannot rule out, re-asked: assistant talk instead of the character's, and an
+    answer that only repeats a line said before (`line_key`s: small models echo)."""
+
+    def check(model: BaseModel) -> list[str]:
+        problems = []
+        if _OUT_OF_CHARACTER.search(model.answer.text):
+            problems.append("answer.text: that is assistant talk; answer as the character, in the photo")
+        elif line_key(model.answer.text) in said_before:
+            problems.append("answer.text: that repeats what was already said; answer the reader with something new")
+        reaction = getattr(model, "reaction", None)
+        if reaction is not None and reaction.who != "nobody" and _OUT_OF_CHARACTER.search(reaction.text):
+            problems.append("reaction.text: that is assistant talk; react as the character, or choose nobody")
+        return problems
+
+    return check
 
 
 def remembered(story: Story, slug: str) -> list[str]:
@@ -169,22 +176,28 @@ def talk_page(run, said: str, *, to: str | None = None, heard: Provenance | None
     ]
     names = {c.name: c.slug for c in others}
     model = reply_model(list(names), [o.key for o in first.objects] if guided else [])
+    # Everything said so far (the reader's words now, the scene's and the conversations' lines): an
+    # answer that echoes one is re-asked, a reaction that does is left out.
+    said_before = {line_key(target.said), *(line_key(p.exchange.said) for p in story.pages if p.exchange),
+                   *(line_key(d.text) for p in story.pages for d in p.dialogue)}
     reply, completion, failed = generate_structured(
         run.toolbox.llm, messages, model, max_attempts=run.toolbox.settings.plan_attempts,
-        seed=run.seed + 7919 * number, temperature=0.7, max_tokens=220, check=_checked,
+        seed=run.seed + 7919 * number, temperature=0.7, max_tokens=220, check=checker(said_before),
         on_text=lambda _: run.cancel.check("while answering"))
     answer_text = _clean(reply.answer.text) or "…"
     dialogue = [DialogueLine(speaker=speaker.slug, tone=reply.answer.tone, text=answer_text,
                              about=getattr(reply.answer, "about", "none").replace("none", ""))]
-    reaction = getattr(reply, "reaction", None)
-    if reaction is not None and reaction.who != "nobody" and _clean(reaction.text) and \
-            _clean(reaction.text).lower() != answer_text.lower():
-        dialogue.append(DialogueLine(speaker=names[reaction.who], tone=reaction.tone, text=_clean(reaction.text)))
+    reaction, repairs = getattr(reply, "reaction", None), {}
+    if reaction is not None and reaction.who != "nobody" and _clean(reaction.text):
+        if line_key(reaction.text) in said_before | {line_key(answer_text)}:
+            repairs["reaction_dropped"] = f"{reaction.who}'s reaction repeated a line said before"
+        else:
+            dialogue.append(DialogueLine(speaker=names[reaction.who], tone=reaction.tone, text=_clean(reaction.text)))
     text = "\n".join([f"{READER} (to {speaker.name}): “{target.said}”",
                       *(f"{story.character(d.speaker).name} ({d.tone}): “{d.text}”" for d in dialogue)])
     provenance = completion.provenance
     provenance.parameters.update(failed_attempts=failed, addressed=speaker.slug, chosen=target.chosen,
-                                 remembered=len(remembered(story, speaker.slug)), facts=len(facts))
+                                 remembered=len(remembered(story, speaker.slug)), facts=len(facts), **repairs)
     page = Page(number=number, text=text, scene=first.scene, characters=list(first.characters),
                 dialogue=dialogue, objects=list(first.objects), illustration=first.illustration,
                 exchange=Exchange(said=target.said, to=speaker.slug, chosen=target.chosen, heard=heard),

@@ -214,7 +214,8 @@ class KokoroNarrator(NarratorBackend):
             for pair, symbol in _IPA_TO_KOKORO:
                 ipa = ipa.replace(pair, symbol)
             out.append(ipa + punctuation[:1])
-        return " ".join(out)
+        # A leading space: without it the model swallows a short first word ("I found…" is heard "Found…").
+        return " " + " ".join(out)
 
     def synthesize(self, text: str, voice: VoiceSpec | None = None) -> AudioResult:
         import numpy as np
