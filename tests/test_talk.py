@@ -187,6 +187,8 @@ def test_how_they_look_is_read_from_the_photo_and_shapes_the_scene(teller, photo
     assert "smiling" in cast_prompt["messages"][-1]["content"]
     teller.talk(tmp_path / "one", "hello")
     assert "is smiling in the photo" in teller.toolbox.llm.calls[-1]["messages"][-1]["content"]
+    html = teller.export(tmp_path / "one", "html", tmp_path / "one.html").read_text()
+    assert "<dt>In the photo</dt><dd>happy, smiling (classical vqa (classical): OpenCV face and smile cascades)</dd>" in html
 
 
 # =============================================================================================

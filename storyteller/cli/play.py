@@ -298,6 +298,8 @@ class PlayCompleter(Completer):
         elif name == "character":
             current = rest
             choices = [c.name for c in play.story.characters]
+        elif name == "talk" and len(words) == 1 and current.startswith("@"):
+            choices = [f"@{c.name}" for c in play.story.characters]
         elif name == "switch" and len(words) == 1:
             choices = [b for b in play.branch_names if b != play.branch]
         elif name == "export" and len(words) == 1:

@@ -128,6 +128,9 @@ def _render(source: StorySource, *, inline: bool) -> str:
                 "aliases": character.aliases,
                 "appearance": character.appearance.describe(),
                 "personality": character.personality,
+                "looks": (f"{character.expression.expression}, " + ("smiling" if character.expression.smiling else
+                          "not smiling" if character.expression.smiling is False else "no face seen")
+                          + f" ({character.expression.method})") if character.expression else None,
                 "voice": character.voice,
                 "references": references,
                 "scores": source.consistency_scores(character),
