@@ -482,3 +482,43 @@ def test_an_echo_is_asked_again_and_a_repeated_reaction_left_out(registry, photo
     notes = page.text_provenance.parameters
     assert "repeats what was already said" in notes["failed_attempts"][0]["error"]
     assert "repeated a line said before" in notes["reaction_dropped"]
+
+
+class AskedVQA:
+    """A neural VQA backend, scripted: boxes when asked for subjects, a sad face when asked how they look."""
+
+    def __new__(cls, *args, **kwargs):
+        from storyteller.backends.base import TextResult, VQABackend
+
+        class Asked(VQABackend):
+            name = "asked-vqa"
+            kind = "neural"
+            model_id = "scripted-vlm"
+
+            def answer(self, image, question):
+                def run():
+                    if "List every person and animal" in question:
+                        return '{"subjects": [{"label": "person", "box": [300, 100, 700, 1000]}]}'
+                    return "The person looks sad. Not smiling."
+                text, provenance = self.timed("answer", run, prompt=question)
+                return TextResult(text=text, provenance=provenance)
+
+        return Asked(*args, **kwargs)
+
+
+def test_a_neural_vqa_backend_is_asked_how_they_look(registry, photos, tmp_path):
+    from storyteller import Storyteller
+    from storyteller.config import RoleConfig, Settings
+
+    registry.add_backend("vqa", "asked", "test_talk:AskedVQA")
+    teller = Storyteller(Settings(llm=RoleConfig(backend="scene"), narrator=RoleConfig(backend="tone"), vqa=RoleConfig(backend="asked"),
+                                  text_embedder=RoleConfig(backend="hash"), illustrator=RoleConfig(backend="solid")),
+                         registry=registry)
+    story = teller.photo_scene(photos / "astronaut.jpg", out=tmp_path / "v", lines=1)
+    reading = story.characters[0].expression
+    assert (reading.expression, reading.smiling) == ("sad", False)
+    assert reading.method == "asked-vqa vqa (neural), asked" and "looks sad" in reading.detail
+    assert story.characters[0].photo_region.detector == "asked-vqa (neural)"
+    assert reading.face is not None  # where the face is, for --blur-faces, from the classical face cascades
+    cast_prompt = next(c for c in teller.toolbox.llm.calls if c["json_schema"].get("title") == "Cast")
+    assert "looking sad" in cast_prompt["messages"][-1]["content"]
