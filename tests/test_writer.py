@@ -74,3 +74,15 @@ def test_a_sentence_that_only_says_the_beat_again_is_dropped():
     assert repairs == ["dropped the beat, said again word for word"]
     assert drop_restated_beat("One day, Timmy woke up to the sound of crashing waves. He ran.", beat, []) == ""
     assert drop_restated_beat("Timmy ran to the sea.", beat, []) == "Timmy ran to the sea."
+
+
+def test_a_slot_cut_off_by_its_length_bound_ends_at_its_last_full_sentence():
+    from storyteller.agent.writer import compose, page_model
+
+    model = page_model(["Fox"])
+    after = ("He went on. The snow was soft but it felt more and more difficult to walk as he went on and on "
+             "through the woods that night, and the wind blew colder and colder")[:150]
+    repairs: list[str] = []
+    text = compose(model.model_validate({"narration": "Fox walks into the deep forest alone.", "speaker": "Fox",
+                                         "says": "Here I go", "after": after}), repairs)
+    assert text.endswith('"Here I go," says Fox. He went on.') and repairs

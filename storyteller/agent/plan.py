@@ -41,7 +41,9 @@ from storyteller.story import Appearance, Bible, Character, PageBeat, Provenance
 
 CAST_ROLES = ("friend", "helper", "mentor", "family", "rival", "obstacle")
 MAX_CAST = 3
-BEAT_ATTEMPTS = 3
+# One re-ask: measured on the shared premises, a second one rarely found a beat further away and
+# cost a call of its own each time.
+BEAT_ATTEMPTS = 2
 
 
 # Lengths are bounded in the schemas, so the grammar keeps a rambling model from running a field

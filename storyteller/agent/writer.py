@@ -144,8 +144,15 @@ def compose(slots: BaseModel, repairs: list[str] | None = None) -> str:
     "says" or "said" follows the narration's tense. A line that only goes on with an unfinished
     narration ("But the water," + "was choppy") is narration, not speech: it is joined to it, and
     `repairs` says so."""
-    def sentence(text: str) -> str:
-        text = text.strip().strip('"“”').strip().rstrip(",;:-– ")
+    def sentence(text: str, limit: int) -> str:
+        text = text.strip().strip('"“”').strip()
+        if len(text) >= limit - 2 and text[-1:] not in _TERMINAL:
+            # The slot's length bound cut the model off mid-sentence: back to the last full one.
+            cut = max(text.rfind(". "), text.rfind("! "), text.rfind("? "))
+            text = text[: cut + 1] if cut > 0 else ""
+            if repairs is not None:
+                repairs.append("cut a sentence the slot's length bound broke off")
+        text = text.rstrip(",;:-– ")
         return text if not text or text[-1] in _TERMINAL else text + "."
 
     narration = slots.narration.strip()
@@ -154,12 +161,14 @@ def compose(slots: BaseModel, repairs: list[str] | None = None) -> str:
         narration, says = f"{narration} {says}", ""
         if repairs is not None:
             repairs.append("the line went on with the narration: joined to it, not quoted")
-    parts = [sentence(narration)]
+    limits = {name: next((m.max_length for m in field.metadata if hasattr(m, "max_length")), 10**6)
+              for name, field in type(slots).model_fields.items()}
+    parts = [sentence(narration, limits["narration"] + (len(says) + 1 if narration != slots.narration else 0))]
     if says:
         words = says[:-1] + "," if says.endswith(".") else says if says[-1] in "!?," else says + ","
         verb = "said" if _PAST.search(slots.narration + " " + slots.after) else "says"
         parts.append(f'"{words}" {verb} {slots.speaker}.')
-    parts.append(sentence(slots.after))
+    parts.append(sentence(slots.after, limits["after"]))
     return " ".join(p for p in parts if p)
 
 
