@@ -522,3 +522,28 @@ def test_a_neural_vqa_backend_is_asked_how_they_look(registry, photos, tmp_path)
     assert reading.face is not None  # where the face is, for --blur-faces, from the classical face cascades
     cast_prompt = next(c for c in teller.toolbox.llm.calls if c["json_schema"].get("title") == "Cast")
     assert "looking sad" in cast_prompt["messages"][-1]["content"]
+
+
+def test_in_a_browser_the_tag_of_who_speaks_and_of_what_is_talked_about_lights_up(teller, photos, tmp_path):
+    from test_export import CHROMIUM, CHROMIUM_ARGS
+
+    if not CHROMIUM.exists():
+        pytest.skip("/usr/bin/chromium is absent (apt-get install -y chromium)")
+    playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is absent (pip install playwright)")
+    story = teller.photo_scene(photos / "coffee.jpg", out=tmp_path / "tour", lines=2)
+    html = teller.export(tmp_path / "tour", "html", tmp_path / "tour.html")
+    lines = story.pages[0].narration.lines
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        page.goto(html.as_uri() + "#page-1")
+        lit = []
+        for line in lines:  # seek into each line: its text and the tag of the thing it is about light up
+            lit.append(page.evaluate("""async (t) => {
+              const audio = document.querySelector('#page-1 audio');
+              if (audio.readyState < 1) { await new Promise(done => audio.addEventListener('loadedmetadata', done, {once: true})); }
+              await new Promise(done => { audio.addEventListener('seeked', () => setTimeout(done, 50), {once: true}); audio.currentTime = t; });
+              return [...document.querySelectorAll('#page-1 .speaking')].map(e => e.getAttribute('data-about') || e.getAttribute('data-line'));
+            }""", line.start_s + 0.05))
+        browser.close()
+    assert [set(x) for x in lit] == [{str(i), d.about} for i, d in enumerate(story.pages[0].dialogue)]
