@@ -284,7 +284,9 @@ def test_a_missing_or_wrong_part_is_a_clear_error(split_model):
     with pytest.raises(BackendUnavailable, match="sha256") as wrong:
         llamacpp.resolve_embedded("fake")
     assert "reinstall" in wrong.value.fix
-    assert not (llamacpp.cache_dir() / "models" / "fake.gguf").exists()  # nothing half-made left in place
+    from storyteller.paths import cache_dir
+
+    assert not (cache_dir() / "models" / "fake.gguf").exists()  # nothing half-made left in place
     part.write_bytes(chunk[:-10])
     with pytest.raises(BackendUnavailable, match="not 1") as short:
         llamacpp.resolve_embedded("fake")
@@ -328,3 +330,33 @@ def test_eval_judge_scores_with_the_judge_role_or_says_it_is_the_storys_own_llm(
 
     apart = Storyteller(base.settings.model_copy(update={"judge": RoleConfig(backend="judge")}), registry=registry)
     assert apart.evaluate(tmp_path / "s", judge=True).judge.judge.endswith("(judge role)")
+
+
+# -- Chinese ------------------------------------------------------------------------------------
+ZH_PREMISE_KINDS = {
+    "一只穿着宇航服的猫想去月球": ["猫"],
+    "小狐狸在雪地里找到一盏灯笼": ["狐狸"],
+    "两姐妹用厨房里的零件造了一个机器人": ["姐妹"],
+    "一个小男孩和他的狗寻找最后一片秋叶": ["小男孩", "狗"],
+    "一只害羞的章鱼加入了珊瑚礁合唱团": ["章鱼"],
+    "老钟表匠修好了小镇坏掉的时间": ["钟表匠"],
+}
+
+
+@pytest.mark.parametrize("premise, kinds", ZH_PREMISE_KINDS.items())
+def test_a_chinese_premise_names_its_protagonist(premise, kinds):
+    assert prose.premise_kinds(premise) == kinds
+
+
+def test_text_measures_read_chinese():
+    text = "小狐狸在雪地里找到一盏灯笼。“看！”小狐狸说。它很高兴！总之，这是一个好故事。第3页"
+    assert prose.sentences(text) == ["小狐狸在雪地里找到一盏灯笼。", "“看！”小狐狸说。", "它很高兴！",
+                                     "总之，这是一个好故事。", "第3页"]
+    assert "狐狸" in prose.words(text) and "灯笼" in prose.content_words(text) and "的" not in prose.content_words(text)
+    assert [m.split(":")[0] for m in prose.meta_text(text)] == ["总结", "页码"]
+    assert prose.dialogue_lines("“你好呀，小熊！”狐狸说。「走吧。」") == ["你好呀，小熊！", "走吧。"]
+    assert prose.reading_grade(text) is None  # Flesch-Kincaid is English-only
+    assert prose.repeated_sentences(["小狐狸笑了。天黑了。", "天黑了。"]) == [("天黑了。", [1, 2])]
+    assert prose.protagonist_matches("灯塔看守人和一只海豹交上了朋友", ["灯塔看守人"])
+    assert prose.sentences('Fern runs. "Look!" said Owl. 小狐狸说：“你好。”然后走了。') == [
+        "Fern runs.", '"Look!" said Owl.', "小狐狸说：“你好。”然后走了。"]

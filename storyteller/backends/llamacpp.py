@@ -20,6 +20,7 @@ from pathlib import Path
 from storyteller.backends.base import Completion, LLMBackend, Usage
 from storyteller.errors import BackendCallError, BackendUnavailable
 from storyteller.events import Preparing, emit
+from storyteller.paths import cache_dir
 from storyteller.install import install_hint, pip_hint
 
 # Name -> how to find the file. The Qwen models ship split across packages and are joined once
@@ -44,13 +45,6 @@ EMBEDDED_MODELS = {
     },
 }
 DEFAULT_EMBEDDED = "qwen2.5-coder-1.5b-instruct"
-
-
-def cache_dir() -> Path:
-    base = os.environ.get("STORYTELLER_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "storyteller"
-    )
-    return Path(base)
 
 
 def _package_dir(module: str) -> Path | None:

