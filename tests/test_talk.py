@@ -392,7 +392,7 @@ backend = "hash"
     said = subprocess.run([*cli, "talk", str(tmp_path / "s"), "--say", str(recording), "--yes"], capture_output=True,
                           text=True, env=env, timeout=300)
     assert said.returncode == 0, said.stderr[-2000:]
-    assert "You (as said): Hello, how are you today?" in said.stdout
+    assert "You: Hello, how are you today?" in said.stdout
     assert load_story(tmp_path / "s").pages[-1].exchange.heard.backend == "faster-whisper"
     no_mic = subprocess.run([*cli, "talk", str(tmp_path / "s"), "--mic"], capture_output=True, text=True, env=env,
                             timeout=120, stdin=subprocess.DEVNULL)

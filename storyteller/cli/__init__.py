@@ -95,7 +95,8 @@ def photo(
 def _show_lines(stdout, story, page) -> None:
     for i, line in enumerate(page.narration.lines if page.narration else []):
         name = story.character(line.speaker).name if line.speaker else ("You" if page.exchange and i == 0 else "Narrator")
-        stdout.print(f"  [dim]{line.start_s:5.1f}s[/dim] {name} [dim]({line.tone or 'as said'})[/dim]: {line.text}")
+        tone = f" [dim]({line.tone})[/dim]" if line.tone else ""
+        stdout.print(f"  [dim]{line.start_s:5.1f}s[/dim] {name}{tone}: {line.text}")
 
 
 @app.command()
@@ -220,6 +221,30 @@ def continue_story(
     with StoryProgress(_console(), len(before.outline) + 1, story=before) as progress:
         story = teller.continue_story(folder, direction, image, on_event=progress.on_event)
     _summary(story, folder)
+
+
+@app.command()
+def batch(
+    premises: Annotated[Path, typer.Argument(help="A text file with one premise a line, or JSONL: "
+                                             '{"premise": "...", "pages": 4, "style": "crayon", "seed": 1, "language": "en"} a line.')],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the stories (one folder each) and batch-report.json.")],
+    pages: Annotated[int, typer.Option("--pages", "-p", min=1, max=50, help="Pages of each story a line does not say.")] = 6,
+    style: Annotated[str, typer.Option("--style", "-s", help="Style of each story a line does not say.")] = "watercolor",
+    seed: Annotated[int, typer.Option(min=0, help="Seed of each story a line does not say.")] = 0,
+    ray: Annotated[Optional[str], typer.Option("--ray", help="Run on Ray: 'auto' (the cluster on this machine, else a "
+                                               "local one) or a cluster's address, HOST:6379 (needs the ray extra).")] = None,
+    workers: Annotated[Optional[int], typer.Option("--workers", "-w", min=1, max=256, help=(
+        "Stories at once (default: 1 in one process; with --ray, as many as the cluster's CPUs allow)."))] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Write many stories, one per premise, each in its own folder.
+
+    Run it again to skip the finished stories and resume the interrupted ones. Ends with a table
+    of each story's figures (from `storyteller eval`) and DIR/batch-report.json."""
+    from storyteller.cli.batch import run_batch_command
+
+    raise typer.Exit(run_batch_command(_storyteller(config), premises, out=out, pages=pages, style=style, seed=seed,
+                                       workers=workers, ray=ray))
 
 
 @app.command()
