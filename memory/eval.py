@@ -428,8 +428,9 @@ def judge_story(story, judge, *, label: str = "") -> JudgeScores:
 
     pages = [f"Page {p.number}: {p.text}" for p in story.pages]
     messages = [
-        {"role": "system", "content": prompts.render("judge_system")},
-        {"role": "user", "content": prompts.render("judge_user", title=story.title, premise=story.premise, pages=pages)},
+        {"role": "system", "content": prompts.render("judge_system", language=story.language)},
+        {"role": "user", "content": prompts.render("judge_user", language=story.language, title=story.title,
+                                                   premise=story.premise, pages=pages)},
     ]
     rubric, _, _ = generate_structured(judge, messages, _Rubric, seed=0, temperature=0.0, max_tokens=260)
     name = f"{judge.name}:{judge.model_id}" + (f" ({label})" if label else "")

@@ -1,6 +1,7 @@
 """Named prompt templates, shipped as package data (`storyteller.prompts`).
 
-Templates are Jinja2 files next to this module. They are rendered with autoescape off (they are
+Templates are Jinja2 files next to this module (English), and in a folder per other language
+(`zh/`). They are rendered with autoescape off (they are
 prompts, not HTML) and StrictUndefined, so a missing variable is an error rather than an empty
 hole in a prompt.
 """
@@ -25,9 +26,13 @@ def _environment():
     )
 
 
-def render(name: str, **variables) -> str:
-    """Render prompt `name` (file `prompts/<name>.jinja`)."""
-    return _environment().get_template(name).render(**variables).strip()
+def render(name: str, *, language: str = "en", **variables) -> str:
+    """Render prompt `name` in `language`: `prompts/<language>/<name>.jinja` where the language
+    has its own (Chinese prompts are written in Chinese: a small model answers in the language it
+    is asked in), else `prompts/<name>.jinja`."""
+    own = f"{language}/{name}"
+    chosen = own if language != "en" and files(__name__).joinpath(f"{own}.jinja").is_file() else name
+    return _environment().get_template(chosen).render(**variables).strip()
 
 
 def names() -> list[str]:

@@ -112,6 +112,7 @@ class Storyteller:
         style: str = "watercolor",
         seed: int = 0,
         image: str | Path | None = None,
+        language: str | None = None,
         on_event: EventCallback | None = None,
         cancel: SupportsIsSet | None = None,
     ) -> Story:
@@ -119,7 +120,9 @@ class Storyteller:
 
         `image`: a photo to start from. It is described by the captioner for the planner, and
         copied into the folder (`images/premise-photo.*`, named in the plan's provenance).
+        `language`: the story's ("en", "zh"; storyteller.languages), else the premise's.
         """
+        from storyteller import languages
         from storyteller.agent.graph import StoryRun
 
         premise = clean_text(premise, what="premise", max_chars=MAX_PREMISE_CHARS)
@@ -133,8 +136,10 @@ class Storyteller:
             raise StoryFolderError(f"{out} already holds a story",
                                    fix=f"continue it with `storyteller resume {out}` or choose another --out")
         photo = _existing_image(image)
+        language = languages.get(language).code if language else languages.detect(premise)
         return self._run(on_event, cancel, lambda token: StoryRun(
-            self.toolbox, premise=premise, pages=pages, style=style, out=str(out), seed=seed, image=photo, cancel=token))
+            self.toolbox, premise=premise, pages=pages, style=style, out=str(out), seed=seed, image=photo,
+            language=language, cancel=token))
 
     def photo_scene(self, image: str | Path, *, out: str | Path, lines: int = 6, mood: str = "playful", seed: int = 0,
                     keep_metadata: bool = False, on_event: EventCallback | None = None,

@@ -21,7 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 #   3: talking with a photo: how each subject looks (Character.expression), the reader's side of a
 #      conversation (Page.exchange), the objects of a guided scene (Page.objects, DialogueLine.about).
 #      All default to empty, so version-1 and -2 files migrate as they are.
-SCHEMA_VERSION = 3
+#   4: the story's language (Story.language, BCP-47; "en" for every older story).
+SCHEMA_VERSION = 4
 
 AssetKind = Literal["image", "audio", "reference_image", "photo"]
 
@@ -37,8 +38,16 @@ def slugify(name: str, *, fallback: str = "item", max_length: int = 48) -> str:
     """A file-name-safe slug: ASCII letters, digits and '-', never empty, never a reserved name.
 
     Names come from users and from language models, so this is the only way a name reaches the
-    file system.
+    file system. Chinese names are spelled in pinyin ("小狐狸" -> "xiao-hu-li"), where pypinyin is
+    installed, so their files stay readable.
     """
+    if re.search(r"[\u3400-\u9fff]", name):
+        try:
+            from pypinyin import lazy_pinyin
+        except ImportError:
+            pass
+        else:
+            name = " ".join(lazy_pinyin(name))
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:max_length].strip("-")
     if not slug:
@@ -307,12 +316,13 @@ class Turn(StoryModel):
 
 
 class Story(StoryModel):
-    schema_version: Literal[3] = SCHEMA_VERSION
+    schema_version: Literal[4] = SCHEMA_VERSION
     kind: Literal["story", "photo"] = Field(
         default="story", description="'photo': a scene of what the people and animals in a photo say."
     )
     title: str
     premise: str
+    language: str = Field(default="en", description="BCP-47 tag of the story's language: 'en', 'zh' (storyteller.languages).")
     style: StyleGuide
     characters: list[Character] = Field(default_factory=list)
     outline: list[PageBeat] = Field(default_factory=list, description="The plan's page beats.")
@@ -328,7 +338,7 @@ class Story(StoryModel):
     @classmethod
     def _migrate(cls, data: Any) -> Any:
         """An older story.json loads as the current version: every field added since has a default."""
-        if isinstance(data, dict) and data.get("schema_version") in (1, 2):
+        if isinstance(data, dict) and data.get("schema_version") in (1, 2, 3):
             data = {**data, "schema_version": SCHEMA_VERSION}
         return data
 

@@ -63,7 +63,7 @@ def stage_answer(fixture: str, prompt: str, reasked: bool = False, json_schema: 
         return {"name": c["name"], "kind": c["species"], "look": c["look"], "clothing": c["clothing"],
                 "colors": c["colors"], "personality": c["personality"], **extra}
 
-    if "Decide the story's bible" in prompt:
+    if is_bible_prompt(prompt):
         roles = ["friend", "helper", "mentor", "family", "rival", "obstacle"]
         hero = sheet(characters[0])
         kinds = _enum(json_schema, "Hero", "kind")
@@ -74,7 +74,7 @@ def stage_answer(fixture: str, prompt: str, reasked: bool = False, json_schema: 
             "obstacle": "the night is long and cold", "setting": "a snowy forest in winter",
             "cast": [sheet(c, role=c.get("role", roles[i % len(roles)])) for i, c in enumerate(characters[1:])],
             "style_description": plan["style_description"]})
-    number = int(re.search(r"Now plan page (\d+)", prompt).group(1))
+    number = int(re.search(r"(?:Now plan page|现在安排第) (\d+)", prompt).group(1))
     pages = plan["pages"]
     if number <= len(pages) and not reasked:
         beat = dict(pages[number - 1])
@@ -98,7 +98,11 @@ def _enum(json_schema: dict | None, definition: str, field: str) -> list[str]:
 
 
 def is_plan_request(messages) -> bool:
-    return any(m in messages[1]["content"] for m in ("Decide the story's bible", "Now plan page"))
+    return is_bible_prompt(messages[1]["content"]) or any(m in messages[1]["content"] for m in ("Now plan page", "现在安排第"))
+
+
+def is_bible_prompt(prompt: str) -> bool:
+    return "Decide the story's bible" in prompt or "请定下故事的设定" in prompt
 
 
 def shot_json(json_schema: dict) -> str:
@@ -146,7 +150,7 @@ class ScriptedLLM(LLMBackend):
                     self.shot_calls.append({"messages": messages, "json_schema": json_schema, "seed": seed})
                     return shot_json(json_schema)
                 self.calls.append({"messages": messages, "json_schema": json_schema, "seed": seed})
-                if "Decide the story's bible" in messages[1]["content"]:
+                if is_bible_prompt(messages[1]["content"]):
                     # Each bible request (a re-ask too) takes the next fixture; the last one stays.
                     self._plan = self.plans.pop(0) if len(self.plans) > 1 else self.plans[0]
                 if is_plan_request(messages):

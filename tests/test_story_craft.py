@@ -4,6 +4,7 @@ repeat, the page critic, the text measures `eval` reports, and joining a split m
 from __future__ import annotations
 
 import hashlib
+import re
 import json
 import sys
 
@@ -360,3 +361,60 @@ def test_text_measures_read_chinese():
     assert prose.protagonist_matches("灯塔看守人和一只海豹交上了朋友", ["灯塔看守人"])
     assert prose.sentences('Fern runs. "Look!" said Owl. 小狐狸说：“你好。”然后走了。') == [
         "Fern runs.", '"Look!" said Owl.', "小狐狸说：“你好。”然后走了。"]
+
+
+class ChineseLLM(PlanningLLM):
+    """Answers the planner like PlanningLLM, with Chinese names, and writes Chinese pages."""
+
+    name = "chinese"
+
+    def complete(self, messages, *, json_schema=None, on_text=None, **kwargs):
+        prompt = messages[1]["content"]
+        if "请定下故事的设定" in prompt:
+            hero = {"name": "小红", "kind": "狐狸", "look": "橘红色的毛", "clothing": "红围巾", "colors": ["橘红"],
+                    "personality": "好奇"}
+            text = json.dumps({"title": "雪夜的灯笼", "protagonist": hero, "want": "找到丢失的灯笼。",
+                               "obstacle": "雪太深了。", "setting": "冬天的森林",
+                               "cast": [{**hero, "name": "咕咕", "kind": "猫头鹰", "role": "friend", "colors": ["棕"]}],
+                               "style_description": "柔和的水彩"}, ensure_ascii=False)
+        elif "现在安排第" in prompt:
+            number = int(re.search(r"现在安排第 (\d+)", prompt).group(1))
+            opener = re.search(r'以"([^"]+)"开头', prompt)
+            text = json.dumps({"beat": f"{opener.group(1) if opener else ''} 第{number}件新鲜事发生在雪地里",
+                               "scene": "雪地", "characters": ["小红"]}, ensure_ascii=False)
+        elif "现在写第" in prompt:
+            number = int(re.search(r"现在写第 (\d+)", prompt).group(1))
+            text = json.dumps({"narration": f"小红在雪地里走了很久，看见了第{number}串脚印。", "speaker": "小红",
+                               "says": f"我们快到了{number}次", "after": "风轻轻地吹着松树。"}, ensure_ascii=False)
+        else:
+            return super().complete(messages, json_schema=json_schema, on_text=on_text, **kwargs)
+        with self._lock:
+            self.calls.append({"messages": messages, "json_schema": json_schema})
+        result, provenance = self.timed("complete", lambda: text)
+        return Completion(text=result, output_tokens=1, provenance=provenance)
+
+
+def test_a_chinese_premise_is_planned_and_written_in_chinese(registry, make_teller, tmp_path):
+    import re as _re
+
+    registry.add_backend("llm", "chinese", "test_story_craft:ChineseLLM")
+    from storyteller import Storyteller
+    from storyteller.config import RoleConfig
+
+    base = make_teller()
+    teller = Storyteller(base.settings.model_copy(update={"llm": RoleConfig(backend="chinese")}), registry=registry)
+    story = teller.new_story("小狐狸在雪地里找到一盏灯笼", out=tmp_path / "s", pages=2)
+    assert story.language == "zh"  # detected from the premise
+    prompts_seen = [c["messages"][1]["content"] for c in teller.toolbox.llm.calls]
+    assert any("请定下故事的设定" in p and "狐狸" in p for p in prompts_seen)  # the Chinese bible prompt, its kind
+    assert any('以"有一天，小红"开头' in p for p in prompts_seen)  # the Chinese opener of the opening
+    assert [c.slug for c in story.characters] == ["xiao-hong", "gu-gu"]  # pinyin file names
+    page = story.pages[0].text
+    assert page.startswith("小红在雪地里走了很久") and "小红说：“我们快到了1次。”" in page
+    assert _re.fullmatch(r"[^a-zA-Z]+", page)  # no English glue between the slots
+    report = teller.evaluate(tmp_path / "s")
+    assert report.text.protagonist_matches_premise and report.text.dialogue_share == 1.0
+    assert report.text.reading_grade is None and report.text.meta_text == []
+    assert teller.new_story("A fox", out=tmp_path / "e", pages=1, language="en").language == "en"
+    with pytest.raises(Exception, match="does not tell stories in 'fr'"):
+        teller.new_story("Un renard", out=tmp_path / "f", pages=1, language="fr")

@@ -13,6 +13,7 @@ the same page count always gives the same arc.
 
 from __future__ import annotations
 
+from storyteller.languages import ENGLISH, Language
 from storyteller.story import Bible
 
 # Which stages a book of n pages has, for n below 7; 7 pages and more have all of them.
@@ -44,58 +45,34 @@ def arc_for(pages: int) -> list[str]:
     return [stage for stage, n in counts.items() for _ in range(n)]
 
 
-def guidance(stage: str, bible: Bible, name: str, *, index: int = 1, of: int = 1, last: bool = False) -> str:
-    """What the page of this stage is for, in words the beat prompt uses. `index`/`of`: which
-    of the stage's pages this is (the third of five tries escalates more than the first)."""
-    want = bible.want.rstrip(".") or "what they long for"
-    obstacle = bible.obstacle.rstrip(".") or "a problem"
-    setting = bible.setting.rstrip(".") or "their world"
-    if stage == "opening":
-        text = f"meet {name} in {setting}; something small and everyday happens" if index == 1 else \
-            f"{name}'s everyday world, one more moment before things change"
-    elif stage == "want":
-        text = f"{name} wants something: {want}; show why it matters to {name}"
-    elif stage == "trouble":
-        text = f"the problem appears: {obstacle}" if index == 1 else "the problem grows worse"
-    elif stage == "try":
-        if of == 1:
-            text = f"{name} tries a way to solve the problem, but it does not work yet"
-        elif index == of:
-            text = f"{name} tries once more, the hardest way yet, and it almost works"
-        else:
-            text = f"{name} tries a new way to solve the problem (try {index} of {of}); it does not work yet" + \
-                (", and things get harder" if index > 1 else "")
-    elif stage == "turn":
-        text = f"the turning point: {name} discovers something or gets help from a friend and finds the way"
-    elif stage == "resolution":
-        text = f"the problem is solved: {want}" if index == 1 else "the happy result unfolds"
-    elif stage == "closing":
-        text = "a calm last picture: how things are now, warm and happy"
-    else:  # a reader's direction past the plan ("continue")
-        text = "what the reader asked for happens"
+def guidance(stage: str, bible: Bible, name: str, *, index: int = 1, of: int = 1, last: bool = False,
+             language: Language = ENGLISH) -> str:
+    """What the page of this stage is for, in the words (and the language) the beat prompt uses.
+    `index`/`of`: which of the stage's pages this is (the third of five tries escalates more
+    than the first)."""
+    words = language.guidance
+    fill = {"name": name, "index": index, "of": of,
+            "want": bible.want.rstrip(".。") or words["want?"],
+            "obstacle": bible.obstacle.rstrip(".。") or words["obstacle?"],
+            "setting": bible.setting.rstrip(".。") or words["setting?"]}
+    if stage == "try":
+        key = "try1" if of == 1 else "try-last" if index == of else "try+" if index > 1 else "try"
+    elif stage in ("opening", "trouble", "resolution") and index > 1:
+        key = f"{stage}+"
+    else:
+        key = stage if stage in words else "continue"  # a reader's direction past the plan
+    text = words[key].format(**fill)
     if last and stage not in ("resolution", "closing"):
-        text += "; this is the last page, so the story ends warmly"
+        text += words["last"]
     return text
 
 
-# How a page of each stage may begin. A small model told "the turning point" writes the last
-# page again; made to start with "Suddenly," (the grammar forces the words) it writes a turn.
-# Each stage has several, so the tries of a long book and a re-asked beat start differently.
-OPENERS = {
-    "opening": ["One day, {hero}", "Every morning, {hero}", "Once, {hero}"],
-    "want": ["{hero} wishes", "More than anything, {hero} wants", "{hero} dreams"],
-    "trouble": ["But", "Then trouble comes:", "Oh no!"],
-    "try": ["So {hero} tries", "Next, {hero}", "{hero} has another idea:", "Once more, {hero}", "This time, {hero}"],
-    "turn": ["Suddenly,", "Just then,", "Then {friend}"],
-    "resolution": ["At last,", "Together,", "Finally,"],
-    "closing": ["That night,", "Now", "And so"],
-}
-
-
-def opener(stage: str, index: int, attempt: int, *, hero: str, friend: str) -> str | None:
-    """The words page `index` of its stage starts with (None for a reader's direction: the
-    reader says what happens). `attempt` picks another for a re-asked beat."""
-    choices = OPENERS.get(stage)
+def opener(stage: str, index: int, attempt: int, *, hero: str, friend: str, language: Language = ENGLISH) -> str | None:
+    """The words page `index` of its stage starts with, in the story's language (None for a
+    reader's direction: the reader says what happens). A small model told "the turning point"
+    writes the last page again; made to start with "Suddenly," (the grammar forces the words) it
+    writes a turn. `attempt` picks another opener for a re-asked beat."""
+    choices = language.openers.get(stage)
     if not choices:
         return None
     return choices[(index - 1 + attempt) % len(choices)].format(hero=hero, friend=friend)

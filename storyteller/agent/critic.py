@@ -53,7 +53,7 @@ def _bigrams(text: str) -> set[tuple[str, str]]:
 
 
 def critique(text: str, *, beat: str, earlier: list[str], names_on_stage: list[str], known_names: list[str],
-             sources: list[str], want_dialogue: bool) -> Verdict:
+             sources: list[str], want_dialogue: bool, page_words: tuple[int, int] = (MIN_WORDS, MAX_WORDS)) -> Verdict:
     """Score one candidate page. `known_names`: every name the story may use (characters,
     places of the plan); `sources`: the prompt's context and the character sheets."""
     faults: list[str] = []
@@ -63,8 +63,8 @@ def critique(text: str, *, beat: str, earlier: list[str], names_on_stage: list[s
     overlap = max((len(grams & _bigrams(page)) / len(grams) for page in earlier if grams), default=0.0)
     beat_words = set(prose.content_words(beat))
     covered = len(beat_words & set(prose.content_words(text))) / len(beat_words) if beat_words else 1.0
-    n_words = len(prose.words(text))
-    length = 1.0 if MIN_WORDS <= n_words <= MAX_WORDS else (n_words / MIN_WORDS if n_words < MIN_WORDS else MAX_WORDS / n_words)
+    n_words, (least, most) = len(prose.words(text)), page_words
+    length = 1.0 if least <= n_words <= most else (n_words / least if n_words < least else most / n_words)
     lowered = text.lower()
     named = [n for n in names_on_stage if re.search(rf"(?<!\w){re.escape(n.lower())}(?!\w)", lowered)]
     names = 1.0 if not names_on_stage else (0.5 + 0.5 * len(named) / len(names_on_stage)) if named else 0.0
@@ -84,7 +84,7 @@ def critique(text: str, *, beat: str, earlier: list[str], names_on_stage: list[s
     for stranger in strangers(text, known_names):
         faults.append(f"a name nobody in the story has: {stranger}")
         score -= PENALTIES["stranger"]
-    if text.rstrip()[-1:] not in ".!?\"'”’)":
+    if text.rstrip()[-1:] not in ".!?\"'”’)。！？」":
         faults.append("the last sentence is unfinished")
         score -= PENALTIES["unfinished"]
     return Verdict(score=score, parts=parts, faults=faults)

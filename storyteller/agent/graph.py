@@ -114,6 +114,7 @@ class StoryRun:
     out: str = ""
     seed: int = 0
     image: str | None = None  # a photo the story starts from (new stories only)
+    language: str = "en"  # a new story's (storyteller.languages)
     memory: Any = None  # storyteller.memory.Memory, opened with the folder
     cancel: CancelToken = field(default_factory=CancelToken)
     # continue_story: page number -> what goes into that page's text provenance (direction, photo).
@@ -197,7 +198,7 @@ class StoryRun:
             embedder = self.toolbox.backend("text_embedder")
             threading.Thread(target=_quietly(embedder.ensure_setup), name="load-text-embedder", daemon=True).start()
             story = plan_story(self.toolbox.llm, premise, pages=self.pages, style=self.style, seed=self.seed,
-                               max_attempts=self.toolbox.settings.plan_attempts)
+                               max_attempts=self.toolbox.settings.plan_attempts, language=self.language)
             story.premise = self.premise
             provenance = story.plan_provenance
             assign_voices(story, self.toolbox.backend("narrator").voices())

@@ -30,7 +30,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, create_model
 
-from storyteller import prompts
+from storyteller import languages, prompts
 from storyteller.agent import arc as arcs
 from storyteller.agent.structured import generate_structured
 from storyteller.backends.base import LLMBackend
@@ -171,12 +171,13 @@ def repair_bible(bible: StoryBible, premise: str) -> tuple[StoryBible, list[str]
 
 
 def make_bible(llm: LLMBackend, premise: str, *, pages: int, style: str, notes: str = "", seed: int | None = None,
-               max_attempts: int = 3):
+               max_attempts: int = 3, language: str = "en"):
     kinds = kind_options(premise)
     messages = [
-        {"role": "system", "content": prompts.render("bible_system")},
-        {"role": "user", "content": prompts.render("bible_user", premise=premise, pages=pages, style=style, notes=notes,
-                                                   kinds=kinds, max_cast=min(MAX_CAST, max(1, pages - 1)))},
+        {"role": "system", "content": prompts.render("bible_system", language=language)},
+        {"role": "user", "content": prompts.render("bible_user", language=language, premise=premise, pages=pages,
+                                                   style=style, notes=notes, kinds=kinds,
+                                                   max_cast=min(MAX_CAST, max(1, pages - 1)))},
     ]
     bible, completion, failed = generate_structured(
         llm, messages, bible_model(kinds), max_attempts=max_attempts, seed=seed, temperature=0.5, max_tokens=520,
@@ -272,6 +273,7 @@ def write_beat(llm: LLMBackend, story: Story, number: int, stage: str, *, novelt
     total = len(arc)
     index, of = arcs.positions(arc)[number - 1]
     names = [c.name for c in story.characters]
+    language = languages.get(story.language)
     friend = next((c.name for c in story.characters if c.slug != hero.slug), hero.name)
     record: dict[str, Any] = {"page": number, "stage": stage, "attempts": [], "measure": novelty.measure,
                               "threshold": novelty.threshold}
@@ -280,14 +282,15 @@ def write_beat(llm: LLMBackend, story: Story, number: int, stage: str, *, novelt
     for attempt in range(attempts):
         # A re-ask is a fresh question, not a reply to the copy: shown its own copy again, a small
         # model copies it again. It gets another opener and is told what not to tell.
-        start = arcs.opener(stage, index, attempt, hero=hero.name, friend=friend)
+        start = arcs.opener(stage, index, attempt, hero=hero.name, friend=friend, language=language)
         messages = [
-            {"role": "system", "content": prompts.render("beat_system")},
+            {"role": "system", "content": prompts.render("beat_system", language=story.language)},
             {"role": "user", "content": prompts.render(
-                "beat_user", title=story.title, premise=story.premise, bible=bible, hero=hero,
-                characters=[character_line(c) for c in story.characters], arc=arc, total=total,
+                "beat_user", language=story.language, title=story.title, premise=story.premise, bible=bible,
+                hero=hero, characters=[character_line(c) for c in story.characters], arc=arc, total=total,
                 earlier=[b.beat for b in story.outline], number=number, stage=stage, direction=direction,
-                guidance=arcs.guidance(stage, bible, hero.name, index=index, of=of, last=number == total),
+                guidance=arcs.guidance(stage, bible, hero.name, index=index, of=of, last=number == total,
+                                       language=language),
                 opener=start, avoid=avoid)},
         ]
         value, completion, failed = generate_structured(
@@ -325,14 +328,15 @@ def mentioned(story: Story, text: str) -> list[str]:
 
 # -- the whole plan -----------------------------------------------------------------------------
 def plan_story(llm: LLMBackend, premise: str, *, pages: int, style: str, notes: str = "", seed: int = 0,
-               max_attempts: int = 3) -> Story:
+               max_attempts: int = 3, language: str = "en") -> Story:
     """The Story skeleton: bible, characters, and an outline of `pages` staged beats whose words
     are not written yet (plan_beat writes each just before its page, so the first page comes
     after one beat, not all of them, and each beat sees every earlier one). The planning record
     is `story.plan_provenance` (the beats' records join it as they are written)."""
     bible, completion, failed, repairs = make_bible(llm, premise, pages=pages, style=style, notes=notes, seed=seed,
-                                                    max_attempts=max_attempts)
+                                                    max_attempts=max_attempts, language=language)
     story = story_from_bible(bible, premise=premise, style=style, seed=seed)
+    story.language = language
     arc = arcs.arc_for(pages)
     story.outline = [PageBeat(beat="", scene="", stage=stage) for stage in arc]
     provenance: Provenance = completion.provenance

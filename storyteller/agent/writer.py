@@ -19,11 +19,12 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, create_model
 
-from storyteller import prompts
+from storyteller import languages, prompts
 from storyteller.agent.critic import critique
 from storyteller.agent.structured import generate_structured
 from storyteller.backends.base import LLMBackend
 from storyteller.errors import StructuredOutputError
+from storyteller.languages import ENGLISH, Language
 from storyteller.memory import prose
 from storyteller.story import Provenance, Story
 
@@ -60,7 +61,7 @@ def _unscript(text: str, repairs: list[str]) -> str:
 # Summing-up openers are cut from the sentence they start ("In conclusion, Fern went home." ->
 # "Fern went home."); other meta text takes its sentence with it.
 _SUMMING_UP = re.compile(r"^(in conclusion|to sum up|in summary|all in all|overall|in the end of the story)\s*,\s*", re.I)
-_TERMINAL = ".!?\"'”’)"
+_TERMINAL = ".!?\"'”’)。！？」"
 
 
 def clean_page_text(text: str, earlier: list[str] = (), sources: list[str] = (), repairs: list[str] | None = None) -> str:
@@ -126,34 +127,43 @@ def clean_page_text(text: str, earlier: list[str] = (), sources: list[str] = (),
     return " ".join(kept)
 
 
-def page_model(speakers: list[str]) -> type[BaseModel]:
+def page_model(speakers: list[str], language: Language = ENGLISH) -> type[BaseModel]:
     """A page in slots, under the grammar: a small model given one free box writes one sentence,
     or its beat again, or a play script; given slots it writes narration, a line of dialogue
-    with its speaker (a closed list: who is on stage) and a closing sentence. Lengths are bounded
-    both ways, so a page is never one sentence long and never runs on."""
-    fields: dict = {"narration": (str, Field(min_length=25, max_length=190))}
+    with its speaker (a closed list: who is on stage) and a closing sentence. Lengths (in the
+    language's characters: a Chinese page is shorter in characters) are bounded both ways, so a
+    page is never one sentence long and never runs on."""
+    limits = language.slots
+
+    def text(slot: str):
+        low, high = limits[slot]
+        return (str, Field(min_length=low, max_length=high))
+
+    fields: dict = {"narration": text("narration")}
     if speakers:
         fields["speaker"] = (Literal[tuple(speakers)], ...)  # type: ignore[valid-type]
-        fields["says"] = (str, Field(min_length=4, max_length=110))
-    fields["after"] = (str, Field(min_length=12, max_length=150))
+        fields["says"] = text("says")
+    fields["after"] = text("after")
     return create_model("Page", **fields)
 
 
-def compose(slots: BaseModel, repairs: list[str] | None = None) -> str:
+def compose(slots: BaseModel, repairs: list[str] | None = None, language: Language = ENGLISH) -> str:
     """The slots as a page: narration, the quoted line with its speaker, the closing sentence.
     "says" or "said" follows the narration's tense. A line that only goes on with an unfinished
     narration ("But the water," + "was choppy") is narration, not speech: it is joined to it, and
     `repairs` says so."""
+    stop = "。" if language.code == "zh" else "."
+
     def sentence(text: str, limit: int) -> str:
         text = text.strip().strip('"“”').strip()
         if len(text) >= limit - 2 and text[-1:] not in _TERMINAL:
             # The slot's length bound cut the model off mid-sentence: back to the last full one.
-            cut = max(text.rfind(". "), text.rfind("! "), text.rfind("? "))
-            text = text[: cut + 1] if cut > 0 else ""
+            cut = max(text.rfind(". "), text.rfind("! "), text.rfind("? "), *(text.rfind(c) for c in "。！？"))
+            text = text[: cut + 1].rstrip() if cut > 0 else ""
             if repairs is not None:
                 repairs.append("cut a sentence the slot's length bound broke off")
-        text = text.rstrip(",;:-– ")
-        return text if not text or text[-1] in _TERMINAL else text + "."
+        text = text.rstrip(",;:-– ，、；：")
+        return text if not text or text[-1] in _TERMINAL else text + stop
 
     narration = slots.narration.strip()
     says = getattr(slots, "says", "").strip().strip('"“”').strip()
@@ -165,11 +175,14 @@ def compose(slots: BaseModel, repairs: list[str] | None = None) -> str:
               for name, field in type(slots).model_fields.items()}
     parts = [sentence(narration, limits["narration"] + (len(says) + 1 if narration != slots.narration else 0))]
     if says:
-        words = says[:-1] + "," if says.endswith(".") else says if says[-1] in "!?," else says + ","
-        verb = "said" if _PAST.search(slots.narration + " " + slots.after) else "says"
-        parts.append(f'"{words}" {verb} {slots.speaker}.')
+        if language.code == "zh":
+            words = says if says[-1] in "。！？" else says.rstrip("，,.") + "。"
+        else:
+            words = says[:-1] + "," if says.endswith(".") else says if says[-1] in "!?," else says + ","
+        verb = language.verbs[1] if _PAST.search(slots.narration + " " + slots.after) else language.verbs[0]
+        parts.append(language.speech.format(words=words, verb=verb, speaker=slots.speaker))
     parts.append(sentence(slots.after, limits["after"]))
-    return " ".join(p for p in parts if p)
+    return ("" if language.code == "zh" else " ").join(p for p in parts if p)
 
 
 def drop_restated_beat(text: str, beat: str, repairs: list[str]) -> str:
@@ -238,9 +251,9 @@ def page_messages(story: Story, number: int, *, context: str, direction: str) ->
     on_stage = [story.character(s) for s in beat.characters if any(c.slug == s for c in story.characters)]
     total = len(story.outline)
     return [
-        {"role": "system", "content": prompts.render("page_system")},
+        {"role": "system", "content": prompts.render("page_system", language=story.language)},
         {"role": "user", "content": prompts.render(
-            "page_user", title=story.title, bible=bible, hero=hero,
+            "page_user", language=story.language, title=story.title, bible=bible, hero=hero,
             cast=[f"{c.name} the {c.appearance.species}" + (f" ({c.role})" if c.role else "") for c in story.characters],
             context=context, number=number, total=total, stage=beat.stage, beat=beat.beat, scene=beat.scene,
             speakers=[c.name for c in on_stage], direction=direction,
@@ -274,7 +287,8 @@ def write_page(
     if story.bible:
         known += [story.bible.setting, story.bible.want, story.bible.obstacle]
     known += [beat.beat, beat.scene, direction]
-    model = page_model(on_stage)
+    language = languages.get(story.language)
+    model = page_model(on_stage, language)
     drafts: list[dict] = []
     empty: list[dict] = []
     best = None
@@ -300,7 +314,7 @@ def write_page(
                 temperature=0.8 + 0.2 * hot, max_tokens=220,
                 seed=None if seed is None else seed + 7919 * attempt, on_text=on_delta)
             repairs: list[str] = []
-            raw = compose(slots, repairs)
+            raw = compose(slots, repairs, language)
         except StructuredOutputError as exc:  # no valid page twice: an empty draft, recorded
             invalid, raw, repairs = exc.attempts, "", []
         attempt += 1
@@ -309,7 +323,7 @@ def write_page(
             empty.append({"raw": raw[:2000], "repairs": repairs, "invalid_answers": len(invalid)})
             continue
         verdict = critique(text, beat=beat.beat, earlier=earlier, names_on_stage=on_stage, known_names=known,
-                           sources=sources, want_dialogue=bool(on_stage))
+                           sources=sources, want_dialogue=bool(on_stage), page_words=language.page_words)
         drafts.append({"text": text, "slots": slots.model_dump(), "repairs": repairs, **verdict.to_dict(),
                        "invalid_answers": len(invalid), "seed": completion.provenance.seed,
                        "usage": completion.provenance.parameters.get("usage"), "duration_s": completion.provenance.duration_s})

@@ -40,6 +40,7 @@ def new(
     style: Annotated[str, typer.Option("--style", "-s", help="Illustration style, e.g. watercolor, pencil, crayon, pixel art.")] = "watercolor",
     seed: Annotated[int, typer.Option(min=0, help="Base seed; the same seed and models give the same story.")] = 0,
     image: Annotated[Optional[Path], typer.Option("--image", "-i", help="A photo to start from (described for the planner, copied into the story).")] = None,
+    language: Annotated[Optional[str], typer.Option("--language", "-l", help="The story's language: en, zh (default: the premise's).")] = None,
     config: ConfigOption = None,
 ) -> None:
     """Plan, write, illustrate and narrate a new story into a folder."""
@@ -47,7 +48,7 @@ def new(
 
     teller = _storyteller(config)
     with StoryProgress(_console(), pages) as progress:
-        story = teller.new_story(premise, out=out, pages=pages, style=style, seed=seed, image=image,
+        story = teller.new_story(premise, out=out, pages=pages, style=style, seed=seed, image=image, language=language,
                                  on_event=progress.on_event)
     _summary(story, out)
 

@@ -1,0 +1,136 @@
+"""The languages a story can be told in, and what each needs from the story craft.
+
+A story has a language (`Story.language`, BCP-47: "en", "zh"), given by the user or detected from
+the premise. It decides which prompts the planner and the writer get (`prompts/<code>/` holds a
+language's own templates, English is the default folder), the words a beat may start with, how
+a line of dialogue is written into a page, how long a page's slots may be, and which voices read
+it. The text measures (storyteller.memory.prose) read every language listed here by its script.
+
+Adding a language: a `Language` entry below, its prompt templates in `prompts/<code>/`, a voice
+for it in the narrator (see storyteller.agent.voices), and its rules in storyteller.memory.prose.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from storyteller.errors import InvalidInput
+
+
+@dataclass(frozen=True)
+class Language:
+    code: str
+    name: str
+    # How a page of each stage may begin, forced by the grammar (see storyteller.agent.arc); the
+    # stages' guidance in the beat prompt, with {name} {want} {obstacle} {setting} {index} {of}.
+    openers: dict[str, list[str]]
+    guidance: dict[str, str]
+    # A line of dialogue in a page: (speaker, words, told in the past) -> text.
+    speech: str = '"{words}" {verb} {speaker}.'
+    verbs: tuple[str, str] = ("says", "said")
+    # Slot lengths of a page, in characters: (min, max) for narration, says, after.
+    slots: dict[str, tuple[int, int]] = field(default_factory=dict)
+    # A page's length in words (as storyteller.memory.prose.words counts them).
+    page_words: tuple[int, int] = (20, 75)
+
+
+ENGLISH = Language(
+    code="en", name="English",
+    openers={
+        "opening": ["One day, {hero}", "Every morning, {hero}", "Once, {hero}"],
+        "want": ["{hero} wishes", "More than anything, {hero} wants", "{hero} dreams"],
+        "trouble": ["But", "Then trouble comes:", "Oh no!"],
+        "try": ["So {hero} tries", "Next, {hero}", "{hero} has another idea:", "Once more, {hero}", "This time, {hero}"],
+        "turn": ["Suddenly,", "Just then,", "Then {friend}"],
+        "resolution": ["At last,", "Together,", "Finally,"],
+        "closing": ["That night,", "Now", "And so"],
+    },
+    guidance={
+        "opening": "meet {name} in {setting}; something small and everyday happens",
+        "opening+": "{name}'s everyday world, one more moment before things change",
+        "want": "{name} wants something: {want}; show why it matters to {name}",
+        "trouble": "the problem appears: {obstacle}",
+        "trouble+": "the problem grows worse",
+        "try1": "{name} tries a way to solve the problem, but it does not work yet",
+        "try": "{name} tries a new way to solve the problem (try {index} of {of}); it does not work yet",
+        "try+": "{name} tries a new way to solve the problem (try {index} of {of}); it does not work yet, and things get harder",
+        "try-last": "{name} tries once more, the hardest way yet, and it almost works",
+        "turn": "the turning point: {name} discovers something or gets help from a friend and finds the way",
+        "resolution": "the problem is solved: {want}",
+        "resolution+": "the happy result unfolds",
+        "closing": "a calm last picture: how things are now, warm and happy",
+        "continue": "what the reader asked for happens",
+        "last": "; this is the last page, so the story ends warmly",
+        "want?": "what they long for", "obstacle?": "a problem", "setting?": "their world",
+    },
+    slots={"narration": (25, 190), "says": (4, 110), "after": (12, 150)},
+)
+
+CHINESE = Language(
+    code="zh", name="Chinese",
+    openers={
+        "opening": ["有一天，{hero}", "每天早上，{hero}", "从前，{hero}"],
+        "want": ["{hero}多么希望", "{hero}最想", "{hero}梦想着"],
+        "trouble": ["可是，", "麻烦来了：", "糟糕！"],
+        "try": ["于是{hero}试着", "接着，{hero}", "{hero}又想了一个办法：", "{hero}再一次", "这一次，{hero}"],
+        "turn": ["突然，", "就在这时，", "这时{friend}"],
+        "resolution": ["终于，", "他们一起", "最后，"],
+        "closing": ["那天晚上，", "现在，", "从此，"],
+    },
+    guidance={
+        "opening": "认识住在{setting}的{name}；发生了一件平常的小事",
+        "opening+": "{name}平常的一天，事情改变之前的又一个时刻",
+        "want": "{name}想要一样东西：{want}；写出这对{name}为什么重要",
+        "trouble": "问题出现了：{obstacle}",
+        "trouble+": "问题变得更糟了",
+        "try1": "{name}想办法解决问题，可是还没有成功",
+        "try": "{name}试了一个新办法（第{index}次，共{of}次），还没有成功",
+        "try+": "{name}试了一个新办法（第{index}次，共{of}次），还没有成功，事情更难了",
+        "try-last": "{name}最后再试一次，用最难的办法，差一点就成功了",
+        "turn": "转折：{name}发现了什么，或者得到朋友的帮助，找到了办法",
+        "resolution": "问题解决了：{want}",
+        "resolution+": "快乐的结局慢慢展开",
+        "closing": "安静的最后一幕：现在一切都很温暖、很幸福",
+        "continue": "读者要求的事情发生了",
+        "last": "；这是最后一页，故事温暖地结束",
+        "want?": "心里盼望的事", "obstacle?": "一个难题", "setting?": "自己的家",
+    },
+    speech="{speaker}{verb}：“{words}”",
+    verbs=("说", "说"),
+    slots={"narration": (12, 90), "says": (2, 50), "after": (6, 60)},
+    page_words=(15, 80),
+)
+
+LANGUAGES: dict[str, Language] = {lang.code: lang for lang in (ENGLISH, CHINESE)}
+
+
+def get(code: str) -> Language:
+    """The language of a BCP-47 tag: "zh", "zh-CN" and "zh-Hans" are Chinese; "en-GB" English."""
+    base = (code or "en").strip().replace("_", "-").split("-")[0].lower()
+    if base not in LANGUAGES:
+        raise InvalidInput(f"storyteller does not tell stories in {code!r} yet",
+                           fix="use one of: " + ", ".join(f"{c} ({lang.name})" for c, lang in LANGUAGES.items()))
+    return LANGUAGES[base]
+
+
+def detect(text: str) -> str:
+    """The language of a premise, among those storyteller tells stories in: py3langid's guess
+    (a small, well-kept language identifier trained on 97 languages) restricted to them, else the
+    script (ideographs: Chinese), else English."""
+    from storyteller.memory.prose import is_cjk
+
+    identifier = _identifier()
+    guess = identifier.classify(text)[0] if identifier is not None else None
+    return guess if guess in LANGUAGES else ("zh" if is_cjk(text) else "en")
+
+
+@lru_cache(maxsize=1)
+def _identifier():
+    try:
+        from py3langid.langid import MODEL_FILE, LanguageIdentifier
+    except ImportError:
+        return None
+    identifier = LanguageIdentifier.from_model_file(MODEL_FILE)
+    identifier.set_languages(list(LANGUAGES))
+    return identifier
