@@ -28,13 +28,14 @@ extras="embedded"
 if [ "$(id -u)" = 0 ]; then apt_get=(apt-get); elif sudo -n true 2>/dev/null; then apt_get=(sudo -n apt-get); else apt_get=(); fi
 
 # The embedded voices beyond Piper's: flite's speakers, and espeak-ng's phonemes for Kokoro's
-# English. Without them the narrator offers fewer voices and `storyteller doctor` says which.
-if ! command -v flite >/dev/null || ! command -v espeak-ng >/dev/null; then
-  if [ ${#apt_get[@]} -gt 0 ] && "${apt_get[@]}" update -qq && DEBIAN_FRONTEND=noninteractive "${apt_get[@]}" install -y -qq flite espeak-ng >/dev/null; then
+# English and its Mandarin voice; a font with Chinese glyphs for pictures and subtitles of
+# Chinese stories. Without them the narrator offers fewer voices and `storyteller doctor` says which.
+if ! command -v flite >/dev/null || ! command -v espeak-ng >/dev/null || ! [ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ]; then
+  if [ ${#apt_get[@]} -gt 0 ] && "${apt_get[@]}" update -qq && DEBIAN_FRONTEND=noninteractive "${apt_get[@]}" install -y -qq flite espeak-ng fonts-wqy-microhei >/dev/null; then
     :
   else
-    echo "note: could not install flite and espeak-ng from Debian (not root, no sudo, or no such packages):" \
-         "the narrator offers Piper and hibari voices only (sudo apt-get install flite espeak-ng adds the others)" >&2
+    echo "note: could not install flite, espeak-ng and fonts-wqy-microhei from Debian (not root, no sudo, or no such packages):" \
+         "the narrator offers Piper and hibari voices only and Chinese text has no font (sudo apt-get install flite espeak-ng fonts-wqy-microhei adds them)" >&2
   fi
 fi
 
