@@ -17,7 +17,7 @@ from storyteller.backends.storyboard.poses import Pose
 from storyteller.backends.storyboard.props import HOLDABLE, paint_props, paint_thing, paint_weather
 from storyteller.backends.storyboard.scenes import SCENE_SS, Backdrop, spec_from_shot
 from storyteller.backends.storyboard.styles import apply_style, style_treatment
-from storyteller.backends.storyboard.text import clean_text, draw_text_safe, get_font, pill, text_width, wrap_text
+from storyteller.backends.storyboard.text import clean_text, draw_text_safe, get_font, needs_cjk, pill, text_width, wrap_text
 from storyteller.staging import read_shot, stage
 from storyteller.story import Shot, ShotCharacter
 
@@ -136,13 +136,14 @@ def render_page(request: IllustrationRequest, *, caption: bool = True, labels: b
 
     # Caption strip and label sizes come first: they decide how tall the scene is.
     caption_text = clean_text(request.caption) if caption else ""
-    cap_font = get_font(max(9, round(min(h * 0.038, w * 0.028))))
+    cap_font = get_font(max(9, round(min(h * 0.038, w * 0.028))), cjk=needs_cjk(caption_text))
     cap_pad = max(4, round(h * 0.018))
     cap_lines = wrap_text(caption_text, cap_font, w - 2 * cap_pad * 2, 3) if caption_text else []
     line_h = round(getattr(cap_font, "size", 10) * 1.3)
     strip_h = min(int(h * 0.4), len(cap_lines) * line_h + 2 * cap_pad) if cap_lines else 0
     scene_h = h - strip_h
-    label_font = get_font(max(8, round(min(h * 0.03, w * 0.022))), bold=True)
+    label_font = get_font(max(8, round(min(h * 0.03, w * 0.022))), bold=True,
+                          cjk=needs_cjk(*(f.label for f in request.figures)))
     label_space = (getattr(label_font, "size", 10) * 1.6 + 6) if labels and request.figures else h * 0.03
     backdrop = Backdrop(spec, w, scene_h, rng, palette)
     horizon = backdrop.horizon / SCENE_SS
@@ -313,9 +314,9 @@ def render_sheet(request: IllustrationRequest, *,
     w, h = request.width, request.height
     page = Image.new("RGB", (w, h), (246, 244, 238))
     draw = ImageDraw.Draw(page, "RGBA")
-    title_font = get_font(max(10, round(h * 0.06)), bold=True)
-    small = get_font(max(8, round(h * 0.032)))
     names = ", ".join(clean_text(f.label) or clean_text(f.key) for f in request.figures)
+    title_font = get_font(max(10, round(h * 0.06)), bold=True, cjk=needs_cjk(names))
+    small = get_font(max(8, round(h * 0.032)), cjk=needs_cjk(names))
     swatch_h = h * 0.1
     top, bottom = h * 0.14, h - swatch_h - h * 0.06
     cells = [(f, view, pose) for f in request.figures for view, pose in SHEET_VIEWS]

@@ -24,12 +24,38 @@ FONT_FILES = (
     "C:/Windows/Fonts/arial.ttf",
 )
 BOLD_FONT_FILES = ("DejaVuSans-Bold.ttf", "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf") + FONT_FILES
+# Fonts with Chinese glyphs (and Latin ones): DejaVu has none, and Pillow does not fall back per
+# glyph, so text with Chinese in it is drawn in one of these or not at all.
+CJK_FONT_FILES = (
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",  # Debian fonts-wqy-microhei (scripts/setup.sh installs it)
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",  # Debian fonts-noto-cjk
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+    "/System/Library/Fonts/PingFang.ttc",
+    "C:/Windows/Fonts/msyh.ttc",
+)
+_CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]")
+
+
+def needs_cjk(*texts: str) -> bool:
+    """Whether any of the texts has Chinese (or other CJK) characters."""
+    return any(_CJK.search(t or "") for t in texts)
 
 
 @functools.lru_cache(maxsize=32)
-def get_font(size: int, bold: bool = False):
-    """A scalable font of `size` px; never fails (falls back to Pillow's own fonts)."""
+def get_font(size: int, bold: bool = False, cjk: bool = False):
+    """A scalable font of `size` px; never fails (falls back to Pillow's own fonts). `cjk`: one with
+    Chinese glyphs, or BackendUnavailable saying which package brings one."""
     size = max(6, int(size))
+    if cjk:
+        for candidate in CJK_FONT_FILES:
+            try:
+                return ImageFont.truetype(candidate, size)
+            except OSError:
+                continue
+        from storyteller.errors import BackendUnavailable
+
+        raise BackendUnavailable("no font with Chinese glyphs is installed, so Chinese text cannot be drawn",
+                                 fix="sudo apt-get install fonts-wqy-microhei (scripts/setup.sh installs it when it can)")
     for candidate in BOLD_FONT_FILES if bold else FONT_FILES:
         try:
             return ImageFont.truetype(candidate, size)
