@@ -20,7 +20,7 @@ pip=(.venv/bin/python -m pip install --quiet --disable-pip-version-check)
 "${pip[@]}" "torch==2.13.0"
 
 extras="embedded"
-[ $with_tests = 1 ] && extras="embedded,vision,diffusion,tts,openai,export,test"
+[ $with_tests = 1 ] && extras="embedded,vision,diffusion,tts,openai,export,ray,test"
 # llama-cpp-python has no wheel on PyPI: the first install compiles it (about 4 minutes on 2
 # cores); pip caches the wheel for later runs.
 "${pip[@]}" -e ".[$extras]"

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import unicodedata
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -35,6 +35,7 @@ from storyteller.story import Page, Story, Voice
 if TYPE_CHECKING:
     from storyteller.agent.graph import StoryRun
     from storyteller.backends import Registry
+    from storyteller.batch import BatchReport
     from storyteller.export import Format
     from storyteller.backends.base import TextResult, Transcript
     from storyteller.history import BranchInfo, Undone
@@ -193,6 +194,30 @@ class Storyteller:
             run.run()
 
         return self._run(on_event, cancel, lambda token: self._open(folder, token), finish)
+
+    # =========================================================================================
+    # many stories
+    # =========================================================================================
+    def batch(self, premises: str | Path | Iterable[str | dict], *, out: str | Path, pages: int = 6,
+              style: str = "watercolor", seed: int = 0, workers: int | None = None, ray: str | None = None,
+              on_event: EventCallback | None = None, cancel: SupportsIsSet | None = None) -> BatchReport:
+        """Write many stories, each into its own folder under `out` (storyteller.batch).
+
+        `premises`: a text file (one premise a line), a JSONL file (premise, pages, style, seed,
+        language a line), or a list of premises or of such dicts; `pages`, `style`, `seed` are the
+        defaults for what a line does not say. Lines that cannot be run are reported by number
+        (`report.bad_lines`) and the rest run. Run again, finished stories are skipped and
+        interrupted ones resumed. Each story is `new_story` (or `resume`) then `evaluate`; one that
+        fails is reported (`report.stories[i].error`) and the others go on. `workers`: stories at
+        once (in-process: threads sharing this Storyteller's models; default 1). `ray`: "auto" or
+        a cluster's address, to run each story as a Ray task with the backends in Ray actors
+        (storyteller.cluster; needs the `ray` extra). Events: BatchPlanned, StoryStarted,
+        StoryEvent (a story's own events), StoryFinished. The report is also written, as each
+        story ends, to `out`/batch-report.json."""
+        from storyteller.batch import run_batch
+
+        return run_batch(self, premises, out=out, pages=pages, style=style, seed=seed, workers=workers, ray=ray,
+                         on_event=on_event, cancel=cancel)
 
     # =========================================================================================
     # talking with a photo's characters
@@ -456,6 +481,10 @@ class Storyteller:
 
     async def aresume(self, folder: str | Path, *, cancel: SupportsIsSet | None = None, **kwargs: Any) -> Story:
         return await self._athread(self.resume, folder, cancel=cancel, **kwargs)
+
+    async def abatch(self, premises: str | Path | Iterable[str | dict], *, cancel: SupportsIsSet | None = None,
+                     **kwargs: Any) -> BatchReport:
+        return await self._athread(self.batch, premises, cancel=cancel, **kwargs)
 
     async def acontinue_story(self, folder: str | Path, direction: str, image: str | Path | None = None, *,
                               cancel: SupportsIsSet | None = None, **kwargs: Any) -> Story:

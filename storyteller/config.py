@@ -39,6 +39,44 @@ class RoleConfig(BaseModel):
         return parsed
 
 
+class RayRole(BaseModel):
+    """How a role's backend is hosted when a batch runs on Ray (`storyteller batch --ray`): in an
+    actor on each node that runs stories (loaded once there, shared by that node's tasks), with
+    these resources reserved for it."""
+
+    model_config = {"extra": "forbid"}
+    actor: bool | None = Field(default=None, description=(
+        "None: an actor, unless the backend is a client of a served model (then each task talks to the "
+        "server itself); False: each task loads its own backend."))
+    num_cpus: float = Field(default=0, ge=0, description="CPUs reserved for the actor (0: it shares the node's).")
+    num_gpus: float = Field(default=0, ge=0, description="GPUs for the actor; only nodes that have them host it.")
+    memory: int | None = Field(default=None, ge=0, description="Bytes of memory reserved for the actor.")
+    resources: dict[str, float] = Field(default_factory=dict, description="Custom Ray resources the actor needs.")
+    max_concurrency: int = Field(default=8, ge=1, description="Calls the actor takes at once (from several tasks).")
+
+
+class RaySettings(BaseModel):
+    """`storyteller batch --ray`: what each story task asks for, and how each role is hosted."""
+
+    model_config = {"extra": "forbid"}
+    task_cpus: float = Field(default=1, gt=0, description="CPUs one story task reserves.")
+    max_retries: int = Field(default=3, ge=0, description="How often a story is started again when its worker dies.")
+    roles: dict[str, RayRole] = Field(default_factory=dict)
+
+    @field_validator("roles")
+    @classmethod
+    def _known_roles(cls, roles: dict[str, RayRole]) -> dict[str, RayRole]:
+        from storyteller.backends.base import ROLES
+
+        unknown = sorted(set(roles) - set(ROLES))
+        if unknown:
+            raise ValueError(f"ray.roles.{unknown[0]}: no such role (roles: {', '.join(ROLES)})")
+        return roles
+
+    def role(self, role: str) -> RayRole:
+        return self.roles.get(role) or RayRole()
+
+
 # The embedded default: what runs with no configuration (see README).
 DEFAULT_BACKENDS = {
     "llm": "llamacpp", "captioner": "classical", "vqa": "classical", "detector": "ssd-mobilenet", "illustrator": "storyboard",
@@ -61,6 +99,7 @@ class Settings(BaseSettings):
     transcriber: RoleConfig = RoleConfig(backend=DEFAULT_BACKENDS["transcriber"])
     # Any LLM backend; None: `eval --judge` uses the story's own LLM and says so in the report.
     judge: RoleConfig | None = None
+    ray: RaySettings = RaySettings()
 
     plan_attempts: int = Field(default=3, ge=1, le=10, description="How often the planner may re-ask the LLM.")
     page_candidates: int = Field(default=2, ge=1, le=8, description=(

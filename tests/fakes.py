@@ -219,6 +219,36 @@ class PlanningLLM(ScriptedLLM):
         return super().complete(messages, json_schema=json_schema, on_text=slowly, **kwargs)
 
 
+class StatelessLLM(PlanningLLM):
+    """Plans any number of pages and writes page N from the prompt alone ("Now write page N"), so
+    stories sharing one instance, one after another, at once or in other processes, each get what
+    they would get alone: what a batch compares across schedulers. A bible asked for a premise
+    containing `fail_on` fails (one story of a batch failing); `page_delay` slows each page."""
+
+    name = "stateless"
+
+    def __init__(self, fail_on: str | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.fail_on = fail_on
+
+    def complete(self, messages, *, json_schema=None, on_text=None, **kwargs):
+        prompt = messages[-1]["content"]
+        if self.fail_on and "Decide the story's bible" in messages[1]["content"] and self.fail_on in prompt:
+            raise BackendCallError(f"stateless LLM told to fail on premises with {self.fail_on!r}")
+        if is_shot_request(json_schema) or is_plan_request(messages):
+            return super().complete(messages, json_schema=json_schema, on_text=on_text, **kwargs)
+        number = int(re.search(r"Now write page (\d+)", prompt).group(1))
+
+        def run():
+            time.sleep(self.page_delay)
+            return page_answer(number, json_schema or _schema_in_prompt(messages))
+
+        text, provenance = self.timed("complete", run, seed=kwargs.get("seed"), prompt=prompt)
+        if on_text:
+            on_text(text)
+        return Completion(text=text, output_tokens=len(text.split()), provenance=provenance)
+
+
 class SolidIllustrator(IllustratorBackend):
     """One flat colour per seed: enough to check files, seeds and ordering."""
 
@@ -356,6 +386,7 @@ def register_fakes(registry) -> None:
     registry.add_backend("llm", "scripted", "fakes:ScriptedLLM")
     registry.add_backend("llm", "scene", "fakes:SceneLLM")
     registry.add_backend("llm", "planning", "fakes:PlanningLLM")
+    registry.add_backend("llm", "stateless", "fakes:StatelessLLM")
     registry.add_backend("illustrator", "solid", "fakes:SolidIllustrator")
     registry.add_backend("narrator", "tone", "fakes:ToneNarrator")
     registry.add_backend("text_embedder", "hash", "fakes:HashEmbedder")

@@ -65,7 +65,7 @@ def test_wheel_installs_into_a_fresh_venv(wheel, tmp_path):
 def test_import_and_help_load_no_model_library():
     code = (
         "import sys, storyteller, storyteller.cli\n"
-        "heavy = {'torch', 'transformers', 'diffusers', 'llama_cpp', 'langgraph', 'cv2', 'piper', 'faiss'}\n"
+        "heavy = {'torch', 'transformers', 'diffusers', 'llama_cpp', 'langgraph', 'cv2', 'piper', 'faiss', 'ray'}\n"
         "try:\n    storyteller.cli.app(['--help'])\nexcept SystemExit:\n    pass\n"
         "print(sorted(heavy & set(sys.modules)))"
     )

@@ -31,6 +31,10 @@ class Backend(abc.ABC):
     role: ClassVar[Role]
     name: ClassVar[str]
     kind: ClassVar[Literal["neural", "procedural", "classical"]] = "neural"
+    # True where the model runs in a server that this backend is only a client of (an
+    # OpenAI-compatible endpoint): nothing is loaded or worth sharing, so a Ray batch gives each
+    # task its own client instead of hosting the backend in an actor (storyteller.cluster).
+    served: ClassVar[bool] = False
 
     def __init__(self, **options: Any):
         self.options = options

@@ -55,6 +55,7 @@ class _OpenAIClientMixin:
     """Connection handling shared by the three roles: options, lazy client, error translation."""
 
     name = "openai"
+    served = True
 
     def _init_client_options(self, base_url: str, model: str | None, api_key_env: str, timeout: float,
                              max_retries: int) -> None:
