@@ -199,13 +199,14 @@ class Storyteller:
     # many stories
     # =========================================================================================
     def batch(self, premises: str | Path | Iterable[str | dict], *, out: str | Path, pages: int = 6,
-              style: str = "watercolor", seed: int = 0, workers: int | None = None, ray: str | None = None,
-              on_event: EventCallback | None = None, cancel: SupportsIsSet | None = None) -> BatchReport:
+              style: str = "watercolor", seed: int = 0, language: str | None = None, workers: int | None = None,
+              ray: str | None = None, on_event: EventCallback | None = None,
+              cancel: SupportsIsSet | None = None) -> BatchReport:
         """Write many stories, each into its own folder under `out` (storyteller.batch).
 
         `premises`: a text file (one premise a line), a JSONL file (premise, pages, style, seed,
-        language a line), or a list of premises or of such dicts; `pages`, `style`, `seed` are the
-        defaults for what a line does not say. Lines that cannot be run are reported by number
+        language a line), or a list of premises or of such dicts; `pages`, `style`, `seed`,
+        `language` are the defaults for what a line does not say (`language` None: each premise's). Lines that cannot be run are reported by number
         (`report.bad_lines`) and the rest run. Run again, finished stories are skipped and
         interrupted ones resumed. Each story is `new_story` (or `resume`) then `evaluate`; one that
         fails is reported (`report.stories[i].error`) and the others go on. `workers`: stories at
@@ -216,8 +217,8 @@ class Storyteller:
         story ends, to `out`/batch-report.json."""
         from storyteller.batch import run_batch
 
-        return run_batch(self, premises, out=out, pages=pages, style=style, seed=seed, workers=workers, ray=ray,
-                         on_event=on_event, cancel=cancel)
+        return run_batch(self, premises, out=out, pages=pages, style=style, seed=seed, language=language,
+                         workers=workers, ray=ray, on_event=on_event, cancel=cancel)
 
     # =========================================================================================
     # talking with a photo's characters

@@ -46,8 +46,6 @@ if TYPE_CHECKING:
 
 REPORT_FILE = "batch-report.json"
 LOCK_FILE = ".storyteller-batch.lock"
-# Languages a story can be written in so far; a line asking for another is refused, not run in English.
-LANGUAGES = ("en",)
 
 Status = Literal["done", "resumed", "skipped", "failed", "cancelled", "not run"]
 
@@ -64,7 +62,7 @@ class BatchItem(BaseModel):
     pages: int = Field(default=6, ge=1, le=50)
     style: str = "watercolor"
     seed: int = Field(default=0, ge=0, lt=2**32)
-    language: str = "en"
+    language: str | None = Field(default=None, description="None: the premise's (storyteller.languages.detect).")
 
     @field_validator("premise")
     @classmethod
@@ -82,10 +80,10 @@ class BatchItem(BaseModel):
 
     @field_validator("language")
     @classmethod
-    def _language(cls, value: str) -> str:
-        if value not in LANGUAGES:
-            raise ValueError(f"stories are written in {', '.join(LANGUAGES)} only so far, not {value!r}")
-        return value
+    def _language(cls, value: str | None) -> str | None:
+        from storyteller import languages
+
+        return languages.get(value).code if value else None
 
     def key(self) -> str:
         """What makes two lines the same story: the premise and every setting, not the line."""
@@ -115,14 +113,14 @@ def _invalid(exc: Exception) -> str:
 
 
 def read_premises(source: str | Path | Iterable[str | dict], *, pages: int = 6, style: str = "watercolor",
-                  seed: int = 0) -> tuple[list[BatchItem], list[BadLine]]:
+                  seed: int = 0, language: str | None = None) -> tuple[list[BatchItem], list[BadLine]]:
     """The stories a premises file (or a list of premises or of JSONL-style dicts) asks for, and
     the lines that cannot be run, each with its number and why. `pages`, `style`, `seed` are the
-    defaults for what a line does not say. A text file has one premise a line (blank lines and
+    defaults for what a line does not say (`language` None: each premise's own). A text file has one premise a line (blank lines and
     lines starting with '#' are skipped); a file ending in .jsonl/.ndjson, or whose first line
     starts with '{', is JSONL. A line asking for the same story as an earlier one is reported, not
     run twice (the same seed would write the same story; give it another seed)."""
-    defaults = {"pages": pages, "style": style, "seed": seed}
+    defaults = {"pages": pages, "style": style, "seed": seed, "language": language}
     entries: list[tuple[int, Any]] = []
     if isinstance(source, (str, Path)):
         path = Path(source).expanduser()
@@ -224,7 +222,7 @@ class StoryResult(BaseModel):
     pages: int
     style: str
     seed: int
-    language: str = "en"
+    language: str | None = None
     folder: str
     status: Status = "not run"
     title: str | None = None
@@ -350,7 +348,7 @@ def run_story(teller: Storyteller, index: int, item: BatchItem, folder: Path, *,
             story = teller.resume(folder, on_event=listen, cancel=cancel)
         else:
             story = teller.new_story(item.premise, out=folder, pages=item.pages, style=item.style, seed=item.seed,
-                                     on_event=listen, cancel=cancel)
+                                     language=item.language, on_event=listen, cancel=cancel)
         result.status = "resumed" if existing is not None else "done"
     except Cancelled as exc:
         result.status, result.error = "cancelled", ErrorInfo.of(exc)
@@ -359,7 +357,7 @@ def run_story(teller: Storyteller, index: int, item: BatchItem, folder: Path, *,
     result.wall_s = round(time.perf_counter() - started, 2)
     try:
         story = load_story(folder)
-        result.title, result.turns = story.title, len(story.history)
+        result.title, result.turns, result.language = story.title, len(story.history), story.language
         result.pages_done = sum(bool(p.illustration and p.narration) for p in story.pages)
     except StorytellerError:
         pass  # it failed before its folder held a story
@@ -400,7 +398,8 @@ def _previous(out: Path) -> dict[str, StoryResult]:
 
 
 def run_batch(teller: Storyteller, premises: str | Path | Iterable[str | dict], *, out: str | Path, pages: int = 6,
-              style: str = "watercolor", seed: int = 0, workers: int | None = None, ray: str | None = None,
+              style: str = "watercolor", seed: int = 0, language: str | None = None, workers: int | None = None,
+              ray: str | None = None,
               on_event: Callable[[BaseEvent], None] | None = None,
               cancel: SupportsIsSet | None = None) -> BatchReport:
     """See Storyteller.batch."""
@@ -409,7 +408,7 @@ def run_batch(teller: Storyteller, premises: str | Path | Iterable[str | dict], 
     if workers is not None and not 1 <= workers <= 256:
         raise InvalidInput(f"workers must be between 1 and 256, got {workers}")
     token = as_token(cancel)
-    items, bad = read_premises(premises, pages=pages, style=style, seed=seed)
+    items, bad = read_premises(premises, pages=pages, style=style, seed=seed, language=language)
     if not items:
         raise InvalidInput("no premise to run" + (f": every line was refused ({bad[0].error} on line {bad[0].line})"
                                                   if bad else ": the premises are empty"),

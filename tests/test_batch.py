@@ -93,7 +93,7 @@ def test_jsonl_bad_lines_are_reported_by_number_and_the_rest_run(tmp_path):
         json.dumps({"pages": 2}),  # 4: no premise
         json.dumps({"premise": "A hare", "pages": 0}),  # 5
         json.dumps({"premise": "A hare", "page": 2}),  # 6: a typo
-        json.dumps({"premise": "A hare", "language": "zh"}),  # 7
+        json.dumps({"premise": "A hare", "language": "fr"}),  # 7
         json.dumps({"premise": "   "}),  # 8
         json.dumps({"premise": "x" * 3000}),  # 9
         json.dumps({"premise": "A fox who finds a lantern", "pages": 2, "seed": 3}),  # 10: line 1 again
@@ -110,7 +110,7 @@ def test_jsonl_bad_lines_are_reported_by_number_and_the_rest_run(tmp_path):
     assert errors[4] == "premise: Field required"
     assert errors[5] == "pages: Input should be greater than or equal to 1"
     assert errors[6] == "page: Extra inputs are not permitted"
-    assert "only so far, not 'zh'" in errors[7]
+    assert "does not tell stories in 'fr' yet" in errors[7]
     assert errors[8] == "the premise is empty"
     assert "at most 2000 are accepted" in errors[9]
     assert "the same story as line 1" in errors[10]

@@ -232,6 +232,8 @@ def batch(
     pages: Annotated[int, typer.Option("--pages", "-p", min=1, max=50, help="Pages of each story a line does not say.")] = 6,
     style: Annotated[str, typer.Option("--style", "-s", help="Style of each story a line does not say.")] = "watercolor",
     seed: Annotated[int, typer.Option(min=0, help="Seed of each story a line does not say.")] = 0,
+    language: Annotated[Optional[str], typer.Option("--language", "-l", help=(
+        "Language of each story a line does not say: en, zh (default: each premise's own)."))] = None,
     ray: Annotated[Optional[str], typer.Option("--ray", help="Run on Ray: 'auto' (the cluster on this machine, else a "
                                                "local one) or a cluster's address, HOST:6379 (needs the ray extra).")] = None,
     workers: Annotated[Optional[int], typer.Option("--workers", "-w", min=1, max=256, help=(
@@ -245,7 +247,7 @@ def batch(
     from storyteller.cli.batch import run_batch_command
 
     raise typer.Exit(run_batch_command(_storyteller(config), premises, out=out, pages=pages, style=style, seed=seed,
-                                       workers=workers, ray=ray))
+                                       language=language, workers=workers, ray=ray))
 
 
 @app.command()

@@ -139,16 +139,16 @@ def quality_table(report: BatchReport) -> Table:
     return table
 
 
-def run_batch_command(teller, premises: Path, *, out: Path, pages: int, style: str, seed: int, workers: int | None,
-                      ray: str | None) -> int:
+def run_batch_command(teller, premises: Path, *, out: Path, pages: int, style: str, seed: int, language: str | None,
+                      workers: int | None, ray: str | None) -> int:
     """The batch with its live progress; prints the table and where the report is. Exit status 1
     when a story failed or a line could not be run, else 0."""
     console = Console(stderr=True)
     progress = BatchProgress(console)
     try:
         with Live(progress, console=console, refresh_per_second=4, transient=True):
-            report = teller.batch(premises, out=out, pages=pages, style=style, seed=seed, workers=workers, ray=ray,
-                                  on_event=progress.on_event)
+            report = teller.batch(premises, out=out, pages=pages, style=style, seed=seed, language=language,
+                                  workers=workers, ray=ray, on_event=progress.on_event)
     except KeyboardInterrupt:
         console.print(f"interrupted: every story keeps its completed pages; run the same `storyteller batch` again to "
                       f"resume them (the report so far is in {out / REPORT_FILE})")
