@@ -418,3 +418,13 @@ def test_a_chinese_premise_is_planned_and_written_in_chinese(registry, make_tell
     assert teller.new_story("A fox", out=tmp_path / "e", pages=1, language="en").language == "en"
     with pytest.raises(Exception, match="does not tell stories in 'fr'"):
         teller.new_story("Un renard", out=tmp_path / "f", pages=1, language="fr")
+
+
+def test_who_says_a_chinese_line_is_the_name_before_its_speech_verb():
+    from storyteller.agent.voices import split_spoken
+    from storyteller.story import Character
+
+    cast = [Character(name="小红", slug="xiao-hong"), Character(name="咕咕", slug="gu-gu")]
+    parts = split_spoken("咕咕飞过来。小红笑着说：“我们快到了。”风轻轻地吹着。咕咕问：“真的吗？”", cast, ["xiao-hong", "gu-gu"])
+    spoken = [(p.text, p.speaker, p.tone) for p in parts if p.speaker]
+    assert spoken == [("我们快到了。", "xiao-hong", "happy"), ("真的吗？", "gu-gu", "curious")]

@@ -52,8 +52,11 @@ _VERB_TONES = {
     "murmured": "gentle", "sighed": "sad", "sobbed": "sad", "grumbled": "grumpy", "growled": "angry",
     "gasped": "surprised", "squeaked": "scared", "yawned": "sleepy", "sang": "happy", "cheered": "excited",
 }
-_QUOTE = re.compile(r"“([^”]+)”|\"([^\"]+)\"")
-_SENTENCE_END = re.compile(r"[.!?]\s")
+# Chinese speech verbs stand before the quote they name ("小红笑着说：“…”"), longest first.
+_ZH_VERB_TONES = {"小声说": "whispering", "大声喊": "shouting", "笑着说": "happy", "哭着说": "sad", "叹气": "sad",
+                  "回答": "neutral", "喊": "shouting", "叫": "excited", "问": "curious", "说": "neutral"}
+_QUOTE = re.compile(r"“([^”]+)”|\"([^\"]+)\"|「([^」]+)」")
+_SENTENCE_END = re.compile(r"[.!?]\s|[。！？]")
 _SPOKEN = re.compile(r"[^\W_]")  # a part with no letter or digit ("," or ".") is not read out
 # Creatures that sound small or large: a preference for higher or lower voices.
 _SMALL = re.compile(r"\b(mouse|bird|kitten|chick|child|girl|boy|baby|bee|frog|rabbit|bunny|squirrel|fairy|puppy|cat|fox)\b", re.I)
@@ -176,14 +179,17 @@ def _mentions(window: str, characters: list[Character]) -> list[tuple[int, str]]
     found = []
     for character in characters:
         for name in _names(character):
-            for match in re.finditer(rf"(?<![\w]){re.escape(name)}(?![\w])", window):
+            # Whole words; Chinese has no spaces between words, so a Chinese name is found as it is.
+            pattern = re.escape(name) if re.search(r"[\u3400-\u9fff]", name) else rf"(?<![\w]){re.escape(name)}(?![\w])"
+            for match in re.finditer(pattern, window):
                 found.append((match.start(), character.slug))
     return sorted(found)
 
 
 def _tone(window: str) -> str:
     verbs = re.findall(r"[a-z]+", window.lower())
-    return next((_VERB_TONES[v] for v in verbs if v in _VERB_TONES), "")
+    return next((_VERB_TONES[v] for v in verbs if v in _VERB_TONES), "") or \
+        next((tone for verb, tone in _ZH_VERB_TONES.items() if verb in window), "")
 
 
 def split_spoken(text: str, characters: list[Character], on_stage: list[str] = ()) -> list[Part]:
@@ -198,7 +204,7 @@ def split_spoken(text: str, characters: list[Character], on_stage: list[str] = (
     quotes = list(_QUOTE.finditer(text))
     cursor, last_speaker = 0, None
     for i, quote in enumerate(quotes):
-        inner = 1 if quote.group(1) is not None else 2
+        inner = next(g for g in (1, 2, 3) if quote.group(g) is not None)
         narration = text[cursor:quote.start()]
         if _SPOKEN.search(narration):
             start = cursor + len(narration) - len(narration.lstrip())
@@ -207,7 +213,7 @@ def split_spoken(text: str, characters: list[Character], on_stage: list[str] = (
         after = text[quote.end():after_end]
         sentence_end = _SENTENCE_END.search(after + " ")
         after = after[: sentence_end.end()] if sentence_end else after
-        before = re.split(r"(?<=[.!?])\s+", narration.strip())[-1]
+        before = re.split(r"(?<=[.!?])\s+|(?<=[。！？])", narration.strip())[-1]  # the sentence that leads to the quote
         # What follows a quote names its speaker only as an attribution ("…," said Fern / Fern asked),
         # not when a new sentence starts there ("…!" Then the wind took Fern's hat).
         attribution = bool(_tone(after)) or after.strip()[:1].islower()
