@@ -49,10 +49,16 @@ def test_embedded_llm_streams_and_obeys_a_json_schema(llm):
     assert completion.provenance.model.startswith("embedded:")
 
 
-def test_embedded_llm_is_seed_reproducible(llm):
+def test_embedded_llm_is_seed_reproducible():
+    # Two fresh models: what a story run twice from the same seed does. (Within one process a
+    # prompt that reuses a cached start of an earlier one is computed in other batches, and its
+    # floating-point sums may tip a sampled token: same seed, same process history, same text.)
+    from storyteller.backends.llamacpp import LlamaCppLLM
+
     messages = [{"role": "user", "content": "Say a sentence about snow."}]
-    first = llm.complete(messages, max_tokens=16, seed=11, temperature=0.8).text
-    assert llm.complete(messages, max_tokens=16, seed=11, temperature=0.8).text == first
+    first, second = (LlamaCppLLM(n_ctx=512).complete(messages, max_tokens=16, seed=11, temperature=0.8).text
+                     for _ in range(2))
+    assert first == second
 
 
 def test_missing_gguf_file_is_a_clear_error(tmp_path):
