@@ -37,7 +37,7 @@ from pydantic import BaseModel, Field
 from storyteller.memory import prose
 from storyteller.memory.gate import ConsistencyGate, text_tower_reason
 from storyteller.memory.index import as_matrix
-from storyteller.session import load_story
+from storyteller.session import asset_file, load_story
 
 
 class CharacterEval(BaseModel):
@@ -253,11 +253,11 @@ def evaluate_story(folder: Path | str, image_embedder, text_embedder=None, judge
     )
 
     # -- illustrations, embedded once ---------------------------------------------------------
-    illustrated = [p for p in story.pages if p.illustration is not None and (folder / p.illustration.path).is_file()]
+    illustrated = [p for p in story.pages if p.illustration is not None and asset_file(folder, p.illustration.path).is_file()]
     missing = [p.number for p in story.pages if p.illustration is not None and not (folder / p.illustration.path).is_file()]
     if missing:
         notes.append(f"illustration files missing for pages {missing}")
-    images = [_load_image(folder / p.illustration.path) for p in illustrated]
+    images = [_load_image(asset_file(folder, p.illustration.path)) for p in illustrated]
     vectors = as_matrix(image_embedder.embed_images(images)) if images else np.zeros((0, 0), np.float32)
     by_page = {p.number: vectors[i] for i, p in enumerate(illustrated)}
     report.illustrated_pages = len(illustrated)
@@ -273,7 +273,7 @@ def evaluate_story(folder: Path | str, image_embedder, text_embedder=None, judge
     all_refs = []
     for character in story.characters:
         pages = [p.number for p in illustrated if character.slug in p.characters]
-        ref_paths = [folder / a.path for a in character.reference_assets if (folder / a.path).is_file()]
+        ref_paths = [asset_file(folder, a.path) for a in character.reference_assets if (folder / a.path).is_file()]
         refs = as_matrix(image_embedder.embed_images([_load_image(p) for p in ref_paths])) if ref_paths else np.zeros((0, 0))
         if len(refs):
             all_refs.append(refs)
@@ -291,7 +291,7 @@ def evaluate_story(folder: Path | str, image_embedder, text_embedder=None, judge
     # -- style ------------------------------------------------------------------------------
     crowds = [crowd[p.number] for p in illustrated]
     report.style_self = _pairwise_mean(style_score, vectors, crowds)
-    photo_paths = [folder / a.path for a in story.assets() if a.kind == "photo" and (folder / a.path).is_file()]
+    photo_paths = [asset_file(folder, a.path) for a in story.assets() if a.kind == "photo" and (folder / a.path).is_file()]
     if photo_paths:
         all_refs.append(as_matrix(image_embedder.embed_images([_load_image(p) for p in photo_paths])))
     if all_refs:

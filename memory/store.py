@@ -43,7 +43,7 @@ from storyteller.memory.summary import (
     extractive_summary,
     summariser_label,
 )
-from storyteller.session import atomic_write_bytes
+from storyteller.session import asset_file, atomic_write_bytes
 from storyteller.story import Character, Page, Story, StyleGuide
 
 MEMORY_DIR = "memory"
@@ -293,7 +293,7 @@ class Memory:
                                    "characters": [sheet.slug]}])
             assets: list[str | None] = [None] * len(images)
             if not images and self.image_embedder is not None and self.root is not None:
-                found = [(self.root / a.path, a.path) for a in character.reference_assets]
+                found = [(asset_file(self.root, a.path), a.path) for a in character.reference_assets]
                 images = [p for p, _ in found if p.is_file()]
                 assets = [rel for p, rel in found if p.is_file()]
             if images:

@@ -29,7 +29,7 @@ from storyteller.cancel import CancelToken, SupportsIsSet, as_token
 from storyteller.config import Settings, load_settings
 from storyteller.errors import InvalidInput, StoryFolderError
 from storyteller.events import BaseEvent, Error, StoryDone, emit, listening
-from storyteller.session import STORY_FILE, StoryFolder, load_story
+from storyteller.session import STORY_FILE, StoryFolder, asset_file, load_story
 from storyteller.story import Page, Story, Voice
 
 if TYPE_CHECKING:
@@ -269,7 +269,8 @@ class Storyteller:
         found = _page(story, page)
         if found.illustration is None:
             raise InvalidInput(f"page {page} has no illustration yet", fix=f"finish it with `storyteller resume {folder}`")
-        result = self.toolbox.ask.invoke({"image_path": str(Path(folder) / found.illustration.path), "question": question})
+        result = self.toolbox.ask.invoke({"image_path": str(asset_file(Path(folder), found.illustration.path)),
+                                          "question": question})
         result.details.setdefault("page", page)
         result.details.setdefault("image", found.illustration.path)
         return result

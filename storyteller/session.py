@@ -13,6 +13,7 @@ import hashlib
 import os
 import re
 import secrets
+import stat
 import threading
 from pathlib import Path
 
@@ -104,6 +105,26 @@ def _open_dir(path: Path, inside: Path | None) -> int:
         os.close(fd)
         raise
     return fd
+
+
+def asset_file(root: Path, relative: str) -> Path:
+    """The path of a file of the story folder `root` (relative, as story.json records it), after
+    checking that no part of it below `root` is a symbolic link: an asset linked out of the
+    folder would hand its bytes (a photo, a key file) to an export, the memory or a model. The
+    folder is locked while storyteller works in it, so nothing swaps a part between the check and
+    the read."""
+    path = Path(root)
+    for part in Path(relative).parts:
+        path = path / part
+        try:
+            if stat.S_ISLNK(os.lstat(path).st_mode):
+                raise StoryFolderError(
+                    f"{relative} in {root} is a symbolic link ({path.name} -> {os.readlink(path)}): storyteller reads "
+                    "only the story folder's own files",
+                    fix=f"replace {path} with the file itself, or make that page again (reillustrate/renarrate)")
+        except FileNotFoundError:
+            break  # the caller reports a missing file in its own words
+    return Path(root) / relative
 
 
 def atomic_write_bytes(path: Path, data: bytes, *, inside: Path | None = None) -> None:
@@ -310,5 +331,6 @@ class StoryFolder:
         return turn
 
     def asset_path(self, asset: Asset) -> Path:
-        return self.root / asset.path
+        """Where an asset's file is, refusing one reached through a symbolic link (asset_file)."""
+        return asset_file(self.root, asset.path)
 

@@ -492,7 +492,8 @@ def test_pages_the_model_never_writes_fall_back_to_the_beat_with_a_label(tmp_pat
         assert page.text == beat.beat  # an honest page, not a run-on or an empty one ...
         assert "no new text from the model" in page.text_provenance.parameters["fallback"]  # ... and labelled
     page_calls = [c for c in teller.toolbox.llm.calls if "Now write page" in c["messages"][1]["content"]]
-    assert len(page_calls) == 2 * 2 and all(c["max_tokens"] <= 220 for c in page_calls)  # two tries per page
+    # bounded: page_candidates (2) drafts and one more for an empty one, per page
+    assert len(page_calls) == 2 * 3 and all(c["max_tokens"] <= 220 for c in page_calls)
 
 
 def _endless_server():
@@ -674,3 +675,35 @@ def test_temp_files_of_a_folder_in_use_are_left_alone(tmp_path):
     finally:
         holder.kill()
         holder.wait(timeout=10)
+
+
+def test_an_asset_linked_out_of_the_folder_is_refused_on_every_read(make_teller, tmp_path):
+    """A story folder whose picture is a symbolic link to a file elsewhere (with the very bytes
+    story.json expects) is refused by every path that reads assets: export, eval, resume (the
+    memory rebuilt from the sheets' pictures), undo, ask."""
+    import shutil
+
+    from fakes import plan_json
+
+    teller = make_teller(llm={"plans": [plan_json(2)]})
+    root = tmp_path / "story"
+    story = teller.new_story("A fox", out=root, pages=2)
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+
+    def link(relative: str) -> None:
+        target = outside / relative.replace("/", "_")
+        shutil.copyfile(root / relative, target)
+        (root / relative).unlink()
+        (root / relative).symlink_to(target)
+
+    link(story.pages[0].illustration.path)
+    for read in (lambda: teller.export(root, "html"), lambda: teller.export(root, "json"),
+                 lambda: teller.evaluate(root), lambda: teller.ask(root, 1, "What colour is it?")):
+        with pytest.raises(StoryFolderError, match="symbolic link") as refused:
+            read()
+        assert story.pages[0].illustration.path in refused.value.message and refused.value.fix
+    link(story.characters[0].reference_assets[0].path)
+    shutil.rmtree(root / "memory")  # resume rebuilds the memory from the sheets and their pictures
+    with pytest.raises(StoryFolderError, match="symbolic link"):
+        teller.resume(root)

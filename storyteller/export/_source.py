@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from storyteller.errors import StoryFolderError
-from storyteller.session import load_story
+from storyteller.session import asset_file, load_story
 from storyteller.story import Asset, Character, Page, Story
 
 
@@ -67,7 +67,7 @@ class StorySource:
             self._data[path] = buffer.getvalue()
 
     def _read_verified(self, asset: Asset) -> bytes:
-        path = self.folder / asset.path
+        path = asset_file(self.folder, asset.path)
         try:
             data = path.read_bytes()
         except FileNotFoundError:
