@@ -32,8 +32,9 @@ _CORE_IMAGES = {"PNG": ("image/png", ".png"), "JPEG": ("image/jpeg", ".jpg"), "G
 ACTIVE_CLASS = "-epub-media-overlay-active"
 
 
-def render(source: StorySource, *, language: str = "en") -> bytes:
+def render(source: StorySource) -> bytes:
     story = source.story
+    language = story.language  # dc:language and every page's xml:lang
     files: dict[str, bytes] = {}  # path inside OEBPS/ -> bytes
     manifest: list[dict] = []
 

@@ -33,6 +33,8 @@ SAMPLE_RATE = 44100
 CAPTION_BAND = 200  # pixels under the picture reserved for burned-in captions
 CAPTION_LINES = 3
 FONT_SIZE = 34
+# The subtitle track's language, as MP4 spells it (ISO 639-2).
+ISO_639_2 = {"en": "eng", "zh": "zho"}
 BACKGROUND = (18, 18, 20)
 TEXT_COLOUR = (245, 242, 235)
 # Fonts tried for burned-in captions, widest coverage first; Pillow's built-in font is the fallback.
@@ -90,7 +92,7 @@ def reading_seconds(text: str) -> float:
 
 
 def plan_scenes(source: StorySource) -> list[Scene]:
-    font = caption_font()
+    font = _story_font(source.story)
     story = source.story
     scenes, clock = [], 0.0
     for page in story.pages:
@@ -166,7 +168,7 @@ def write_mp4(source: StorySource, out: Path) -> None:
         tmp = Path(tmp_name)
         # Video: one still per caption chunk, held for its duration (ffconcat lists them in order).
         lines = ["ffconcat version 1.0"]
-        font = caption_font()
+        font = _story_font(source.story)
         for scene in scenes:
             picture = _load_picture(scene.image)
             for i, chunk in enumerate(scene.chunks):
@@ -201,7 +203,8 @@ def write_mp4(source: StorySource, out: Path) -> None:
             "-map", "[v]", "-map", "[a]", "-map", f"{subtitle_input}:s",
             "-c:v", "libx264", "-preset", "veryfast", "-tune", "stillimage", "-crf", "20", "-pix_fmt", "yuv420p",
             "-c:a", "aac", "-b:a", "128k", "-ar", str(SAMPLE_RATE),
-            "-c:s", "mov_text", "-metadata:s:s:0", "language=und", "-metadata:s:s:0", "handler_name=Captions",
+            "-c:s", "mov_text", "-metadata:s:s:0", f"language={ISO_639_2.get(source.story.language[:2], 'und')}",
+            "-metadata:s:s:0", "handler_name=Captions",
             "-metadata", f"title={source.story.title}",
             "-metadata", f"comment={source.story.premise}",
             "-t", f"{total:.6f}",
@@ -214,15 +217,26 @@ def write_mp4(source: StorySource, out: Path) -> None:
 
 
 # -- captions -----------------------------------------------------------------------------------
-@lru_cache(maxsize=1)
-def caption_font():
+@lru_cache(maxsize=2)
+def caption_font(cjk: bool = False):
+    """The captions' font; `cjk`: one with Chinese glyphs (the storyboard's, or a clear error)."""
     from PIL import ImageFont
 
     layout = ImageFont.Layout.RAQM if _has_raqm() else ImageFont.Layout.BASIC
+    if cjk:
+        from storyteller.backends.storyboard.text import get_font
+
+        return ImageFont.truetype(get_font(FONT_SIZE, cjk=True).path, FONT_SIZE, layout_engine=layout)
     for candidate in FONT_CANDIDATES:
         if Path(candidate).is_file():
             return ImageFont.truetype(candidate, FONT_SIZE, layout_engine=layout)
     return ImageFont.load_default(FONT_SIZE)
+
+
+def _story_font(story):
+    from storyteller.backends.storyboard.text import needs_cjk
+
+    return caption_font(needs_cjk(story.title, *(p.text for p in story.pages), *(c.name for c in story.characters)))
 
 
 def _has_raqm() -> bool:
