@@ -414,30 +414,39 @@ def run_batch(teller: Storyteller, premises: str | Path | Iterable[str | dict], 
                                                   if bad else ": the premises are empty"),
                            fix="one premise a line, or JSONL lines like {\"premise\": \"A fox who finds a lantern\"}")
     out = Path(out).expanduser().absolute()
+    if ray is not None:  # connected before anything is written: a cluster that cannot be reached leaves no folder
+        from storyteller.cluster import RayScheduler
+
+        scheduler: LocalScheduler | RayScheduler = RayScheduler(teller.settings, ray, workers)
+    else:
+        scheduler = LocalScheduler(teller, workers or 1)
     try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise StoryFolderError(f"cannot create {out}: {exc.strerror}", fix="choose another --out") from exc
-    if not out.is_dir():
-        raise StoryFolderError(f"{out} is not a folder", fix="choose another --out")
-    lock = FileLock(str(out / LOCK_FILE), timeout=0)
-    try:
-        lock.acquire()
-    except Timeout:
-        raise StoryLocked(f"another storyteller batch is running on {out}",
-                          fix="wait for it to end (its progress is in batch-report.json), or choose another --out") from None
-    try:
-        return _run_locked(teller, items, bad, premises, out, workers, ray, on_event or (lambda event: None), token)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoryFolderError(f"cannot create {out}: {exc.strerror}", fix="choose another --out") from exc
+        if not out.is_dir():
+            raise StoryFolderError(f"{out} is not a folder", fix="choose another --out")
+        lock = FileLock(str(out / LOCK_FILE), timeout=0)
+        try:
+            lock.acquire()
+        except Timeout:
+            raise StoryLocked(f"another storyteller batch is running on {out}",
+                              fix="wait for it to end (its progress is in batch-report.json), or choose another --out") from None
+        try:
+            return _run_locked(teller, items, bad, premises, out, scheduler, on_event or (lambda event: None), token)
+        finally:
+            lock.release()
     finally:
-        lock.release()
+        scheduler.close()
 
 
-def _run_locked(teller, items: list[BatchItem], bad: list[BadLine], premises, out: Path, workers: int | None,
-                ray: str | None, relay: Callable[[BaseEvent], None], token: CancelToken) -> BatchReport:
+def _run_locked(teller, items: list[BatchItem], bad: list[BadLine], premises, out: Path, scheduler,
+                relay: Callable[[BaseEvent], None], token: CancelToken) -> BatchReport:
     previous = _previous(out)
     report = BatchReport(premises=str(premises) if isinstance(premises, (str, Path)) else "(given as a list)",
-                         out=str(out), scheduler="", workers=workers or 1, started_at=_now(), bad_lines=bad,
-                         run_id=os.urandom(8).hex())
+                         out=str(out), scheduler=scheduler.describe(), workers=scheduler.workers, started_at=_now(),
+                         bad_lines=bad, run_id=os.urandom(8).hex())
     jobs: list[Job] = []
     for index, item in enumerate(items):
         folder = out / item.folder_name()
@@ -466,13 +475,6 @@ def _run_locked(teller, items: list[BatchItem], bad: list[BadLine], premises, ou
             except Exception as exc:
                 result.eval_error = ErrorInfo.of(exc)
 
-    if ray is not None:
-        from storyteller.cluster import RayScheduler
-
-        scheduler = RayScheduler(teller.settings, ray, workers)
-    else:
-        scheduler = LocalScheduler(teller, workers or 1)
-    report.scheduler, report.workers = scheduler.describe(), scheduler.workers
     started = time.perf_counter()
 
     def save() -> None:
@@ -493,7 +495,7 @@ def _run_locked(teller, items: list[BatchItem], bad: list[BadLine], premises, ou
     try:
         scheduler.run(jobs, report.run_id, out, finished, relay, token)
     finally:
-        report.actors = scheduler.close()
+        report.actors = scheduler.placement()
         report.finished_at = _now()
         save()
     return report
@@ -533,5 +535,8 @@ class LocalScheduler:
                         pass
                 raise
 
-    def close(self) -> dict[str, int]:
-        return {}  # the backends stay loaded in this process's registry, for whatever runs next
+    def placement(self) -> dict[str, int]:
+        return {}  # no actors: the backends are this process's
+
+    def close(self) -> None:
+        pass  # the backends stay loaded in this process's registry, for whatever runs next

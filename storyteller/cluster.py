@@ -426,6 +426,21 @@ def _check_shared(out: Path, run_id: str, where: str) -> None:
 # =============================================================================================
 # the driver side
 # =============================================================================================
+def _reachable(address: str) -> None:
+    """A HOST:PORT that nothing answers at fails here at once (Ray itself keeps trying for minutes)."""
+    import socket
+
+    host, _, port = address.rpartition(":")
+    if address == "auto" or "://" in address or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=5).close()
+    except OSError as exc:
+        raise BackendUnavailable(
+            f"nothing answers at {address} ({exc.strerror or exc}): no Ray cluster's head listens there",
+            fix="give the address `ray start --head` printed (HOST:6379), or --ray auto for a Ray on this machine") from None
+
+
 class RayScheduler:
     """Runs the batch's stories as Ray tasks; `address` "auto" (the cluster `ray start` made on this
     machine, or else a new local one for this batch) or a cluster's address (HOST:6379)."""
@@ -437,6 +452,7 @@ class RayScheduler:
         self.settings_data = settings.model_dump(mode="json")
         self.started_here = False
         if not ray.is_initialized():
+            _reachable(address)
             try:
                 ray.init(address=None if address == "auto" else address, log_to_driver=False)
             except (ConnectionError, RuntimeError, ValueError) as exc:
@@ -521,11 +537,11 @@ class RayScheduler:
         result.attempts = max(starts, result.attempts)
         return result
 
-    def close(self) -> dict[str, int]:
-        """Ends the batch's actors; returns how many each role had."""
-        try:
-            return self.ray.get(self.hub.placement.remote())
-        finally:
-            self.ray.kill(self.hub)  # and with it the backend actors it made
-            if self.started_here:
-                self.ray.shutdown()
+    def placement(self) -> dict[str, int]:
+        """How many backend actors each role has."""
+        return self.ray.get(self.hub.placement.remote())
+
+    def close(self) -> None:
+        self.ray.kill(self.hub)  # and with it the backend actors it made
+        if self.started_here:
+            self.ray.shutdown()

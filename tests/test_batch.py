@@ -290,6 +290,18 @@ def test_ray_missing_says_how_to_install_it(make_teller, tmp_path, monkeypatch):
     assert "[ray]" in caught.value.fix
 
 
+def test_a_cluster_that_is_not_there_fails_at_once_and_writes_nothing(make_teller, tmp_path):
+    pytest.importorskip("ray")
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    started = time.monotonic()
+    with pytest.raises(BackendUnavailable, match=f"nothing answers at 127.0.0.1:{port}") as caught:
+        fakes_teller(make_teller).batch(PREMISES[:1], out=tmp_path / "out", pages=1, ray=f"127.0.0.1:{port}")
+    assert "ray start --head" in caught.value.fix and time.monotonic() - started < 10
+    assert not (tmp_path / "out").exists()
+
+
 # =============================================================================================
 # on a Ray cluster on this machine
 # =============================================================================================
@@ -416,3 +428,23 @@ def test_two_stories_on_the_embedded_default_on_ray(ray_cluster, tmp_path):
     loads = [e.event.role for e in events if isinstance(e, StoryEvent) and isinstance(e.event, ModelCall)]
     assert loads.count("llm") == 1 and loads.count("narrator") <= 1  # once for both stories
     assert report.actors["llm"] == 1
+
+
+@pytest.mark.slow
+def test_a_served_llm_is_shared_through_its_server_not_an_actor(make_teller, ray_cluster, llama_server, tmp_path):
+    """The LLM served once (llama.cpp's OpenAI-compatible server on loopback, as vLLM would serve it
+    to a cluster): every story task is a client of it, and only the other roles get actors."""
+    from storyteller.config import RoleConfig
+
+    teller = fakes_teller(make_teller)
+    teller.settings.llm = RoleConfig(backend="openai", options={
+        "base_url": llama_server, "json_mode": "json_object", "context_length": 2048, "timeout": 120})
+    report = type(teller)(teller.settings, registry=teller.toolbox.registry).batch(
+        PREMISES[:2], out=tmp_path / "out", pages=1, ray=ray_cluster)
+    assert [s.status for s in report.stories] == ["done", "done"], [s.error for s in report.stories]
+    assert "llm" not in report.actors and report.actors["illustrator"] == 1
+    for result in report.stories:
+        page = load_story(Path(result.folder)).pages[0]
+        assert page.text_provenance.backend == "openai" and page.text_provenance.parameters["base_url"] == llama_server
+        assert "ray_actor" not in page.text_provenance.parameters  # the task's own client made it
+        assert page.illustration.provenance.parameters["ray_actor"].startswith("illustrator actor on ")

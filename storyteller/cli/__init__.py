@@ -242,8 +242,9 @@ def batch(
 ) -> None:
     """Write many stories, one per premise, each in its own folder.
 
-    Run it again to skip the finished stories and resume the interrupted ones. Ends with a table
-    of each story's figures (from `storyteller eval`) and DIR/batch-report.json."""
+    Run it again to skip the finished stories and resume the interrupted ones.
+
+    It ends with a table of each story's figures (from `storyteller eval`) and DIR/batch-report.json."""
     from storyteller.cli.batch import run_batch_command
 
     raise typer.Exit(run_batch_command(_storyteller(config), premises, out=out, pages=pages, style=style, seed=seed,
