@@ -230,8 +230,8 @@ class StoryResult(BaseModel):
     turns: int = 0
     wall_s: float | None = Field(default=None, description="This run's time on the story (an earlier run's when skipped).")
     model_s: float | None = Field(default=None, description=(
-        "Sum of the story's model calls as timed; with several stories at once, a call waiting for a shared "
-        "model counts."))
+        "Sum of the story's model calls as timed (calls that overlap each count); with several stories at "
+        "once, a call waiting for a shared model counts."))
     load_s: float | None = Field(default=None, description="Model loading this story's calls triggered.")
     model_calls: int = 0
     where: str = Field(default="", description="Which process (and Ray node) ran it.")

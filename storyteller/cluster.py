@@ -14,7 +14,11 @@ backend is a client of a served model (the `openai` backends, e.g. a vLLM server
 each task talks to the server itself. Model calls run in the actors through the one instrumented
 path (Backend.timed); their ModelCall events travel back with each call and are emitted in the
 task, so model time and provenance are what they are in one process (the provenance also names
-the actor that made it, `ray_actor`). An LLM's text reaches the task whole, not streamed.
+the actor that made it, `ray_actor`). What a backend offers beyond its role's interface (an
+image embedder's `view`, `character_similarity`, `has_text_tower`, which the consistency gate looks
+for) is looked up in the actor, so the gate scores as it does in one process. An LLM's text
+reaches the task whole, not streamed; the driver is sent a story's events without its text deltas
+and model calls (the result carries its model time).
 
 A task whose worker dies (killed, out of memory, node lost) is started again by Ray (up to
 `ray.max_retries`); it finds the story folder as the dead one left it (every write is atomic, the
