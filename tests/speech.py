@@ -21,8 +21,10 @@ def whisper_model():
     return WhisperModel(str(embedded_model_folder()), device="cpu", compute_type="int8", cpu_threads=2)
 
 
-def transcribe(wav_path: Path) -> str:
-    segments, _ = whisper_model().transcribe(str(wav_path), language="en", beam_size=1)
+def transcribe(wav_path: Path, language: str = "en") -> str:
+    # For Mandarin the prompt in simplified characters keeps Whisper from writing traditional ones.
+    prompt = "以下是普通话的句子。" if language == "zh" else None
+    segments, _ = whisper_model().transcribe(str(wav_path), language=language, beam_size=1, initial_prompt=prompt)
     return " ".join(s.text for s in segments).strip()
 
 
@@ -30,9 +32,32 @@ def words(text: str) -> list[str]:
     return re.findall(r"[a-z0-9']+", text.lower())
 
 
+def hanzi(text: str) -> list[str]:
+    return re.findall(r"[\u4e00-\u9fff]", text)
+
+
+def syllables(text: str) -> list[str]:
+    """The text's Mandarin syllables, toneless (pypinyin): a homophone Whisper writes with another
+    character still counts as heard."""
+    from pypinyin import lazy_pinyin
+
+    return lazy_pinyin("".join(hanzi(text)))
+
+
+def character_error_rate(reference: str, hypothesis: str) -> float:
+    return _edit_rate(hanzi(reference), hanzi(hypothesis))
+
+
+def syllable_error_rate(reference: str, hypothesis: str) -> float:
+    return _edit_rate(syllables(reference), syllables(hypothesis))
+
+
 def word_error_rate(reference: str, hypothesis: str) -> float:
-    ref, hyp = words(reference), words(hypothesis)
-    # Levenshtein distance over words.
+    return _edit_rate(words(reference), words(hypothesis))
+
+
+def _edit_rate(ref: list[str], hyp: list[str]) -> float:
+    # Levenshtein distance over the units.
     row = list(range(len(hyp) + 1))
     for i, r in enumerate(ref, 1):
         prev, row[0] = row[0], i

@@ -148,7 +148,7 @@ def test_cli_new_story_end_to_end_offline(tmp_path):
         assert page.narration.provenance.backend == "ensemble"  # Piper, hibari, Kokoro and flite voices
     # Everything stays inside the story folder.
     assert {p.name for p in out.iterdir()} <= {"story.json", "images", "audio", "memory", ".storyteller.lock"}
-    assert json.loads((out / "story.json").read_text())["schema_version"] == 3
+    assert json.loads((out / "story.json").read_text())["schema_version"] == SCHEMA_VERSION
     assert story.title in run.stdout
 
     again = subprocess.run([*cli, "new", "Another", "--out", str(out)], capture_output=True, text=True, env=env)

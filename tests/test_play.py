@@ -162,7 +162,7 @@ def test_a_story_told_turn_by_turn(tmp_path, play_env):
     term.expect(r"style \[watercolor\] ›")
     term.send("")  # the default style
     term.expect(r"The Lantern\s+\(2 pages; Fern, Owl\)")
-    term.expect(r"1\s+Scene 1 text\. Fern walks on through the snow\.")
+    term.expect(r'1\s+Scene 1 text\. Snow falls on the pines\. "We go on, 1 steps more," says Fern\. Fern walks on through the snow\.')
     assert term.prompt() == ("main", 2)
     assert "images/page-02.png" in term.screen and "audio/page-02.wav" in term.screen
 

@@ -380,7 +380,7 @@ class ChineseLLM(PlanningLLM):
         elif "现在安排第" in prompt:
             number = int(re.search(r"现在安排第 (\d+)", prompt).group(1))
             opener = re.search(r'以"([^"]+)"开头', prompt)
-            text = json.dumps({"beat": f"{opener.group(1) if opener else ''} 第{number}件新鲜事发生在雪地里",
+            text = json.dumps({"beat": f"{opener.group(1) if opener else ''}第{number}件新鲜事发生在雪地里",
                                "scene": "雪地", "characters": ["小红"]}, ensure_ascii=False)
         elif "现在写第" in prompt:
             number = int(re.search(r"现在写第 (\d+)", prompt).group(1))

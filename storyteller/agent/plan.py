@@ -99,7 +99,8 @@ def several_allowed(premise: str, kind: str) -> bool:
 
 
 # Kinds too vague to draw or to tell apart ("a thing", "an animal").
-VAGUE_KINDS = {"animal", "thing", "creature", "character", "object", "being", "friend", "helper", "other", "someone"}
+VAGUE_KINDS = {"animal", "thing", "creature", "character", "object", "being", "friend", "helper", "other", "someone",
+               "动物", "东西", "生物", "角色", "物体", "朋友", "人物", "帮手", "其他", "某人"}
 
 
 def _vague(member: Hero) -> list[str]:
@@ -197,7 +198,11 @@ def beat_model(names: list[str], opener: str | None = None, *, grammar: bool = T
         # No quote or backslash inside: the pattern becomes grammar rules for a JSON string.
         # Only regex operators are escaped: llama.cpp's pattern-to-grammar reads "\ " as an error.
         literal = re.sub(r"([.^$*+?{}\[\]\\|()])", r"\\\1", opener)
-        beat = Field(pattern="^" + literal + r" [^\"\\\n]{8,150}$")
+        if prose.is_cjk(opener):
+            # Chinese: no space after 有一天，and no Latin letters (a small model slips into English).
+            beat = Field(pattern="^" + literal + r"[^\"\\\nA-Za-z ]{8,150}$")
+        else:
+            beat = Field(pattern="^" + literal + r" [^\"\\\n]{8,150}$")
     return create_model(
         "PageBeat",
         beat=(str, beat),
@@ -210,6 +215,12 @@ def tidy_beat(text: str) -> str:
     """A beat as one clean sentence: the grammar's length bound can cut one mid-word ("he can"),
     so a beat is cut back to its last full sentence when one is left, and ends with a stop."""
     text = re.sub(r"\s+", " ", text).strip().strip("\\").strip()
+    if prose.is_cjk(text):  # Chinese: no spaces between its words, and its own full stop
+        text = re.sub(r"(?<=[^\x00-\x7f]) (?=[^\x00-\x7f])", "", text)
+        if text and text[-1] not in "。！？":
+            cut = max(text.rfind("。"), text.rfind("！"), text.rfind("？"))
+            text = text[: cut + 1] if cut > 8 else text.rstrip("，,;；:： .") + "。"
+        return text
     if text and text[-1] not in ".!?":
         cut = max(text.rfind(". "), text.rfind("! "), text.rfind("? "))
         text = text[: cut + 1] if cut > 20 else text.rstrip(",;:- ") + "."

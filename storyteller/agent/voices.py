@@ -17,7 +17,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from storyteller.backends.base import AudioResult, VoiceSpec
-from storyteller.errors import BackendCallError, InvalidInput
+from storyteller.errors import BackendCallError, BackendUnavailable, InvalidInput
 from storyteller.story import Character, Page, Provenance, SpokenLine, Story, Voice
 
 LINE_GAP_S = 0.35  # silence between two lines, so a change of speaker is heard
@@ -80,6 +80,24 @@ def _register(character: Character) -> int:
     return 1 if _SMALL.search(text) else -1 if _LARGE.search(text) else 0
 
 
+def voices_for(language: str, offered: list[VoiceSpec]) -> list[VoiceSpec]:
+    """The offered voices that speak `language`: those that say they do, else those that say
+    nothing of their languages (a configured model); an error that says how to get one when none."""
+    if not offered:
+        raise BackendCallError("the narrator offers no voices")
+    spoken = [v for v in offered if language in v.languages] or [v for v in offered if not v.languages]
+    if not spoken:
+        from storyteller.languages import get
+
+        name = get(language).name
+        raise BackendUnavailable(
+            f"no voice of the narrator speaks {name} ({language}); its voices speak "
+            f"{', '.join(sorted({code for v in offered for code in v.languages}))}",
+            fix="for Mandarin install espeak-ng (`sudo apt-get install espeak-ng`; scripts/setup.sh does it), "
+                "or configure a narrator for the language (README, 'Real models')")
+    return spoken
+
+
 def assign_voices(story: Story, offered: list[VoiceSpec]) -> list[str]:
     """Give the narrator and every character without a voice one from `offered`; return the slugs given one.
 
@@ -89,8 +107,7 @@ def assign_voices(story: Story, offered: list[VoiceSpec]) -> list[str]:
     theirs wins, then the least used speaker and voice, then one whose pitch suits the creature,
     then the backend's order.
     """
-    if not offered:
-        raise BackendCallError("the narrator offers no voices")
+    offered = voices_for(story.language, offered)
     if story.narrator_voice is None:
         story.narrator_voice = to_voice(offered[0])
     by_id = {v.voice_id: v for v in offered}

@@ -196,7 +196,10 @@ def drop_restated_beat(text: str, beat: str, repairs: list[str]) -> str:
     if len(kept) == len(prose.sentences(text)):
         return text
     repairs.append("dropped the beat, said again word for word")
-    return " ".join(kept) if len(kept) >= 2 else ""
+    # What is left is a page if it is more than a few words (a line of dialogue and what follows
+    # can be one sentence in Chinese: 小狐狸说：“…”松鼠过来了。).
+    rest = ("" if prose.is_cjk(text) else " ").join(kept)
+    return rest if len(prose.words(rest)) >= 6 else ""
 
 
 class SlotStream:

@@ -277,6 +277,9 @@ class VoiceSpec:
     # speakers are different people. '' is the voice itself.
     speaker: str = ""
     register: int | None = None  # +1 a high voice, -1 a low one, 0 middle; None: told by the pitch shift
+    # The story languages (BCP-47, as Story.language) the voice speaks; () when the backend does
+    # not say (a configured model): it is then offered for any story.
+    languages: tuple[str, ...] = ()
 
     @property
     def who(self) -> str:

@@ -238,8 +238,11 @@ class _LazyGrammarSampler:
         return token
 
     def __del__(self):
-        if getattr(self, "_grammar", None) is not None:
-            self._lib.llama_sampler_free(self._grammar)
+        # At interpreter exit llama_cpp's bindings may be torn down first (their functions None):
+        # the process is ending, so the sampler's memory goes with it.
+        free = getattr(getattr(self, "_lib", None), "llama_sampler_free", None)
+        if getattr(self, "_grammar", None) is not None and callable(free):
+            free(self._grammar)
             self._grammar = None
 
 

@@ -79,10 +79,13 @@ class PiperNarrator(NarratorBackend):
 
     def voices(self) -> list[VoiceSpec]:
         speakers = self._speakers()
+        # The voice file's phonemiser says its language ("en-us" -> en, "cmn"/"zh" -> zh).
+        code = (getattr(self._voice.config, "espeak_voice", "") or "").split("-")[0].lower()
+        languages = ("zh",) if code in ("cmn", "zh", "yue") else (code,) if code else ()
         if next(iter(speakers.values())) is not None:
-            return [VoiceSpec(voice_id=s) for s in speakers]
+            return [VoiceSpec(voice_id=s, languages=languages) for s in speakers]
         speaker = f"piper:{next(iter(speakers))}"  # the variants are one person's voice
-        return [VoiceSpec(voice_id=voice_id, length_scale=rate, pitch_shift=pitch, speaker=speaker)
+        return [VoiceSpec(voice_id=voice_id, length_scale=rate, pitch_shift=pitch, speaker=speaker, languages=languages)
                 for voice_id, (_, rate, pitch) in zip(speakers, _VARIANTS, strict=True)]
 
     def synthesize(self, text: str, voice: VoiceSpec | None = None) -> AudioResult:

