@@ -12,6 +12,7 @@ for it in the narrator (see storyteller.agent.voices), and its rules in storytel
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -134,3 +135,64 @@ def _identifier():
     identifier = LanguageIdentifier.from_model_file(MODEL_FILE)
     identifier.set_languages(list(LANGUAGES))
     return identifier
+
+
+# -- what the pictures understand ---------------------------------------------------------------
+# The storyboard and the page reader (storyteller/staging.py) know things by English words ("fox",
+# "lantern", "run"). For Chinese text, `gloss` adds the English word of each picture-book noun,
+# verb, feeling and colour it finds, longest first (猫头鹰 is an owl before 猫 is a cat), so a
+# Chinese story's fox is drawn as a fox holding its lantern. Words that are too often part of
+# other words (人, 信 in 相信) are left out: better a thing not drawn than the wrong one.
+ZH_GLOSSARY = {
+    # animals and other figures
+    "狐狸": "fox", "狼": "wolf", "松鼠": "squirrel", "兔子": "rabbit", "兔": "rabbit", "熊": "bear", "猫头鹰": "owl",
+    "猫": "cat", "小狗": "puppy", "狗": "dog", "老鼠": "mouse", "鼠": "mouse", "刺猬": "hedgehog", "小鸟": "bird",
+    "鸟": "bird", "鸭子": "duck", "鸭": "duck", "鸡": "chicken", "猪": "pig", "牛": "cow", "马": "horse", "山羊": "goat",
+    "羊": "sheep", "猴子": "monkey", "老虎": "tiger", "狮子": "lion", "大象": "elephant", "鹿": "deer", "青蛙": "frog",
+    "乌龟": "turtle", "海龟": "turtle", "鱼": "fish", "海豹": "seal", "企鹅": "penguin", "恐龙": "dinosaur", "龙": "dragon",
+    "机器人": "robot", "雪人": "snowman", "蝴蝶": "butterfly", "蜜蜂": "bee", "章鱼": "octopus", "鲸": "whale",
+    "男孩": "boy", "女孩": "girl", "孩子": "child", "奶奶": "grandmother", "爷爷": "grandfather", "妈妈": "mother",
+    "爸爸": "father", "老师": "teacher", "船长": "captain", "海盗": "pirate", "国王": "king", "公主": "princess",
+    "王子": "prince", "宇航员": "astronaut", "面包师": "baker", "女巫": "witch", "巫师": "wizard", "看守人": "keeper",
+    # things
+    "灯笼": "lantern", "灯塔": "lighthouse", "灯": "lamp", "蜡烛": "candle", "篝火": "campfire", "风筝": "kite",
+    "气球": "balloon", "雨伞": "umbrella", "伞": "umbrella", "花": "flower", "树": "tree", "叶子": "leaf", "书": "book",
+    "地图": "map", "钥匙": "key", "盒子": "box", "宝藏": "treasure", "宝箱": "chest", "船": "boat", "星星": "star",
+    "月亮": "moon", "太阳": "sun", "面包": "bread", "蛋糕": "cake", "苹果": "apple", "帽子": "hat", "围巾": "scarf",
+    "篮子": "basket", "背包": "backpack", "包": "bag", "雪橇": "sled", "礼物": "gift", "信封": "letter",
+    # places, light and weather
+    "森林": "forest", "海边": "beach", "大海": "sea", "海": "sea", "山": "mountain", "河": "river", "湖": "lake",
+    "花园": "garden", "家": "home", "房子": "house", "城堡": "castle", "村子": "village", "城市": "city", "沙漠": "desert",
+    "晚上": "night", "夜晚": "night", "夜": "night", "早上": "morning", "清晨": "dawn", "傍晚": "evening", "雪": "snow",
+    "雨": "rain", "风": "wind", "云": "cloud",
+    # actions
+    "跳舞": "dance", "走": "walk", "跑": "run", "跳": "jump", "飞": "fly", "睡": "sleep", "看": "look", "找": "search",
+    "游泳": "swim", "游": "swim", "吃": "eat", "唱": "sing", "爬": "climb", "坐": "sit", "拥抱": "hug", "抱": "hug",
+    "挥手": "wave", "躲": "hide", "读": "read", "说": "say", "喊": "shout", "问": "ask",
+    # feelings
+    "高兴": "happy", "开心": "happy", "笑": "smile", "欢呼": "hooray", "伤心": "sad", "难过": "sad", "哭": "cry",
+    "害怕": "afraid", "惊讶": "surprised", "生气": "angry", "想": "think", "累": "tired", "困": "sleepy",
+    # colours
+    "红": "red", "橙": "orange", "橘": "orange", "黄": "yellow", "绿": "green", "蓝": "blue", "紫": "purple",
+    "粉": "pink", "白": "white", "黑": "black", "灰": "grey", "棕": "brown", "褐": "brown", "金": "gold", "银": "silver",
+}
+_ZH_LONGEST = max(map(len, ZH_GLOSSARY))
+_HAN = re.compile(r"[\u3400-\u9fff]")
+
+
+def gloss(text: str) -> str:
+    """`text`, followed by the English words of the Chinese picture-book words in it (unchanged
+    when it has no Chinese)."""
+    if not _HAN.search(text):
+        return text
+    found, i = [], 0
+    while i < len(text):
+        for size in range(min(_ZH_LONGEST, len(text) - i), 0, -1):
+            english = ZH_GLOSSARY.get(text[i:i + size])
+            if english:
+                found.append(english)
+                i += size
+                break
+        else:
+            i += 1
+    return f"{text} {' '.join(found)}" if found else text

@@ -17,6 +17,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from storyteller.languages import gloss
 from storyteller.story import Shot, ShotCharacter
 
 # -- settings ---------------------------------------------------------------------------------------
@@ -202,8 +203,9 @@ _DOUBLE_FINAL = {"hop", "skip", "stop", "run", "swim", "jog", "hug", "nap", "cha
 
 
 def words(text: str) -> list[str]:
-    """Lower-case words, accented letters kept ("café"), apostrophes dropped."""
-    return re.findall(r"[a-zà-ÿ]+", text.lower().replace("'", ""))
+    """Lower-case words, accented letters kept ("café"), apostrophes dropped; Chinese text is read
+    through its English gloss (storyteller.languages.gloss)."""
+    return re.findall(r"[a-zà-ÿ]+", gloss(text).lower().replace("'", ""))
 
 
 def _inflections(verb: str) -> set[str]:
@@ -362,7 +364,7 @@ def read_props(text: str, *, exclude: Sequence[str] = (), limit: int = MAX_PROPS
 
 def _clauses(text: str) -> list[list[str]]:
     """The text cut into clauses (sentences split at , ; : and 'and then'), each as words."""
-    parts = re.split(r"[.!?;:\n]+|,|\band then\b|\bthen\b", text)
+    parts = re.split(r"[.!?;:\n。！？；：]+|[,，]|\band then\b|\bthen\b", text)
     return [words(p) for p in parts if words(p)]
 
 
@@ -425,7 +427,7 @@ def read_cast(text: str, names: Mapping[str, Sequence[str]]) -> dict[str, dict[s
 def read_far(text: str, names: Sequence[str]) -> bool:
     """True when a clause naming the character puts it far away ("Owl, far away on the hill")."""
     wanted = {w for n in names for w in words(n) if len(w) > 1 and w not in _TITLE_WORDS}
-    for part in re.split(r"[.!?;\n]+", text.lower()):
+    for part in re.split(r"[.!?;\n。！？；]+", text.lower()):
         if set(words(part)) & wanted and any(p in part for p in FAR_PHRASES):
             return True
     return False

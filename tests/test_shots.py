@@ -397,3 +397,20 @@ def test_a_page_does_not_repeat_the_framing_of_the_page_before_unasked():
     asked = make_shot(AnsweringLLM(answer), text="Fen wiped a tear from her eyes.", scene="a dark wood",
                       cast=[FEN], previous=first)
     assert asked.camera == "close-up"  # the words ask for it: a tear, her eyes
+
+
+def test_a_chinese_page_is_staged_and_drawn_through_its_gloss(tmp_path):
+    """The lexicon and the storyboard know English words; Chinese is read through
+    storyteller.languages.gloss: 狐狸 is drawn as a fox, 灯笼 as a lantern, 跑 as running."""
+    from storyteller.backends.storyboard.figures import resolve_look
+    from storyteller.languages import gloss
+
+    assert gloss("猫头鹰在晚上飞") == "猫头鹰在晚上飞 owl night fly"  # the longest word first: not 猫, a cat
+    assert gloss("A fox") == "A fox"
+    shot = staging.read_shot("小狐狸提着灯笼在雪地里跑，猫头鹰在树上睡觉。", scene="冬天的森林",
+                             names={"xiao-hu-li": ["小狐狸", "狐狸"], "gu-gu": ["咕咕", "猫头鹰"]})
+    cast = {c.character: c for c in shot.cast}
+    assert cast["xiao-hu-li"].action == "run" and cast["gu-gu"].action == "sleep"
+    assert "lantern" in shot.props and shot.weather == "snow"
+    look = resolve_look(Figure(key="xiao-hu-li", label="小狐狸", description="橘红色的毛", colors=["橘红"], species="狐狸"))
+    assert (look.kind, look.species) == ("quadruped", "fox")

@@ -11,6 +11,8 @@ import hashlib
 import re
 from typing import Any
 
+from storyteller.languages import gloss
+
 RGB = tuple[int, int, int]
 HEX_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
@@ -53,7 +55,7 @@ def parse_color(value: str) -> RGB:
     text = str(value).strip().lower()
     if HEX_COLOR.match(text):
         return tuple(int(text[i:i + 2], 16) for i in (1, 3, 5))  # type: ignore[return-value]
-    words = re.findall(r"[a-z]+", text)
+    words = re.findall(r"[a-z]+", gloss(text))  # 橘红 -> orange red
     factor = 1.0
     for word in words:
         factor *= SHADE_WORDS.get(word, 1.0)

@@ -14,6 +14,7 @@ from typing import Any
 from PIL import Image, ImageDraw
 
 from storyteller.backends.storyboard.colors import INK, RGB, rgba, stable_int
+from storyteller.languages import gloss
 
 
 SUPERSAMPLE = 3
@@ -196,5 +197,6 @@ class Look:
 
 def split_words(text: str) -> list[str]:
     """Lower-case a-z words of a figure's text. Scene text uses scenes.tokens, which keeps accented
-    letters; they stay two functions because one would change which figure words match ("café")."""
-    return re.findall(r"[a-z]+", text.lower())
+    letters; they stay two functions because one would change which figure words match ("café").
+    Chinese is read through its English gloss (狐狸 -> fox)."""
+    return re.findall(r"[a-z]+", gloss(text).lower())
