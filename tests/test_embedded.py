@@ -154,3 +154,30 @@ def test_cli_new_story_end_to_end_offline(tmp_path):
     again = subprocess.run([*cli, "new", "Another", "--out", str(out)], capture_output=True, text=True, env=env)
     assert again.returncode == 1
     assert "already holds a story" in again.stderr and "Traceback" not in again.stderr
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="no Mandarin voice: espeak-ng is not installed")
+def test_cli_tells_a_story_in_chinese_offline(tmp_path):
+    """A Chinese premise: planned and written in Chinese, pinyin file names, the fox drawn as a
+    four-legged animal, narrated by Mandarin voices only."""
+    from storyteller.memory import prose
+
+    out = tmp_path / "fox-zh"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "NO_COLOR": "1", "COLUMNS": "120"}
+    cli = [str(Path(sys.executable).with_name("storyteller"))]
+    run = subprocess.run(_offline([*cli, "new", "小狐狸在雪地里找到一盏灯笼", "--pages", "2", "--out", str(out)]),
+                         capture_output=True, text=True, env=env, timeout=900)
+    assert run.returncode == 0, run.stderr[-3000:]
+    story = load_story(out)
+    assert story.language == "zh" and story.is_complete and len(story.pages) == 2
+    assert prose.is_cjk(story.title) and all(prose.is_cjk(p.text) for p in story.pages)
+    assert all(prose.is_cjk(b.beat) and " " not in b.beat for b in story.outline)
+    hero = story.characters[0]
+    assert "狐狸" in hero.appearance.species and all(c.slug.isascii() for c in story.characters)
+    voices = [story.narrator_voice] + [c.voice for c in story.characters if c.voice]
+    assert all(v.voice_id.startswith("espeak-cmn") for v in voices)
+    for page in story.pages:
+        assert page.text != story.outline[page.number - 1].beat
+        assert all(call["model"].startswith("espeak:") for call in page.narration.provenance.parameters["calls"])
+        drawn = {f["key"]: f["kind"] for f in page.illustration.provenance.parameters["figures"]}
+        assert drawn.get(hero.slug, "quadruped") == "quadruped"  # a fox, not a person

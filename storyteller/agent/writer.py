@@ -121,10 +121,12 @@ def clean_page_text(text: str, earlier: list[str] = (), sources: list[str] = (),
     if len(kept) > MAX_SENTENCES:
         done.append(f"kept the first {MAX_SENTENCES} sentences")
         kept = kept[:MAX_SENTENCES]
-    while len(kept) > 2 and len(" ".join(kept).split()) > WORDS_PER_PAGE * 1.3:
+    # Chinese is written without spaces: none between its sentences, none a model put inside one.
+    joiner = "" if prose.is_cjk(text) else " "
+    while len(kept) > 2 and len(prose.words(joiner.join(kept))) > WORDS_PER_PAGE * 1.3:
         done.append("dropped a sentence over the length limit")
         kept.pop()
-    return " ".join(kept)
+    return re.sub(r"(?<=[^\x00-\x7f]) +(?=[^\x00-\x7f])", "", joiner.join(kept)) if joiner == "" else " ".join(kept)
 
 
 def page_model(speakers: list[str], language: Language = ENGLISH) -> type[BaseModel]:
