@@ -42,7 +42,8 @@ STOPWORDS = frozenset(
 # A sentence ends at . ! or ? (and the quote or bracket closing there) when what follows starts a
 # new one: a capital, a quote, or the end. '"I was lost!" said Fox.' is one sentence. 。！？ end
 # one wherever they are ("“看！”小狐狸说。" is one sentence: the quote mark follows the 。).
-_BREAK = re.compile(r"[.!?]+[\"'”’)]*(?=\s+[\"“'‘(]*[A-Z0-9" + _CJK_RANGES + r"]|\s+[\"“'‘]*\s*$|\s*$)")
+# Titles before a name ("Mrs. Brown") end no sentence.
+_BREAK = re.compile(r"(?<!\bMr)(?<!\bMrs)(?<!\bMs)(?<!\bDr)(?<!\bSt)[.!?]+[\"'”’)]*(?=\s+[\"“'‘(]*[A-Z0-9" + _CJK_RANGES + r"]|\s+[\"“'‘]*\s*$|\s*$)")
 _ZH_OPEN, _ZH_CLOSE, _ZH_END = "“「『", "”」』", "。！？"
 
 
