@@ -296,8 +296,6 @@ class FliteNarrator(NarratorBackend):
                 for v in self._offered]
 
     def synthesize(self, text: str, voice: VoiceSpec | None = None) -> AudioResult:
-        import numpy as np
-
         _check_text(text)
         voice = voice or self.voices()[0]
         self.ensure_setup()
@@ -307,16 +305,7 @@ class FliteNarrator(NarratorBackend):
         def run():
             command = [self.binary, "-voice", _FLITE_VOICES[voice.voice_id][0],
                        "--setf", f"duration_stretch={1 / engine_pace(voice):.4f}", "-t", text, "-o", "/dev/stdout"]
-            try:
-                result = subprocess.run(command, capture_output=True, timeout=120, check=True)
-                with wave.open(io.BytesIO(result.stdout)) as wav:
-                    rate = wav.getframerate()
-                    pcm = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
-            except (OSError, subprocess.SubprocessError, wave.Error, EOFError) as exc:
-                raise BackendCallError(f"flite failed to synthesise {text[:60]!r}: {exc}") from exc
-            if not len(pcm):
-                raise BackendCallError(f"flite produced no audio for {text[:60]!r}")
-            return resample(pcm.astype(np.float32) / 32768, pitch_factor(voice)), rate
+            return _wav_of(command, "flite", text, voice)
 
         (samples, rate), provenance = self.timed("synthesize", run, prompt=text, parameters=_voice_parameters(voice))
         return AudioResult(samples=samples, sample_rate=rate, provenance=provenance)
@@ -368,8 +357,6 @@ class EspeakNarrator(NarratorBackend):
                 for v, (name, register) in _ESPEAK_VOICES.items()]
 
     def synthesize(self, text: str, voice: VoiceSpec | None = None) -> AudioResult:
-        import numpy as np
-
         _check_text(text)
         voice = voice or self.voices()[0]
         self.ensure_setup()
@@ -381,19 +368,27 @@ class EspeakNarrator(NarratorBackend):
             # that starts with "-" is never read as an option.
             command = [self.binary, "-v", _ESPEAK_VOICES[voice.voice_id][0], "-s", str(round(175 * engine_pace(voice))),
                        "--stdout"]
-            try:
-                result = subprocess.run(command, input=text.encode("utf-8"), capture_output=True, timeout=120, check=True)
-                with wave.open(io.BytesIO(result.stdout)) as wav:
-                    rate = wav.getframerate()
-                    pcm = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
-            except (OSError, subprocess.SubprocessError, wave.Error, EOFError) as exc:
-                raise BackendCallError(f"espeak-ng failed to synthesise {text[:60]!r}: {exc}") from exc
-            if not len(pcm):
-                raise BackendCallError(f"espeak-ng produced no audio for {text[:60]!r}")
-            return resample(pcm.astype(np.float32) / 32768, pitch_factor(voice)), rate
+            return _wav_of(command, "espeak-ng", text, voice, stdin=text)
 
         (samples, rate), provenance = self.timed("synthesize", run, prompt=text, parameters=_voice_parameters(voice))
         return AudioResult(samples=samples, sample_rate=rate, provenance=provenance)
+
+
+def _wav_of(command: list[str], engine: str, text: str, voice: VoiceSpec, stdin: str | None = None):
+    """(samples at the voice's pitch, rate) of a program that writes a WAV to stdout (flite, espeak-ng)."""
+    import numpy as np
+
+    try:
+        result = subprocess.run(command, input=None if stdin is None else stdin.encode("utf-8"), capture_output=True,
+                                timeout=120, check=True)
+        with wave.open(io.BytesIO(result.stdout)) as wav:
+            rate = wav.getframerate()
+            pcm = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
+    except (OSError, subprocess.SubprocessError, wave.Error, EOFError) as exc:
+        raise BackendCallError(f"{engine} failed to synthesise {text[:60]!r}: {exc}") from exc
+    if not len(pcm):
+        raise BackendCallError(f"{engine} produced no audio for {text[:60]!r}")
+    return resample(pcm.astype(np.float32) / 32768, pitch_factor(voice)), rate
 
 
 def _voice_parameters(voice: VoiceSpec) -> dict:
