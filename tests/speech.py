@@ -28,8 +28,15 @@ def transcribe(wav_path: Path, language: str = "en") -> str:
     return " ".join(s.text for s in segments).strip()
 
 
+# Whisper writes contractions out or not as it hears them: compare them written out.
+_CONTRACTIONS = [("i'm", "i am"), ("n't", " not"), ("'re", " are"), ("'ll", " will"), ("'ve", " have"), ("it's", "it is")]
+
+
 def words(text: str) -> list[str]:
-    return re.findall(r"[a-z0-9']+", text.lower())
+    text = text.lower().replace("’", "'")
+    for short, full in _CONTRACTIONS:
+        text = text.replace(short, full)
+    return re.findall(r"[a-z0-9']+", text)
 
 
 def hanzi(text: str) -> list[str]:

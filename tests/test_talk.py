@@ -410,7 +410,7 @@ def test_each_embedded_voice_is_intelligible(tmp_path):
     narrator = EnsembleNarrator()
     text = "The little boat sailed across the lake before the storm."
     results = {}
-    for voice in narrator.voices():
+    for voice in [v for v in narrator.voices() if "en" in v.languages]:  # Mandarin: test_voices
         if voice.voice_id.startswith("joe-"):
             continue  # Piper's pitch variants of joe, heard in test_embedded
         spoken = narrator.synthesize(text, voice)
