@@ -441,10 +441,10 @@ def test_a_served_llm_is_shared_through_its_server_not_an_actor(make_teller, ray
     teller = fakes_teller(make_teller)
     teller.settings.llm = RoleConfig(backend="openai", options={
         "base_url": llama_server, "json_mode": "json_object", "context_length": 2048, "timeout": 120})
-    # The model served here is the smallest packaged one; on the fox premise, in a Ray task with
-    # these settings, it gives no valid bible in any attempt (seen in CI, not yet understood: the
-    # same premise in one process is planned), so the story here is the owl's. This test is about
-    # where the calls go, not the plans.
+    # The model served here is the smallest packaged one. Once, in CI, it gave no valid bible for
+    # the fox premise in a Ray task; rerun alone, the fox is planned both in one process and in a
+    # Ray task, so that was the small model's luck with the server's state, not Ray. One premise
+    # keeps the test short; this test is about where the calls go, not the plans.
     report = type(teller)(teller.settings, registry=teller.toolbox.registry).batch(
         PREMISES[1:2], out=tmp_path / "out", pages=1, ray=ray_cluster)
     assert [s.status for s in report.stories] == ["done"], [s.error for s in report.stories]
