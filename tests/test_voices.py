@@ -366,3 +366,17 @@ def test_a_small_models_repeated_and_out_of_character_lines_are_dropped_and_coun
     kept, notes = tidy_script(said, wanted=4)
     assert [line.text for line in kept] == ["Nancy, I'll just watch the cat.", "Look, a bird!"]
     assert notes == {"repeated_lines_dropped": 1, "out_of_character_dropped": 1}
+
+
+def test_json_left_at_the_end_of_a_line_is_cut_and_counted():
+    """A small model sometimes closes the JSON string late (`Hi!'}` inside the string): the
+    braces and the stray quote never reach the page or the voice."""
+    from storyteller.agent.scene import tidy_script
+    from storyteller.story import DialogueLine
+
+    said = [DialogueLine(speaker="a", text="Look at the kite!'}"),
+            DialogueLine(speaker="b", text='It flies so high."]'),
+            DialogueLine(speaker="a", text="A [red] kite, like mine.")]
+    kept, notes = tidy_script(said, wanted=3)
+    assert [line.text for line in kept] == ["Look at the kite!", "It flies so high.", "A [red] kite, like mine."]
+    assert notes == {"json_residue_stripped": 2}

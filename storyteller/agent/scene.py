@@ -24,7 +24,7 @@ from pydantic import BaseModel, Field, create_model, field_validator
 
 from storyteller import prompts
 from storyteller.agent.photos import describe_photo, store_photo
-from storyteller.agent.structured import generate_structured
+from storyteller.agent.structured import generate_structured, strip_json_residue
 from storyteller.agent.voices import TONES, assign_voices
 from storyteller.backends.base import Detection
 from storyteller.backends.classical_vision import crop, dominant_colours
@@ -209,9 +209,13 @@ def line_key(text: str) -> str:
 def tidy_script(said: list[DialogueLine], wanted: int) -> tuple[list[DialogueLine], dict]:
     """Deterministic repairs of a small model's script, each recorded: a line said twice is kept
     once (a leading "Name," aside: small models reuse a line for another speaker), and a line out of
-    character (assistant talk) is dropped."""
+    character (assistant talk) is dropped, and JSON syntax left at a line's end is cut."""
     kept, seen, notes = [], set(), {}
     for entry in said:
+        bare = strip_json_residue(entry.text).strip("\"“”")
+        if bare != entry.text:
+            notes["json_residue_stripped"] = notes.get("json_residue_stripped", 0) + 1
+            entry = entry.model_copy(update={"text": bare or "…"})
         key = line_key(entry.text)
         if not key or key in seen:
             notes["repeated_lines_dropped"] = notes.get("repeated_lines_dropped", 0) + 1

@@ -25,6 +25,16 @@ M = TypeVar("M", bound=BaseModel)
 _FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.S)
 
 
+# What a small model leaves of the JSON around a string inside it: `Hello!'}` (a Python dict's
+# quote and brace), `"]`. Braces never end a spoken line, so they and a quote before them go.
+_RESIDUE = re.compile(r"""\s*'?\s*[{}\[\]][\s'"{}\[\],]*$""")
+
+
+def strip_json_residue(text: str) -> str:
+    """`text` without JSON syntax left at its end."""
+    return _RESIDUE.sub("", text).rstrip()
+
+
 def extract_json(text: str) -> str:
     """The JSON object in a reply that may wrap it in prose or a ``` fence."""
     fenced = _FENCE.search(text)

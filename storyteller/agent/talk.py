@@ -23,7 +23,7 @@ from pydantic import BaseModel, Field, create_model
 
 from storyteller import prompts
 from storyteller.agent.scene import _OUT_OF_CHARACTER, GUIDE, line_key, looks
-from storyteller.agent.structured import generate_structured
+from storyteller.agent.structured import generate_structured, strip_json_residue
 from storyteller.agent.voices import TONES
 from storyteller.errors import InvalidInput
 from storyteller.events import AudioReady, PageWritten, TurnCommitted, emit
@@ -97,7 +97,7 @@ def reply_model(others: list[str], about: list[str]) -> type[BaseModel]:
 
 
 def _clean(text: str) -> str:
-    return " ".join(text.split()).strip("\"“”")
+    return strip_json_residue(" ".join(text.split())).strip("\"“”")
 
 
 def checker(said_before: set[str]):
