@@ -143,17 +143,20 @@ class Storyteller:
             language=language, cancel=token))
 
     def photo_scene(self, image: str | Path, *, out: str | Path, lines: int = 6, mood: str = "playful", seed: int = 0,
-                    keep_metadata: bool = False, on_event: EventCallback | None = None,
+                    language: str = "en", keep_metadata: bool = False, on_event: EventCallback | None = None,
                     cancel: SupportsIsSet | None = None) -> Story:
         """Make a photo speak: find the people and animals in it, give each a character sheet (with
         how they look) and a voice, write `lines` lines of what they say to each other (each with a
         tone), and narrate each line in its speaker's voice, into the new folder `out` (a story of
-        kind "photo"). A photo with nobody in it becomes a guided scene about the things in it.
-        The photo is stored without EXIF, GPS or other metadata unless `keep_metadata`."""
+        kind "photo"), in `language` ("en", "zh"). A photo with nobody in it becomes a guided scene
+        about the things in it. The photo is stored without EXIF, GPS or other metadata unless
+        `keep_metadata`."""
+        from storyteller import languages
         from storyteller.agent.graph import StoryRun
         from storyteller.agent.scene import make_photo_scene
 
         mood = clean_text(mood, what="mood", max_chars=100)
+        language = languages.get(language).code
         if seed < 0:
             raise InvalidInput(f"seed must be 0 or more, got {seed}")
         out = Path(out)
@@ -161,7 +164,7 @@ class Storyteller:
             raise StoryFolderError(f"{out} already holds a story", fix="choose another --out")
         photo = _existing_image(image)
         return self._run(on_event, cancel, lambda token: StoryRun(self.toolbox, out=str(out), seed=seed, cancel=token),
-                         lambda run: make_photo_scene(run, photo, out=out, lines=lines, mood=mood,
+                         lambda run: make_photo_scene(run, photo, out=out, lines=lines, mood=mood, language=language,
                                                       keep_metadata=keep_metadata))
 
     def resume(self, folder: str | Path, *, on_event: EventCallback | None = None,
@@ -224,16 +227,16 @@ class Storyteller:
     # talking with a photo's characters
     # =========================================================================================
     def listen(self, recording: str | Path, *, language: str = "en") -> Transcript:
-        """What the reader said in a recording (a WAV or other audio file), by the transcriber role:
-        show it to them, let them correct it, then `talk` with it (`heard=`)."""
+        """What the reader said in a recording (a WAV or other audio file), by the transcriber role,
+        in `language` (a story's: "en", "zh"): show it to them, let them correct it, then `talk`
+        with it (`heard=`)."""
         import hashlib
 
-        from storyteller.agent.talk import LANGUAGES
+        from storyteller import languages
 
-        if language not in LANGUAGES:
-            raise InvalidInput(f"talking works in {', '.join(LANGUAGES.values())} so far, not {language!r}")
+        code = languages.get(language).code  # refuses a language storyteller does not speak
         path = Path(recording).expanduser()
-        transcript = self.toolbox.backend("transcriber").transcribe(path, language=language)
+        transcript = self.toolbox.backend("transcriber").transcribe(path, language=code)
         transcript.provenance.parameters.update(transcript=transcript.text, recording=path.name[:200],
                                                 recording_sha256=hashlib.sha256(path.read_bytes()).hexdigest())
         return transcript

@@ -34,6 +34,13 @@ class Language:
     slots: dict[str, tuple[int, int]] = field(default_factory=dict)
     # A page's length in words (as storyteller.memory.prose.words counts them).
     page_words: tuple[int, int] = (20, 75)
+    # The words of a photo scene and a conversation with it (storyteller.agent.scene, .talk):
+    # how a line and the reader's words are written into a page, the fallbacks the model's answer
+    # may leave empty, the guide, the facts memory keeps.
+    photo: dict[str, str] = field(default_factory=dict)
+    # The English words of what vision finds in a photo (labels, places, looks, colours: "cat",
+    # "on the left", "smiling", "red") in this language; a word it lacks stays English.
+    words: dict[str, str] = field(default_factory=dict)
 
 
 ENGLISH = Language(
@@ -66,6 +73,20 @@ ENGLISH = Language(
         "want?": "what they long for", "obstacle?": "a problem", "setting?": "their world",
     },
     slots={"narration": (25, 190), "says": (4, 110), "after": (12, 150)},
+    photo={
+        "subject": "a {label} {where}", "colours": ", mostly {colours}", "look": ", {look}",
+        "member": "{name}: {subject}", "trait": "; {personality}",
+        "line": "{name} ({tone}): “{text}”", "reader": "You", "reader_line": "{reader} (to {name}): “{text}”",
+        "and": " and ", "title": "A photo that speaks", "premise": "What the {who} in the photo might say ({mood}).",
+        "beat": "a {mood} conversation in the photo",
+        "guide": "Guide", "guide_personality": "a friendly tour guide who knows every thing in the photo",
+        "tour_title": "A look at the photo", "tour_premise": "A guided look at the {things} in the photo ({mood}).",
+        "tour_beat": "a {mood} tour of the photo", "thing": "the {thing} {where}",
+        "shows": "The photo shows a {thing} {where}.",
+        "talk_beat": "the reader talks with {name}",
+        "answered": "The reader said to {name}: “{said}” {name} answered: “{answer}”",
+        "reacted": "When the reader said “{said}” to {name}, {other} said: “{text}”",
+    },
 )
 
 CHINESE = Language(
@@ -101,6 +122,33 @@ CHINESE = Language(
     verbs=("说", "说"),
     slots={"narration": (12, 90), "says": (2, 50), "after": (6, 60)},
     page_words=(15, 80),
+    photo={
+        "subject": "{label}，{where}", "colours": "，颜色主要是{colours}", "look": "，{look}",
+        "member": "{name}：{subject}", "trait": "；{personality}",
+        "line": "{name}：“{text}”", "reader": "你", "reader_line": "{reader}对{name}说：“{text}”",
+        "and": "和", "title": "会说话的照片", "premise": "照片里的{who}可能在说些什么（{mood}）。",
+        "beat": "照片里一段{mood}的对话",
+        "guide": "导游", "guide_personality": "一位友好的导游，认识照片里的每样东西",
+        "tour_title": "看看这张照片", "tour_premise": "导游带你看照片里的{things}（{mood}）。",
+        "tour_beat": "照片里一段{mood}的导览", "thing": "{thing}（{where}）",
+        "shows": "照片里有{thing}（{where}）。",
+        "talk_beat": "读者和{name}说话",
+        "answered": "读者对{name}说：“{said}”{name}回答：“{answer}”",
+        "reacted": "读者对{name}说“{said}”时，{other}说：“{text}”",
+    },
+    words={
+        "person": "人", "cat": "猫", "dog": "狗", "bird": "鸟", "horse": "马", "cup": "杯子", "bowl": "碗", "book": "书",
+        "chair": "椅子", "plant": "植物", "clock": "钟", "bottle": "瓶子", "car": "汽车",
+        "on the left": "在左边", "on the right": "在右边", "in the middle": "在中间", "close up": "离得很近",
+        "small in the picture": "在画面里很小",
+        "smiling": "在笑", "not smiling": "没有笑", "looking happy": "看起来很开心", "looking sad": "看起来很难过",
+        "looking surprised": "看起来很惊讶", "looking scared": "看起来很害怕", "looking angry": "看起来很生气",
+        "looking thinking": "在想事情", "looking sleepy": "看起来很困",
+        "black": "黑色", "white": "白色", "grey": "灰色", "red": "红色", "orange": "橙色", "yellow": "黄色",
+        "green": "绿色", "blue": "蓝色", "sky blue": "天蓝色", "purple": "紫色", "pink": "粉色", "brown": "棕色",
+        "beige": "米色",
+        "playful": "欢快", "tender": "温柔", "grumpy": "爱抱怨", "spooky": "有点吓人", "calm": "平静", "funny": "好笑",
+    },
 )
 
 LANGUAGES: dict[str, Language] = {lang.code: lang for lang in (ENGLISH, CHINESE)}
@@ -113,6 +161,14 @@ def get(code: str) -> Language:
         raise InvalidInput(f"storyteller does not tell stories in {code!r} yet",
                            fix="use one of: " + ", ".join(f"{c} ({lang.name})" for c, lang in LANGUAGES.items()))
     return LANGUAGES[base]
+
+
+def say(language: Language, english: str) -> str:
+    """What vision found ("a cat", "on the left, close up") in `language`'s words, piece by piece
+    (a piece it has no word for stays English)."""
+    if not language.words:
+        return english
+    return "，".join(language.words.get(piece.strip(), piece.strip()) for piece in english.split(","))
 
 
 def detect(text: str) -> str:

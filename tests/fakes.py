@@ -356,27 +356,35 @@ class SceneLLM(LLMBackend):
         def run():
             self.calls.append({"messages": messages, "json_schema": json_schema})
             keys = list(json_schema["properties"])
+            zh = bool(re.search(r"[\u4e00-\u9fff]", messages[0]["content"]))  # asked in Chinese: answers in it
             if json_schema.get("title") == "Reply":
-                said = re.search(r'The reader says to (.+?): "(.*)"', messages[1]["content"])  # [-1] may be a re-ask
-                answer = {"answer": {"tone": "happy", "text": f"{said.group(1)} heard you say: {said.group(2)}"}}
+                said = re.search(r'读者对(.+?)说：“(.*)”' if zh else r'The reader says to (.+?): "(.*)"',
+                                 messages[1]["content"])  # [-1] may be a re-ask
+                text = f"{said.group(1)}听见你说：{said.group(2)}" if zh else f"{said.group(1)} heard you say: {said.group(2)}"
+                answer = {"answer": {"tone": "happy", "text": text}}
                 if "about" in json_schema["$defs"]["Answer"]["properties"]:
                     answer["answer"]["about"] = json_schema["$defs"]["Answer"]["properties"]["about"]["enum"][0]
                 if "reaction" in keys:
                     who = json_schema["$defs"]["Reaction"]["properties"]["who"]["enum"][0]
-                    answer["reaction"] = {"who": who, "tone": "surprised", "text": f"{who} is listening too!"}
-                return json.dumps(answer)
+                    answer["reaction"] = {"who": who, "tone": "surprised",
+                                          "text": f"{who}也在听！" if zh else f"{who} is listening too!"}
+                return json.dumps(answer, ensure_ascii=False)
             if json_schema.get("title") == "Tour":
-                return json.dumps({"title": "A look around", **{key: {"tone": "calm", "text": f"Look at the {key.split('_', 1)[1]}."}
-                                                               for key in keys[1:]}})
+                line = "看这个{}。" if zh else "Look at the {}."
+                return json.dumps({"title": "看一看" if zh else "A look around",
+                                   **{key: {"tone": "calm", "text": line.format(key.split('_', 1)[1])} for key in keys[1:]}},
+                                  ensure_ascii=False)
             if "title" in keys:
-                answer = {"title": "In the photo"}
-                for key in keys[1:]:
+                answer = {"title": "照片里" if zh else "In the photo"}
+                for i, key in enumerate(keys[1:]):
                     label, number = key.rsplit("_", 1)
-                    answer[key] = {"name": f"{label.replace('_', ' ').title()} {number}", "personality": "curious"}
+                    name = "小" + "明红亮花冬春"[i] if zh else f"{label.replace('_', ' ').title()} {number}"
+                    answer[key] = {"name": name, "personality": "好奇" if zh else "curious"}
             else:
-                answer = {key: {"tone": "excited" if i % 2 else "calm", "text": f"Line {i + 1} is said by {key.split('_', 1)[1]}."}
+                line = "第{}句是{}说的。" if zh else "Line {} is said by {}."
+                answer = {key: {"tone": "excited" if i % 2 else "calm", "text": line.format(i + 1, key.split('_', 1)[1])}
                           for i, key in enumerate(keys)}
-            return json.dumps(answer)
+            return json.dumps(answer, ensure_ascii=False)
 
         text, provenance = self.timed("complete", run, seed=seed)
         return Completion(text=text, output_tokens=len(text.split()), provenance=provenance)

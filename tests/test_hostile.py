@@ -76,8 +76,8 @@ def _writes(seen: list) -> list[str]:
     """The paths in `seen` that were opened for writing."""
     out = []
     for event, path, mode, flags in seen:
-        if event != "open":
-            continue
+        if event != "open" or os.path.isdir(path):
+            continue  # a directory "opened for writing" is a file without a name (tempfile.TemporaryFile, O_TMPFILE)
         writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or bool(
             (flags or 0) & (os.O_WRONLY | os.O_RDWR | os.O_CREAT))
         if writing:

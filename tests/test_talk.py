@@ -127,6 +127,43 @@ def test_a_conversation_answers_in_character_remembers_and_undoes(teller, scene)
     assert any("what are you looking at?" in text for text in remembered)
 
 
+def test_a_scene_and_a_conversation_in_chinese(teller, photos, tmp_path):
+    """A Chinese scene: Chinese prompts, names and lines, its page written the Chinese way, the
+    reader addressing a character by a Chinese name, and the exports naming the reader in Chinese."""
+    root = tmp_path / "zh"
+    story = teller.photo_scene(photos / "group.jpg", out=root, lines=3, language="zh")
+    assert story.language == "zh" and story.title == "照片里" and "照片里的" in story.premise
+    cast_prompt = teller.toolbox.llm.calls[0]["messages"][1]["content"]
+    assert "照片里有谁" in cast_prompt and "猫，" in cast_prompt  # the detector's finds in Chinese words
+    names = [c.name for c in story.characters]
+    assert names == ["小明", "小红", "小亮"]
+    assert story.pages[0].text.splitlines()[0] == f"{names[0]}：“第1句是{story.characters[0].slug.replace('-', '_')}说的。”"
+    story = teller.talk(root, "小红，你在看什么？")
+    page = story.pages[-1]
+    assert page.exchange.to == story.characters[1].slug and page.exchange.chosen == "named"
+    assert page.text.splitlines()[0] == "你对小红说：“你在看什么？”"
+    assert page.dialogue[0].text == "小红听见你说：你在看什么？"
+    prompt = teller.toolbox.llm.calls[-1]["messages"][1]["content"]
+    assert "读者对小红说：“你在看什么？”" in prompt and "小红：猫" in prompt
+    story = teller.talk(root, "@小红你喜欢鱼吗？")
+    assert story.pages[-1].exchange.said == "你喜欢鱼吗？"
+    assert "小红和读者之前说过的话：\n你: 你在看什么？" in teller.toolbox.llm.calls[-1]["messages"][1]["content"]
+    html = teller.export(root, "html", tmp_path / "zh.html").read_text()
+    assert '"name": "你"' in html or "你对小红说" in html
+
+
+def test_an_answer_in_another_language_than_the_scenes_is_asked_again():
+    from storyteller.agent.scene import in_language
+    from storyteller.agent.talk import checker, reply_model
+    from storyteller.languages import get
+
+    assert in_language(get("zh"), "你好！", "Hello there!") == ["Hello there!"]
+    assert in_language(get("en"), "你好！") == []
+    reply = reply_model([], [])(answer={"tone": "happy", "text": "I like fish."})
+    assert checker(set(), get("zh"))(reply) == ["answer.text: write it in Chinese"]
+    assert checker(set(), get("en"))(reply) == []
+
+
 def test_a_conversation_exports_with_the_photo_and_lit_tags(teller, scene, tmp_path):
     from storyteller.export._source import StorySource
     from storyteller.export.video import plan_scenes
@@ -358,8 +395,28 @@ def test_voice_input_from_a_narrated_wav_is_heard_shown_and_can_be_corrected(tel
     assert story.pages[-1].exchange.heard.parameters["corrected"] is True
     html = teller.export(root, "html", tmp_path / "heard.html").read_text()
     assert "the reader corrected it from" in html
-    with pytest.raises(InvalidInput, match="talking works in English"):
-        teller.listen(recording, language="zh")
+    with pytest.raises(InvalidInput, match="does not tell stories in 'fr'"):
+        teller.listen(recording, language="fr")
+
+
+@pytest.mark.slow
+def test_voice_input_in_chinese_is_heard_in_simplified_characters(teller, photos, tmp_path):
+    """A Mandarin recording (the embedded Mandarin voice) heard back by Whisper in a Chinese scene's
+    language, and talked with."""
+    from speech import hanzi, syllable_error_rate
+
+    from storyteller.backends.speakers import EnsembleNarrator
+
+    root = tmp_path / "zh"
+    story = teller.photo_scene(photos / "group.jpg", out=root, lines=2, language="zh")
+    said = "小猫，你在看什么呢？"
+    spoken = EnsembleNarrator().synthesize(said, VoiceSpec("espeak-cmn"))
+    heard = teller.listen(_wav(tmp_path / "zh.wav", spoken.samples, spoken.sample_rate), language=story.language)
+    assert heard.provenance.parameters["language"] == "zh" and heard.language == "zh"
+    assert syllable_error_rate(said, heard.text) <= 0.5, heard.text
+    assert not set(hanzi(heard.text)) & set("們這說貓麼見門"), heard.text  # simplified, not traditional
+    story = teller.talk(root, heard.text, to=story.characters[1].name, heard=heard)
+    assert story.pages[-1].exchange.heard.parameters["transcript"] == heard.text
 
 
 @pytest.mark.slow

@@ -22,7 +22,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, create_model, field_validator
 
-from storyteller import prompts
+from storyteller import languages, prompts
 from storyteller.agent.photos import describe_photo, store_photo
 from storyteller.agent.structured import generate_structured, strip_json_residue
 from storyteller.agent.voices import TONES, assign_voices
@@ -31,6 +31,8 @@ from storyteller.backends.classical_vision import crop, dominant_colours
 from storyteller.backends.detectors import VLM_OBJECTS_PROMPT, VLM_PROMPT, found_record, parse_vlm_detections, where
 from storyteller.errors import BackendCallError, InvalidInput
 from storyteller.events import PageWritten, PlanReady, emit
+from storyteller.languages import Language, say
+from storyteller.memory.prose import is_cjk
 from storyteller.session import StoryFolder
 from storyteller.story import (EXPRESSIONS, Appearance, Character, DialogueLine, FaceReading, Page, PageBeat,
                                PhotoObject, Provenance, Region, Story, StyleGuide, slugify)
@@ -124,6 +126,24 @@ def read_expression(toolbox, image, detection: Detection) -> FaceReading:
     return FaceReading(expression=expression, smiling=smiling, face=region, method=method, detail=result.text[:300])
 
 
+def subject(language: Language, label: str, box, colours=(), look: str = "") -> str:
+    """A subject of the photo as the prompts and the reader see it: "a cat on the left, mostly
+    grey, smiling" (or its Chinese), from what the detector and classical vision found."""
+    words = language.photo
+    text = words["subject"].format(label=say(language, label), where=say(language, where(box)) if box else "").strip()
+    if colours:
+        text += words["colours"].format(colours=words["and"].join(say(language, c) for c in colours))
+    return text + (words["look"].format(look=say(language, look)) if look else "")
+
+
+def who_line(language: Language, character: Character, box) -> str:
+    """A character of the scene, for a prompt: "Milo: a cat on the left, smiling; curious"."""
+    words = language.photo
+    return (words["member"].format(name=character.name, subject=subject(language, character.appearance.species, box,
+                                                                        look=looks(character.expression)))
+            + (words["trait"].format(personality=character.personality) if character.personality else ""))
+
+
 def looks(reading: FaceReading | None) -> str:
     """How a character looks, in the words a prompt uses after "is": 'smiling', 'looking sad', ''."""
     if reading is None or (reading.expression == "neutral" and reading.smiling is None):
@@ -193,7 +213,16 @@ def script_model(order: list[tuple[str, str]]) -> type[BaseModel]:
 
 
 # What a chat-tuned small model says when it falls out of the scene into assistant talk.
-_OUT_OF_CHARACTER = re.compile(r"\b(assist|as an ai|language model|i'm here to help|i am here to help|i can't help)\b", re.I)
+_OUT_OF_CHARACTER = re.compile(r"\b(assist|as an ai|language model|i'm here to help|i am here to help|i can't help)\b"
+                               r"|作为一?个?(?:AI|人工智能|助手)|语言模型|我是一?个?助手|为您服务|有什么可以帮", re.I)
+
+
+def in_language(language: Language, *texts: str) -> list[str]:
+    """For a language with its own script (Chinese): the texts the model wrote in another one
+    (small models fall back to English), to be re-asked."""
+    if language.code != "zh":
+        return []
+    return [t for t in texts if not is_cjk(t)]
 
 
 def _key(text: str) -> str:
@@ -203,7 +232,7 @@ def _key(text: str) -> str:
 def line_key(text: str) -> str:
     """What a line says, for telling repeats: its words, without a leading "Name," aside (small
     models reuse a line for another speaker)."""
-    return _key(re.sub(r"^\s*\w+,\s*", "", text))
+    return _key(re.sub(r"^\s*\w+[,，]\s*", "", text))
 
 
 def tidy_script(said: list[DialogueLine], wanted: int) -> tuple[list[DialogueLine], dict]:
@@ -231,19 +260,34 @@ def _turns(slugs: list[str], start: int, count: int) -> list[str]:
     return [slugs[(start + i) % len(slugs)] for i in range(count)]
 
 
-def _messages(user: str) -> list[dict[str, str]]:
-    return [{"role": "system", "content": prompts.render("scene_system")}, {"role": "user", "content": user}]
+def _messages(user: str, language: str) -> list[dict[str, str]]:
+    return [{"role": "system", "content": prompts.render("scene_system", language=language)},
+            {"role": "user", "content": user}]
+
+
+def _written_in(language: Language):
+    """A check for generate_structured: every text the answer holds is in `language`'s script."""
+    def check(answer: BaseModel) -> list[str]:
+        texts = [v for v in answer.model_dump().values() if isinstance(v, str)]
+        texts += [t for v in answer.model_dump().values() if isinstance(v, dict) for k, t in v.items()
+                  if k in ("name", "text") and t]
+        wrong = in_language(language, *texts)
+        return [f"write these in {language.name}, in its own script: " + "; ".join(wrong)] if wrong else []
+    return check
 
 
 # -- the scene -----------------------------------------------------------------------------------
-def make_photo_scene(run, image_path, *, out, lines: int = 6, mood: str = "playful",
+def make_photo_scene(run, image_path, *, out, lines: int = 6, mood: str = "playful", language: str = "en",
                      keep_metadata: bool = False) -> StoryFolder:
     """Make the photo scene into the new folder `out`, through `run` (a StoryRun without a folder:
     its toolbox, seed and cancel token). Commits a "plan" turn (cast) and a "page" turn (script,
-    photo, narration). The photo is stored without its metadata unless `keep_metadata`."""
+    photo, narration), in `language` (storyteller.languages: its prompts, words and voices). The
+    photo is stored without its metadata unless `keep_metadata`."""
     from storyteller.agent.graph import png_bytes
 
     toolbox, cancel, seed = run.toolbox, run.cancel, run.seed
+    lang = languages.get(language)
+    mood = say(lang, mood)  # the default moods in the story's words
     if not 1 <= lines <= MAX_LINES:
         raise InvalidInput(f"lines must be between 1 and {MAX_LINES}, got {lines}")
     photo = describe_photo(toolbox, image_path)  # refuses unreadable or huge pictures
@@ -251,21 +295,22 @@ def make_photo_scene(run, image_path, *, out, lines: int = 6, mood: str = "playf
     cancel.check("before finding who is in the photo")
     detections, found_by = find_subjects(toolbox, image)
     if not detections:
-        return make_guided_scene(run, photo, found_by, out=out, lines=lines, mood=mood, keep_metadata=keep_metadata)
+        return make_guided_scene(run, photo, found_by, out=out, lines=lines, mood=mood, language=lang,
+                                 keep_metadata=keep_metadata)
     subjects, colours_of, readings = [], [], []
     for d in detections:
         cancel.check("before reading how they look")
         colours = [name for name, _ in dominant_colours(crop(image, d.box))][:2]
         colours_of.append(colours)
         readings.append(read_expression(toolbox, image, d))
-        subjects.append(f"a {d.label} {where(d.box)}" + (f", mostly {' and '.join(colours)}" if colours else "")
-                        + (f", {looks(readings[-1])}" if looks(readings[-1]) else ""))
+        subjects.append(subject(lang, d.label, d.box, colours, looks(readings[-1])))
 
     cancel.check("before naming the characters")
     cast, cast_completion, cast_failed = generate_structured(
-        toolbox.llm, _messages(prompts.render("scene_cast", description=photo.description, subjects=subjects, mood=mood)),
+        toolbox.llm, _messages(prompts.render("scene_cast", language=lang.code, description=photo.description,
+                                              subjects=subjects, mood=mood), lang.code),
         cast_model([d.label for d in detections]), max_attempts=toolbox.settings.plan_attempts, seed=seed, temperature=0.6,
-        max_tokens=120 + 60 * len(detections))
+        max_tokens=120 + 60 * len(detections), check=_written_in(lang))
     members = [getattr(cast, key) for key in type(cast).model_fields if key != "title"]
     names, renamed = distinct_names([m.name for m in members])
     characters, used = [], set()
@@ -288,12 +333,13 @@ def make_photo_scene(run, image_path, *, out, lines: int = 6, mood: str = "playf
     plan_provenance.parameters.update(
         failed_attempts=cast_failed, renamed=renamed, mood=mood, lines=lines, photo_description=photo.description,
         detection=found_record(detections, found_by))
+    words = lang.photo
     story = Story(
-        kind="photo", title=cast.title.strip() or "A photo that speaks",
-        premise=f"What the {' and '.join(sorted({d.label for d in detections}))} in the photo might say ({mood}).",
+        kind="photo", title=cast.title.strip() or words["title"], language=lang.code,
+        premise=words["premise"].format(who=words["and"].join(sorted({say(lang, d.label) for d in detections})), mood=mood),
         style=StyleGuide(name="photo", description="the reader's photo"),
         characters=characters,
-        outline=[PageBeat(beat=f"a {mood} conversation in the photo", scene=photo.description, characters=slugs)],
+        outline=[PageBeat(beat=words["beat"].format(mood=mood), scene=photo.description, characters=slugs)],
         seed=seed, plan_provenance=plan_provenance,
     )
     assign_voices(story, toolbox.backend("narrator").voices())
@@ -313,8 +359,7 @@ def make_photo_scene(run, image_path, *, out, lines: int = 6, mood: str = "playf
     emit(PlanReady(title=story.title, pages=1, characters=[c.name for c in story.characters]))
 
     cancel.check("before writing the scene")
-    who = [f"{c.name}: a {c.appearance.species} {where(d.box)}" + (f", {looks(c.expression)}" if looks(c.expression) else "")
-           + f"; {c.personality}" for c, d in zip(story.characters, detections, strict=True)]
+    who = [who_line(lang, c, d.box) for c, d in zip(story.characters, detections, strict=True)]
     said: list[DialogueLine] = []
     notes: dict = {}
     completion = None
@@ -327,11 +372,11 @@ def make_photo_scene(run, image_path, *, out, lines: int = 6, mood: str = "playf
         order = [(slug, story.character(slug).name) for slug in _turns(slugs, len(said), missing)]
         script, made, failed = generate_structured(
             toolbox.llm, _messages(prompts.render(
-                "scene_lines", description=photo.description, title=story.title, mood=mood, order=order,
-                tones=list(TONES), characters=who,
-                earlier=[f"{story.character(e.speaker).name}: {e.text}" for e in said])),
+                "scene_lines", language=lang.code, description=photo.description, title=story.title, mood=mood,
+                order=order, tones=list(TONES), characters=who,
+                earlier=[f"{story.character(e.speaker).name}: {e.text}" for e in said]), lang.code),
             script_model(order), max_attempts=toolbox.settings.plan_attempts, seed=seed + 1 + call,
-            temperature=0.8 + 0.1 * call, max_tokens=80 + 70 * missing)
+            temperature=0.8 + 0.1 * call, max_tokens=80 + 70 * missing, check=_written_in(lang))
         completion = completion or made
         answered = [DialogueLine(speaker=slug, tone=getattr(script, key).tone,
                                  text=" ".join(getattr(script, key).text.split()).strip("\"“”") or "…")
@@ -344,7 +389,7 @@ def make_photo_scene(run, image_path, *, out, lines: int = 6, mood: str = "playf
     if len(said) < lines:
         notes["lines_delivered"] = len(said)
     dialogue = said
-    text = "\n".join(f"{story.character(d.speaker).name} ({d.tone}): “{d.text}”" for d in dialogue)
+    text = "\n".join(words["line"].format(name=story.character(d.speaker).name, tone=d.tone, text=d.text) for d in dialogue)
     provenance = completion.provenance
     provenance.parameters.update(mood=mood, lines=lines, calls=notes)
     page = Page(number=1, text=text, scene=photo.description, characters=slugs, dialogue=dialogue,
@@ -369,7 +414,8 @@ def guide_model(keys: list[str]) -> type[BaseModel]:
                         **{f"line{i}_{_field(key)}": (line, ...) for i, key in enumerate(keys, 1)})
 
 
-def make_guided_scene(run, photo, found_by: Provenance, *, out, lines: int, mood: str, keep_metadata: bool) -> StoryFolder:
+def make_guided_scene(run, photo, found_by: Provenance, *, out, lines: int, mood: str, language: Language,
+                      keep_metadata: bool) -> StoryFolder:
     """A photo with nobody in it: a guide (a character the reader can talk with) shows the reader the
     things in it, one line about each in turn. Commits a "plan" turn and a "page" turn."""
     toolbox, cancel, seed, image = run.toolbox, run.cancel, run.seed, photo.image
@@ -392,18 +438,23 @@ def make_guided_scene(run, photo, found_by: Provenance, *, out, lines: int, mood
         objects.append(PhotoObject(key=key, name=d.label, region=Region(
             label=d.label, x=x0, y=y0, w=max(1e-3, x1 - x0), h=max(1e-3, y1 - y0), score=d.score,
             detector=f"{objects_by.backend} ({objects_by.kind})")))
-    guide = Character(name="Guide", slug=GUIDE, role="guide", personality="a friendly tour guide who knows every thing in the photo",
+    lang, words = language, language.photo
+    guide = Character(name=words["guide"], slug=GUIDE, role="guide", personality=words["guide_personality"],
                       appearance=Appearance(species="tour guide"))
     order = [objects[i % len(objects)] for i in range(lines)]
+
+    def place(o: PhotoObject) -> dict[str, str]:
+        return {"thing": say(lang, o.name),
+                "where": say(lang, where((o.region.x, o.region.y, o.region.x + o.region.w, o.region.y + o.region.h)))}
+
     cancel.check("before writing the tour")
     tour, completion, failed = generate_structured(
         toolbox.llm, _messages(prompts.render(
-            "guide_lines", description=photo.seen, mood=mood, tones=list(TONES),
-            things=[f"the {o.name} {where((o.region.x, o.region.y, o.region.x + o.region.w, o.region.y + o.region.h))}"
-                    for o in objects],
-            order=[o.name for o in order])),
+            "guide_lines", language=lang.code, description=photo.seen, mood=mood, tones=list(TONES),
+            things=[words["thing"].format(**place(o)) for o in objects],
+            order=[say(lang, o.name) for o in order]), lang.code),
         guide_model([o.key for o in order]), max_attempts=toolbox.settings.plan_attempts, seed=seed, temperature=0.7,
-        max_tokens=80 + 70 * lines)
+        max_tokens=80 + 70 * lines, check=_written_in(lang))
     said = [DialogueLine(speaker=GUIDE, tone=getattr(tour, key).tone, about=o.key,
                          text=" ".join(getattr(tour, key).text.split()).strip("\"“”") or "…")
             for o, key in zip(order, [k for k in type(tour).model_fields if k != "title"], strict=True)]
@@ -413,10 +464,11 @@ def make_guided_scene(run, photo, found_by: Provenance, *, out, lines: int, mood
                                fix="try another --seed, or configure a larger LLM (README: Real models)")
     detection = found_record(things, objects_by)
     story = Story(
-        kind="photo", title=tour.title.strip() or "A look at the photo",
-        premise=f"A guided look at the {', '.join(dict.fromkeys(o.name for o in objects))} in the photo ({mood}).",
+        kind="photo", title=tour.title.strip() or words["tour_title"], language=lang.code,
+        premise=words["tour_premise"].format(things=words["and"].join(dict.fromkeys(say(lang, o.name) for o in objects)),
+                                             mood=mood),
         style=StyleGuide(name="photo", description="the reader's photo"), characters=[guide],
-        outline=[PageBeat(beat=f"a {mood} tour of the photo", scene=photo.description, characters=[GUIDE])],
+        outline=[PageBeat(beat=words["tour_beat"].format(mood=mood), scene=photo.description, characters=[GUIDE])],
         seed=seed, plan_provenance=completion.provenance.model_copy(deep=True))
     story.plan_provenance.parameters.update(guided=True, mood=mood, lines=lines, photo_description=photo.description,
                                             detection={"people_and_animals": found_record([], found_by), "objects": detection})
@@ -427,7 +479,7 @@ def make_guided_scene(run, photo, found_by: Provenance, *, out, lines: int, mood
     run.open_memory()
     folder.commit("plan", f"a guided scene: {', '.join(o.name for o in objects)}")
     emit(PlanReady(title=story.title, pages=1, characters=[guide.name]))
-    text = "\n".join(f"{guide.name} ({d.tone}): “{d.text}”" for d in dialogue)
+    text = "\n".join(words["line"].format(name=guide.name, tone=d.tone, text=d.text) for d in dialogue)
     provenance = completion.provenance
     provenance.parameters.update(mood=mood, lines=lines, failed_attempts=failed, **repairs)
     page = Page(number=1, text=text, scene=photo.description, characters=[GUIDE], dialogue=dialogue, objects=objects,
@@ -437,8 +489,7 @@ def make_guided_scene(run, photo, found_by: Provenance, *, out, lines: int, mood
     run.memory.add_page(page)
     run.memory.add_illustration(1, image, asset=photo_asset.path, characters=[GUIDE])
     for o in objects:  # what the guide showed, for the conversation that may follow
-        run.memory.add_fact(f"The photo shows a {o.name} {where((o.region.x, o.region.y, o.region.x + o.region.w, o.region.y + o.region.h))}.",
-                            type="object", key=o.key, page=1)
+        run.memory.add_fact(words["shows"].format(**place(o)), type="object", key=o.key, page=1)
     emit(PageWritten(page=1, text=text))
     run.narrate({"page": 1})
     return folder

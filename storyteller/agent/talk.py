@@ -21,20 +21,17 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, create_model
 
-from storyteller import prompts
-from storyteller.agent.scene import _OUT_OF_CHARACTER, GUIDE, line_key, looks
+from storyteller import languages, prompts
+from storyteller.agent.scene import _OUT_OF_CHARACTER, GUIDE, in_language, line_key, looks, who_line
 from storyteller.agent.structured import generate_structured, strip_json_residue
 from storyteller.agent.voices import TONES
 from storyteller.errors import InvalidInput
 from storyteller.events import AudioReady, PageWritten, TurnCommitted, emit
+from storyteller.languages import Language, say
 from storyteller.story import Character, DialogueLine, Exchange, Page, PageBeat, Provenance, Story
 
 MAX_SAID_CHARS = 500
-# What a conversation can be held in: the prompts' language, and what the transcriber is asked to
-# hear. A language is added with its prompts (prompts/talk_*.jinja) and its entry here.
-LANGUAGES = {"en": "English"}
 REMEMBERED = 4  # earlier exchanges with the one addressed that the prompt shows
-READER = "You"  # how the reader is named in the page text and the exports
 
 
 @dataclass(frozen=True)
@@ -65,10 +62,12 @@ def address(story: Story, said: str, to: str | None = None) -> Addressed:
     for character in sorted(characters, key=lambda c: -len(c.name)):  # "Milo Jr" before "Milo"
         for name in dict.fromkeys([character.name, *character.aliases, character.name.split()[0]]):
             escaped = re.escape(name)
-            head = re.match(rf"^\s*(?:@{escaped}\b[,:]?|(?:(?:hey|hi|hello|dear|oh)\s+)?{escaped}\s*[,:!])\s*(.*)$", said, re.I | re.S)
+            end = r"\b" if name[-1:].isascii() else ""  # a Chinese name runs straight into the words after it
+            head = re.match(rf"^\s*(?:@{escaped}{end}[,:，：]?|(?:(?:hey|hi|hello|dear|oh)\s+|(?:你好|嗨|喂)[,，]?)?"
+                            rf"{escaped}\s*[,:!，：！])\s*(.*)$", said, re.I | re.S)
             if head:  # with nothing after the name, the caller asks for words
                 return Addressed(character, head.group(1).strip(), "named")
-            tail = re.match(rf"^(.*\S)\s*,\s*{escaped}\s*([?!.]*)\s*$", said, re.I | re.S)
+            tail = re.match(rf"^(.*\S)\s*[,，]\s*{escaped}\s*([?!.？！。]*)\s*$", said, re.I | re.S)
             if tail:
                 return Addressed(character, tail.group(1) + tail.group(2), "named")
     if len(characters) == 1:
@@ -100,12 +99,13 @@ def _clean(text: str) -> str:
     return strip_json_residue(" ".join(text.split())).strip("\"“”")
 
 
-def checker(said_before: set[str]):
-    """What a grammar cannot rule out, re-asked: assistant talk instead of the character's, and an
-    answer that only repeats a line said before (`line_key`s: small models echo)."""
+def checker(said_before: set[str], language: Language):
+    """What a grammar cannot rule out, re-asked: assistant talk instead of the character's, an
+    answer that only repeats a line said before (`line_key`s: small models echo), and an answer in
+    another language than the story's."""
 
     def check(model: BaseModel) -> list[str]:
-        problems = []
+        problems = [f"answer.text: write it in {language.name}" for _ in in_language(language, model.answer.text)]
         if _OUT_OF_CHARACTER.search(model.answer.text):
             problems.append("answer.text: that is assistant talk; answer as the character, in the photo")
         elif line_key(model.answer.text) in said_before:
@@ -120,26 +120,19 @@ def checker(said_before: set[str]):
 
 def remembered(story: Story, slug: str) -> list[str]:
     """The last exchanges the character had with the reader, as lines of a conversation."""
-    said = []
+    said, reader = [], languages.get(story.language).photo["reader"]
     for page in story.pages:
         if page.exchange is None or page.exchange.to != slug:
             continue
-        said.append(f"{READER}: {page.exchange.said}")
+        said.append(f"{reader}: {page.exchange.said}")
         said += [f"{story.character(d.speaker).name}: {d.text}" for d in page.dialogue]
     return said[-3 * REMEMBERED:]
 
 
 def who_is_there(story: Story) -> list[str]:
-    from storyteller.backends.detectors import where
-
-    lines = []
-    for c in story.characters:
-        r = c.photo_region
-        place = f" {where((r.x, r.y, r.x + r.w, r.y + r.h))}" if r else ""
-        look = looks(c.expression)
-        lines.append(f"{c.name}: a {c.appearance.species}{place}" + (f", {look}" if look else "") +
-                     (f"; {c.personality}" if c.personality else ""))
-    return lines
+    language = languages.get(story.language)
+    return [who_line(language, c, (r.x, r.y, r.x + r.w, r.y + r.h) if (r := c.photo_region) else None)
+            for c in story.characters]
 
 
 def talk_page(run, said: str, *, to: str | None = None, heard: Provenance | None = None) -> Page:
@@ -164,11 +157,13 @@ def talk_page(run, said: str, *, to: str | None = None, heard: Provenance | None
     facts = [h.record.text for h in run.memory.search(target.said, 6, types=("fact",))
              if speaker.slug in h.record.characters][:3]
     guided = speaker.slug == GUIDE and bool(first.objects)
+    language = languages.get(story.language)
+    words = language.photo
     messages = [
-        {"role": "system", "content": prompts.render("talk_system")},
+        {"role": "system", "content": prompts.render("talk_system", language=language.code)},
         {"role": "user", "content": prompts.render(
-            "talk_user", description=first.scene, title=story.title, characters=who_is_there(story),
-            speaker=speaker.name, look=looks(speaker.expression), scene=[f"{story.character(d.speaker).name}: {d.text}"
+            "talk_user", language=language.code, description=first.scene, title=story.title, characters=who_is_there(story),
+            speaker=speaker.name, look=say(language, looks(speaker.expression)), scene=[f"{story.character(d.speaker).name}: {d.text}"
                                                                         for d in first.dialogue][-4:],
             earlier=remembered(story, speaker.slug), facts=facts, said=target.said,
             others=[c.name for c in others], things=[o.name for o in first.objects] if guided else [],
@@ -182,7 +177,7 @@ def talk_page(run, said: str, *, to: str | None = None, heard: Provenance | None
                    *(line_key(d.text) for p in story.pages for d in p.dialogue)}
     reply, completion, failed = generate_structured(
         run.toolbox.llm, messages, model, max_attempts=run.toolbox.settings.plan_attempts,
-        seed=run.seed + 7919 * number, temperature=0.7, max_tokens=220, check=checker(said_before),
+        seed=run.seed + 7919 * number, temperature=0.7, max_tokens=220, check=checker(said_before, language),
         on_text=lambda _: run.cancel.check("while answering"))
     answer_text = _clean(reply.answer.text) or "…"
     dialogue = [DialogueLine(speaker=speaker.slug, tone=reply.answer.tone, text=answer_text,
@@ -193,8 +188,9 @@ def talk_page(run, said: str, *, to: str | None = None, heard: Provenance | None
             repairs["reaction_dropped"] = f"{reaction.who}'s reaction repeated a line said before"
         else:
             dialogue.append(DialogueLine(speaker=names[reaction.who], tone=reaction.tone, text=_clean(reaction.text)))
-    text = "\n".join([f"{READER} (to {speaker.name}): “{target.said}”",
-                      *(f"{story.character(d.speaker).name} ({d.tone}): “{d.text}”" for d in dialogue)])
+    text = "\n".join([words["reader_line"].format(reader=words["reader"], name=speaker.name, text=target.said),
+                      *(words["line"].format(name=story.character(d.speaker).name, tone=d.tone, text=d.text)
+                        for d in dialogue)])
     provenance = completion.provenance
     provenance.parameters.update(failed_attempts=failed, addressed=speaker.slug, chosen=target.chosen,
                                  remembered=len(remembered(story, speaker.slug)), facts=len(facts), **repairs)
@@ -203,18 +199,18 @@ def talk_page(run, said: str, *, to: str | None = None, heard: Provenance | None
                 exchange=Exchange(said=target.said, to=speaker.slug, chosen=target.chosen, heard=heard),
                 text_provenance=provenance)
     # The outline keeps a beat per page (a later `continue` numbers its page after it).
-    story.outline.append(PageBeat(beat=f"the reader talks with {speaker.name}", scene=first.scene,
+    story.outline.append(PageBeat(beat=words["talk_beat"].format(name=speaker.name), scene=first.scene,
                                   characters=[d.speaker for d in dialogue]))
     story.pages.append(page)
     run.opened.save()
     emit(PageWritten(page=number, text=text))
     try:
         run.memory.add_page(page)
-        run.memory.add_fact(f"The reader said to {speaker.name}: “{target.said}” {speaker.name} answered: “{answer_text}”",
+        run.memory.add_fact(words["answered"].format(name=speaker.name, said=target.said, answer=answer_text),
                             page=number, characters=[speaker.slug], key=f"talk-{number}")
         for line in dialogue[1:]:
-            run.memory.add_fact(f"When the reader said “{target.said}” to {speaker.name}, "
-                                f"{story.character(line.speaker).name} said: “{line.text}”",
+            run.memory.add_fact(words["reacted"].format(name=speaker.name, said=target.said,
+                                                        other=story.character(line.speaker).name, text=line.text),
                                 page=number, characters=[line.speaker, speaker.slug], key=f"talk-{number}")
         asset = run.speak(page, None, stem=f"page-{number:02d}")
     except BaseException:
@@ -222,7 +218,7 @@ def talk_page(run, said: str, *, to: str | None = None, heard: Provenance | None
         raise
     page.narration = asset
     run.memory.save()
-    turn = run.opened.commit("talk", f"{READER} to {speaker.name}: {target.said[:60]}", pages=[number])
+    turn = run.opened.commit("talk", f"{words['reader']} to {speaker.name}: {target.said[:60]}", pages=[number])
     emit(AudioReady(page=number, path=asset.path, provenance=asset.provenance))
     emit(TurnCommitted(turn=turn.number, action="talk", pages=[number]))
     return page

@@ -103,7 +103,24 @@ class WhisperTranscriber(TranscriberBackend):
         (text, info), provenance = self.timed(
             "transcribe", run, parameters={"language": code or "detect", "beam_size": self.beam_size})
         provenance.parameters.update(heard_language=info.language, audio_s=round(float(info.duration), 3))
+        if info.language == "zh" and text:
+            # Whisper writes Mandarin in traditional characters as often as not (a prompt in
+            # simplified ones is echoed back on short recordings); a story in "zh" is written in
+            # simplified ones, so OpenCC converts them, and the provenance says so.
+            simplified = _to_simplified(text)
+            if simplified != text:
+                provenance.parameters.update(heard_as=text, converted="opencc t2s")
+                text = simplified
         if not text:
             raise BackendCallError(f"no words were heard in {path.name} ({info.duration:.1f} s of audio)",
                                    fix="record again, closer to the microphone, or type what you want to say")
         return Transcript(text=text, language=info.language, provenance=provenance)
+
+
+def _to_simplified(text: str) -> str:
+    try:
+        import opencc
+    except ImportError as exc:
+        raise BackendUnavailable("opencc is not installed, so Chinese is not heard in simplified characters",
+                                 fix=install_hint(None)) from exc
+    return opencc.OpenCC("t2s").convert(text)

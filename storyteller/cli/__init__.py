@@ -61,6 +61,7 @@ def photo(
     mood: Annotated[str, typer.Option("--mood", "-m", help="The scene's mood, e.g. playful, tender, grumpy, spooky.")] = "playful",
     seed: Annotated[int, typer.Option(min=0, help="Seed; the same seed and models give the same scene.")] = 0,
     keep_metadata: Annotated[bool, typer.Option("--keep-metadata", help="Store the photo as it is, EXIF and GPS included (default: removed, pixels kept).")] = False,
+    language: Annotated[str, typer.Option("--language", "-l", help="The scene's language: en, zh.")] = "en",
     config: ConfigOption = None,
 ) -> None:
     """Make a photo speak: who is in it, what they say to each other, each line in its speaker's voice.
@@ -72,7 +73,7 @@ def photo(
 
     console = _console()
     with console.status("finding who is in the photo, naming them, writing and narrating the scene…"):
-        story = _storyteller(config).photo_scene(image, out=out, lines=lines, mood=mood, seed=seed,
+        story = _storyteller(config).photo_scene(image, out=out, lines=lines, mood=mood, seed=seed, language=language,
                                                  keep_metadata=keep_metadata)
     stdout = Console()
     stdout.print(f"[bold]{story.title}[/bold] in [cyan]{out}[/cyan]")
@@ -94,8 +95,11 @@ def photo(
 
 
 def _show_lines(stdout, story, page) -> None:
+    from storyteller import languages
+
+    reader = languages.get(story.language).photo["reader"]
     for i, line in enumerate(page.narration.lines if page.narration else []):
-        name = story.character(line.speaker).name if line.speaker else ("You" if page.exchange and i == 0 else "Narrator")
+        name = story.character(line.speaker).name if line.speaker else (reader if page.exchange and i == 0 else "Narrator")
         tone = f" [dim]({line.tone})[/dim]" if line.tone else ""
         stdout.print(f"  [dim]{line.start_s:5.1f}s[/dim] {name}{tone}: {line.text}")
 
@@ -112,6 +116,8 @@ def talk(
 ) -> None:
     """Talk with the people and animals of a photo scene: they answer in character, in their voices."""
     from rich.console import Console
+
+    from storyteller.session import load_story
 
     teller = _storyteller(config)
     if [text is not None, say is not None, mic].count(True) != 1:
@@ -131,7 +137,7 @@ def talk(
             say = recording.stop()
         try:
             with _console().status("listening to what you said…"):
-                heard = teller.listen(say)
+                heard = teller.listen(say, language=load_story(folder).language)
         finally:
             if recording is not None:
                 recording.discard()

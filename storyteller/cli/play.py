@@ -392,7 +392,7 @@ class Play:
     def heard(self, recording: Path) -> None:
         """Transcribe a recording, show it, let the reader accept (Enter) or correct it, then talk."""
         with self.console.status("listening…"):
-            transcript = self.teller.listen(recording)
+            transcript = self.teller.listen(recording, language=self.story.language)
         self.tell(f"heard: {transcript.text}")
         try:
             corrected = self.reader.read("Enter to use it, or correct it › ", default=transcript.text).strip()

@@ -16,10 +16,10 @@ import json
 from pathlib import Path
 from urllib.parse import quote
 
+from storyteller import languages
 from storyteller.export._source import StorySource
 from storyteller.story import Asset, Page, Provenance, Story
 
-READER = "You"  # the reader, in a conversation page's script
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -163,7 +163,7 @@ def _spoken_text(story: Story, page: Page) -> dict:
     if page.dialogue:
         script = []
         if page.exchange is not None:  # a conversation page: the reader's words come first
-            script.append({"name": READER, "speaker": "", "tone": "", "text": page.exchange.said, "about": "", "reader": True})
+            script.append({"name": languages.get(story.language).photo["reader"], "speaker": "", "tone": "", "text": page.exchange.said, "about": "", "reader": True})
         for line in page.dialogue:
             try:
                 name = story.character(line.speaker).name

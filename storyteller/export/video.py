@@ -24,6 +24,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from storyteller.errors import BackendUnavailable, StorytellerError
+from storyteller import languages
 from storyteller.export._source import StorySource
 from storyteller.install import install_hint, pip_hint
 
@@ -101,7 +102,7 @@ def plan_scenes(source: StorySource) -> list[Scene]:
         if lines:  # captions follow the spoken lines, each on screen while it is said
             chunks = []
             # A conversation page's first line is the reader's; a guided scene's lines are about things.
-            rows = [("You", "")] * (page.exchange is not None) + [(None, d.about) for d in page.dialogue]
+            rows = [(languages.get(story.language).photo["reader"], "")] * (page.exchange is not None) + [(None, d.about) for d in page.dialogue]
             for i, line in enumerate(lines):
                 end = lines[i + 1].start_s if i + 1 < len(lines) else duration
                 reader, about = rows[i] if i < len(rows) else (None, "")
