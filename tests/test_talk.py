@@ -2,7 +2,7 @@
 
 Fast tests run on the scripted fakes (scene LLM, tone narrator) with the real embedded detector and
 OpenCV's cascades; the `slow` ones speak with the embedded voices and listen with the packaged
-Whisper (voice input in English; Chinese voice input is issue 18's, with the story's language).
+Whisper (voice input in English, and in Chinese in a Chinese scene).
 """
 
 from __future__ import annotations
