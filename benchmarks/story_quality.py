@@ -3,6 +3,8 @@
     python benchmarks/story_quality.py [--premises FILE] [--pages 6] [--limit N] [--json out.json]
     python benchmarks/story_quality.py --cli /path/to/other/venv/bin/storyteller   # another version, for before/after
     python benchmarks/story_quality.py --model qwen2.5-coder-0.5b-instruct        # another embedded LLM
+    python benchmarks/story_quality.py --premises benchmarks/premises-zh.txt --pages 4 --narration \
+        --json benchmarks/results/story_quality_zh.json                            # stories in Chinese
 
 Each premise becomes a story (in this process, models loaded once: the first story is cold, the
 others warm; with --cli, one `storyteller new` process per story). Every story is then measured
@@ -17,7 +19,10 @@ embedder) and with the LLM calls' own token counts:
 - tokens: prompt tokens computed (after llama.cpp's reused prefix) and completion tokens, the
   in-story completion tokens/s, and the model's raw speed measured in the same run (prefill and
   decode, free text), from which "LLM time at raw speed" = sum over calls of prompt/prefill +
-  completion/decode; `wall / raw` says how much the story costs beyond its LLM work.
+  completion/decode; `wall / raw` says how much the story costs beyond its LLM work;
+- with --narration: every page's narration transcribed by the packaged Whisper in the story's
+  language, against the page's text: character error rate (Chinese; Whisper's traditional
+  characters converted to simplified, as voice input does) or word error rate (English).
 
 Prints a table and writes JSON to benchmarks/results/story_quality.json (or --json).
 """
@@ -87,13 +92,33 @@ def story_by_cli(cli: str, premise: str, out: Path, pages: int, seed: int) -> di
             "plan_reasks": None, "llm_calls": None}
 
 
-def measure(folder: Path, run: dict, text_embedder, speed: dict | None) -> dict:
+def narration_error(story, folder: Path) -> float | None:
+    """Mean error of the pages' narration as the packaged Whisper hears it: CER in Chinese, WER otherwise."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from speech import character_error_rate, word_error_rate, whisper_model
+
+    from storyteller.backends.whisper import to_simplified
+
+    errors = []
+    for page in story.pages:
+        if page.narration is None:
+            continue
+        segments, _ = whisper_model().transcribe(str(folder / page.narration.path), language=story.language, beam_size=1)
+        heard = " ".join(s.text for s in segments).strip()
+        if story.language == "zh":
+            errors.append(character_error_rate(page.text, to_simplified(heard)))
+        else:
+            errors.append(word_error_rate(page.text, heard))
+    return round(sum(errors) / len(errors), 3) if errors else None
+
+
+def measure(folder: Path, run: dict, text_embedder, speed: dict | None, narration: bool = False) -> dict:
     from storyteller.memory.eval import evaluate_text
     from storyteller.session import load_story
 
     story = load_story(folder)
     text = evaluate_text(story, text_embedder)
-    row = {"title": story.title, "pages_written": len(story.pages), "wall_s": run["wall_s"],
+    row = {"title": story.title, "language": story.language, "pages_written": len(story.pages), "wall_s": run["wall_s"],
            "first_page_s": run["first_page_s"], "first_words_s": run["first_words_s"], "plan_reasks": run["plan_reasks"],
            "plan_failed_attempts": len((story.plan_provenance.parameters if story.plan_provenance else {}).get("failed_attempts", [])),
            "beats_reasked": sum(1 for b in (story.plan_provenance.parameters if story.plan_provenance else {}).get("beats", [])
@@ -101,6 +126,9 @@ def measure(folder: Path, run: dict, text_embedder, speed: dict | None) -> dict:
            "text": text.model_dump(),
            "beats": [b.beat for b in story.outline], "page_texts": [p.text for p in story.pages],
            "characters": [f"{c.name} ({c.appearance.species}, {c.role or '?'})" for c in story.characters]}
+    if narration:
+        row["narration_error"] = narration_error(story, folder)
+        row["voices"] = sorted({story.narrator_voice.voice_id} | {c.voice.voice_id for c in story.characters if c.voice})
     calls = run["llm_calls"]
     if calls is not None and calls:
         prompt = sum(c.prompt_evaluated or 0 for c in calls)
@@ -144,6 +172,7 @@ def summary(rows: list[dict]) -> dict:
         "first_words_s_warm_mean": mean(r["first_words_s"] for r in ok[1:]),
         "wall_over_raw_mean": mean(r.get("wall_over_raw") for r in ok),
         "in_story_decode_tokens_per_s_mean": mean(r.get("in_story_decode_tokens_per_s") for r in ok),
+        "narration_error_mean": mean(r.get("narration_error") for r in ok),
     }
 
 
@@ -156,6 +185,8 @@ def main() -> None:
     parser.add_argument("--cli", help="make each story with this `storyteller` executable (another version)")
     parser.add_argument("--model", help="another embedded LLM (llm.options.model), e.g. qwen2.5-coder-0.5b-instruct")
     parser.add_argument("--keep", type=Path, help="keep the story folders here")
+    parser.add_argument("--narration", action="store_true",
+                        help="also transcribe every page's narration (Whisper) and report its error rate")
     parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results" / "story_quality.json")
     args = parser.parse_args()
 
@@ -175,7 +206,7 @@ def main() -> None:
             try:
                 run = (story_by_cli(args.cli, premise, out, args.pages, args.seed) if args.cli
                        else story_in_process(teller, premise, out, args.pages, args.seed))
-                row = {"premise": premise, **measure(out, run, text_embedder, speed)}
+                row = {"premise": premise, **measure(out, run, text_embedder, speed, args.narration)}
             except Exception as exc:  # one failing story is a result, not the end of the benchmark
                 row = {"premise": premise, "error": f"{type(exc).__name__}: {exc}"[:500]}
             rows.append(row)
@@ -184,7 +215,8 @@ def main() -> None:
                   f"copies {len(t['copied_beats'])} rep {len(t['repeated_sentences'])} d2 {t['distinct_2']} "
                   f"hero {'ok' if t['protagonist_matches_premise'] else 'NO'} dlg {t['dialogue_share']} "
                   f"meta {len(t['meta_text'])} wall {row['wall_s']}s first {row['first_page_s']}s "
-                  f"raw-ratio {row.get('wall_over_raw')}"), flush=True)
+                  f"raw-ratio {row.get('wall_over_raw')}"
+                  + (f" narration-error {row.get('narration_error')}" if args.narration else "")), flush=True)
     result = {"pages": args.pages, "seed": args.seed, "version": "cli " + args.cli if args.cli else "this checkout",
               "llm": None if args.cli else f"{teller.toolbox.llm.name}:{teller.toolbox.llm.model_id}",
               "raw_speed": speed, "targets": TARGETS, "summary": summary(rows), "stories": rows}

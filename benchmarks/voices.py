@@ -1,11 +1,15 @@
 """Every voice the embedded narrator offers: how well Whisper understands it, and how fast it speaks.
 
     flock /tmp/storyteller-heavy.lock python benchmarks/voices.py --json benchmarks/results/voices.json
+    flock /tmp/storyteller-heavy.lock python benchmarks/voices.py --language zh --json benchmarks/results/voices-zh.json
 
-Each voice reads the same sentences (plain ones and dialogue-like ones); the packaged Whisper base
-transcribes each clip, and the word error rate against the text is reported per voice (mean over
-the sentences), with the real-time factor (synthesis seconds per second of audio; below 1 is faster
-than real time) and the time to load the engine. Prints a table; --json keeps the figures.
+Each voice that speaks the language reads the same sentences (plain ones and dialogue-like ones);
+the packaged Whisper base transcribes each clip in that language, and the error against the text is
+reported per voice (mean over the sentences): the word error rate in English; in Chinese the
+character error rate (CER) and the syllable error rate (toneless pinyin, so a homophone written
+with another character counts as heard). With it come the real-time factor (synthesis seconds per
+second of audio; below 1 is faster than real time) and the time to load the engine. Prints a
+table; --json keeps the figures.
 """
 
 from __future__ import annotations
@@ -30,6 +34,13 @@ SENTENCES = [
     "Grandmother smiled and poured three cups of warm tea.",
     "Look out, the puppy is running straight into the garden!",
 ]
+SENTENCES_ZH = [
+    "小狐狸在雪地里找到了一盏灯笼。",
+    "你明天早上想和我一起去河边吗？",
+    "我在老橡树下面找到了一把红色的钥匙！",
+    "奶奶笑了笑，倒了三杯热茶。",
+    "小心，小狗正往花园里跑呢！",
+]
 
 
 def wav(samples, rate: int) -> bytes:
@@ -41,16 +52,21 @@ def wav(samples, rate: int) -> bytes:
 
 
 def main() -> None:
-    from speech import whisper_model, word_error_rate
+    from speech import character_error_rate, syllable_error_rate, whisper_model, word_error_rate
 
     from storyteller.backends.speakers import EnsembleNarrator
+    from storyteller.backends.whisper import to_simplified
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--json", type=Path)
     parser.add_argument("--variants", action="store_true", help="also Piper's pitch variants of joe (joe-high, ...)")
+    parser.add_argument("--language", choices=("en", "zh"), default="en")
     args = parser.parse_args()
+    chinese = args.language == "zh"
+    sentences = SENTENCES_ZH if chinese else SENTENCES
     narrator = EnsembleNarrator()
-    voices = [v for v in narrator.voices() if args.variants or not v.voice_id.startswith("joe-")]
+    voices = [v for v in narrator.voices() if args.language in v.languages
+              and (args.variants or not v.voice_id.startswith("joe-"))]
     whisper = whisper_model()
     rows = []
     for voice in voices:
@@ -58,28 +74,44 @@ def main() -> None:
         started = time.perf_counter()
         member.ensure_setup()
         load_s = time.perf_counter() - started
-        errors, synth_s, audio_s = [], 0.0, 0.0
+        errors, syllable_errors, synth_s, audio_s = [], [], 0.0, 0.0
         heard = []
-        for text in SENTENCES:
+        for text in sentences:
             started = time.perf_counter()
             spoken = narrator.synthesize(text, voice)
             synth_s += time.perf_counter() - started
             audio_s += spoken.seconds
-            segments, _ = whisper.transcribe(io.BytesIO(wav(spoken.samples, spoken.sample_rate)), language="en", beam_size=1)
+            segments, _ = whisper.transcribe(io.BytesIO(wav(spoken.samples, spoken.sample_rate)), language=args.language,
+                                             beam_size=1)
             hypothesis = " ".join(s.text for s in segments).strip()
+            if chinese:  # as the transcriber role does: Whisper often writes Mandarin in traditional characters
+                hypothesis = to_simplified(hypothesis)
             heard.append(hypothesis)
-            errors.append(word_error_rate(text, hypothesis))
-        rows.append({"voice": voice.voice_id, "speaker": voice.who, "engine": member.name, "kind": member.kind,
-                     "wer": round(statistics.mean(errors), 3), "worst_wer": round(max(errors), 3),
-                     "rtf": round(synth_s / audio_s, 3), "load_s": round(load_s, 2), "heard": heard})
-    print(f"{'voice':<20}{'speaker':<22}{'kind':<11}{'WER':>6}{'worst':>7}{'RTF':>7}{'load s':>8}")
+            if chinese:
+                errors.append(character_error_rate(text, hypothesis))
+                syllable_errors.append(syllable_error_rate(text, hypothesis))
+            else:
+                errors.append(word_error_rate(text, hypothesis))
+        measure = "cer" if chinese else "wer"
+        row = {"voice": voice.voice_id, "speaker": voice.who, "engine": member.name, "kind": member.kind,
+               measure: round(statistics.mean(errors), 3), f"worst_{measure}": round(max(errors), 3)}
+        if chinese:
+            row["syllable_error"] = round(statistics.mean(syllable_errors), 3)
+        rows.append({**row, "rtf": round(synth_s / audio_s, 3), "load_s": round(load_s, 2), "heard": heard})
+    measure = "cer" if chinese else "wer"
+    extra = f"{'syll.':>7}" if chinese else ""
+    print(f"{'voice':<20}{'speaker':<22}{'kind':<11}{measure.upper():>6}{'worst':>7}{extra}{'RTF':>7}{'load s':>8}")
     for row in rows:
-        print(f"{row['voice']:<20}{row['speaker']:<22}{row['kind']:<11}{row['wer']:>6.3f}{row['worst_wer']:>7.3f}"
-              f"{row['rtf']:>7.3f}{row['load_s']:>8.2f}")
+        syllables = f"{row['syllable_error']:>7.3f}" if chinese else ""
+        print(f"{row['voice']:<20}{row['speaker']:<22}{row['kind']:<11}{row[measure]:>6.3f}{row['worst_' + measure]:>7.3f}"
+              f"{syllables}{row['rtf']:>7.3f}{row['load_s']:>8.2f}")
+    if rows:
+        print(f"mean {measure.upper()} over {len(rows)} voices: {statistics.mean(r[measure] for r in rows):.3f}")
     if narrator.missing:
         print("not offered here:", "; ".join(f"{k}: {v}" for k, v in narrator.missing.items()))
     if args.json:
-        args.json.write_text(json.dumps({"sentences": SENTENCES, "voices": rows, "missing": narrator.missing}, indent=2) + "\n")
+        args.json.write_text(json.dumps({"language": args.language, "sentences": sentences, "voices": rows,
+                                         "missing": narrator.missing}, indent=2, ensure_ascii=False) + "\n")
 
 
 if __name__ == "__main__":

@@ -73,9 +73,10 @@ def is_cjk(text: str) -> bool:
 _jieba = None
 
 
-def _cut(run: str) -> list[str]:
-    """Chinese words of a run of ideographs, by jieba's dictionary (loaded once, quietly; its cache
-    goes to storyteller's cache folder, never to /tmp); each ideograph a word without jieba."""
+def configured_jieba():
+    """jieba, loaded once and quiet, its dictionary cache in storyteller's cache folder (never in
+    /tmp); None when it is not installed. Everything that cuts Chinese words goes through here,
+    Kokoro's Mandarin phonemes (misaki, which calls jieba itself) included."""
     global _jieba
     if _jieba is None:
         try:
@@ -92,7 +93,13 @@ def _cut(run: str) -> list[str]:
             folder.mkdir(parents=True, exist_ok=True)
             jieba.dt.tmp_dir = str(folder)
             _jieba = jieba
-    return _jieba.lcut(run) if _jieba else list(run)
+    return _jieba or None
+
+
+def _cut(run: str) -> list[str]:
+    """Chinese words of a run of ideographs, by jieba's dictionary; each ideograph a word without jieba."""
+    jieba = configured_jieba()
+    return jieba.lcut(run) if jieba else list(run)
 
 
 def sentences(text: str) -> list[str]:

@@ -10,6 +10,7 @@ with_tests=0
 [ "${1:-}" = "--test" ] && with_tests=1
 
 python=${PYTHON:-python3}
+LLAMA_CPP_VERSION=0.3.36  # the version pyproject.toml's embedded extra pins
 [ -x .venv/bin/python ] || "$python" -m venv .venv
 pip=(.venv/bin/python -m pip install --quiet --disable-pip-version-check)
 
@@ -21,8 +22,29 @@ pip=(.venv/bin/python -m pip install --quiet --disable-pip-version-check)
 
 extras="embedded"
 [ $with_tests = 1 ] && extras="embedded,vision,diffusion,tts,openai,export,ray,test"
-# llama-cpp-python has no wheel on PyPI: the first install compiles it (about 4 minutes on 2
-# cores); pip caches the wheel for later runs.
+# llama-cpp-python has no wheel on PyPI: it compiles (about 6 minutes on 2 cores). On x86-64 it is
+# built for the vector instructions this CPU has (AVX2, and AVX-512 where present: twice the
+# prompt speed of AVX2 here) but not with -march=native, which would also turn on llama.cpp's AMX
+# kernels on a CPU that reports AMX, and under a VM such as this project's machines (a Xeon under
+# Firecracker) those crash the process on the first batch of tokens. The wheel is kept in
+# storyteller's cache folder, so a new venv installs it without compiling again (pip's own cache
+# would hand back a native build).
+if ! .venv/bin/python -c "import llama_cpp" 2>/dev/null; then
+  wheels="${STORYTELLER_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/storyteller}/wheels"
+  if ! ls "$wheels"/llama_cpp_python-*.whl >/dev/null 2>&1; then
+    cmake_args="${CMAKE_ARGS:-}"
+    if [ "$(uname -m)" = x86_64 ]; then
+      cpu=" $(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null | cut -d: -f2) "
+      cmake_args="-DGGML_NATIVE=OFF $cmake_args"
+      for pair in avx512f:AVX512 avx512vbmi:AVX512_VBMI avx512_vnni:AVX512_VNNI avx512_bf16:AVX512_BF16 avx_vnni:AVX_VNNI; do
+        [[ "$cpu" == *" ${pair%%:*} "* ]] && cmake_args="$cmake_args -DGGML_${pair#*:}=ON"
+      done
+    fi
+    CMAKE_ARGS="$cmake_args" .venv/bin/python -m pip wheel --quiet --disable-pip-version-check --no-deps --no-cache-dir \
+      -w "$wheels" "llama-cpp-python==$LLAMA_CPP_VERSION"
+  fi
+  "${pip[@]}" --no-deps "$wheels"/llama_cpp_python-*.whl
+fi
 "${pip[@]}" -e ".[$extras]"
 
 if [ "$(id -u)" = 0 ]; then apt_get=(apt-get); elif sudo -n true 2>/dev/null; then apt_get=(sudo -n apt-get); else apt_get=(); fi

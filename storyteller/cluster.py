@@ -97,11 +97,33 @@ def _rebuild(data: tuple) -> BaseException:
 # =============================================================================================
 # actors
 # =============================================================================================
+# Ray sets OMP_NUM_THREADS in its workers (1 in an actor that reserves no CPU, else the CPUs it
+# reserves), and torch reads it when first imported. With another thread count its sums run in
+# another order: a story's text embeddings differ in their last bits from one process's (measured:
+# 1 thread in the actor, 2 in one process), and what follows from them can differ (the memory's
+# ranking, a gate's choice). Actors and story tasks take the driver's values instead (unset: the
+# libraries' own defaults), so a batch on Ray computes what one process computes.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+
+
+def driver_threads() -> dict[str, str | None]:
+    return {name: os.environ.get(name) for name in THREAD_VARIABLES}
+
+
+def _use_threads(threads: dict[str, str | None]) -> None:
+    for name, value in threads.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
 class BackendHost:
     """One role's backend in an actor: constructed from the batch's settings, loaded on first use,
     called by every task of its node (several at once, each call in its own thread)."""
 
-    def __init__(self, settings_data: dict, role: str):
+    def __init__(self, settings_data: dict, role: str, threads: dict[str, str | None]):
+        _use_threads(threads)  # before the backend imports torch (see THREAD_VARIABLES)
         from storyteller.agent.toolbox import Toolbox
 
         self.role = role
@@ -148,8 +170,9 @@ class BatchHub:
     makes the backend actors, one per role and node, and holds the tasks' events until the driver
     takes them. Sequential, so one task's events stay in the order it posted them."""
 
-    def __init__(self, settings_data: dict):
+    def __init__(self, settings_data: dict, threads: dict[str, str | None]):
         self.settings_data = settings_data
+        self.threads = threads
         self.settings = frozen_settings(settings_data)
         self.hosts: dict[tuple[str, str], Any] = {}
         self.events: list[BaseEvent] = []
@@ -188,7 +211,7 @@ class BatchHub:
             # backend calls are pure functions of their inputs and seeds.
             max_restarts=ACTOR_RESTARTS, max_task_retries=ACTOR_RESTARTS,
             scheduling_strategy=NodeAffinitySchedulingStrategy(node_id=target, soft=False),
-        ).remote(self.settings_data, role)
+        ).remote(self.settings_data, role, self.threads)
         self.hosts[role, target] = self.hosts[role, node_id] = actor
         return True, actor
 
@@ -383,10 +406,11 @@ class ActorRegistry(Registry):
 _registries: dict[tuple[str, str], ActorRegistry] = {}
 
 
-def _story_task(hub, settings_data: dict, run_id: str, out: str, job_data: dict) -> dict:
+def _story_task(hub, settings_data: dict, threads: dict[str, str | None], run_id: str, out: str, job_data: dict) -> dict:
     """One story of the batch, on whichever node Ray chose (retried there or elsewhere if its worker dies)."""
     import ray
 
+    _use_threads(threads)
     from storyteller.api import Storyteller
 
     job = Job.model_validate(job_data)
@@ -471,7 +495,8 @@ class RayScheduler:
         # Tasks blocked on an actor's answer give their CPU back to Ray, which would then start
         # every story at once; at most this many run.
         self.workers = workers or max(1, int(self.cpus // settings.ray.task_cpus))
-        self.hub = _remote(BatchHub).options(num_cpus=0).remote(self.settings_data)
+        self.threads = driver_threads()
+        self.hub = _remote(BatchHub).options(num_cpus=0).remote(self.settings_data, self.threads)
         self.address = address
 
     def describe(self) -> str:
@@ -513,7 +538,8 @@ class RayScheduler:
                     return
                 while queue and len(running) < self.workers:
                     job = queue.pop(0)
-                    running[task.remote(self.hub, self.settings_data, run_id, str(out), job.model_dump(mode="json"))] = job
+                    running[task.remote(self.hub, self.settings_data, self.threads, run_id, str(out),
+                                         job.model_dump(mode="json"))] = job
                 ready, _ = ray.wait(list(running), num_returns=1, timeout=0.25)
                 drain()
                 for ref in ready:

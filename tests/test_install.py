@@ -66,3 +66,23 @@ def test_doctor_says_where_storyteller_comes_from_and_flags_a_clash(monkeypatch)
     assert "installed from a package index (distribution picturebook-storyteller)" in shown
     assert "clash: storyteller-core also installs a top-level `storyteller` package" in shown
     assert f"fix: {shlex.quote(sys.executable)} -m pip uninstall storyteller-core" in shown
+
+
+def test_doctor_lists_what_each_story_language_gets(registry):
+    """Per language: its prompts, its voices (or why there are none, and the fix), its fonts."""
+    from rich.console import Console
+
+    from storyteller import Storyteller
+    from storyteller.cli.doctor import language_table
+    from storyteller.config import RoleConfig, Settings
+
+    teller = Storyteller(Settings(
+        llm=RoleConfig(backend="scripted"), illustrator=RoleConfig(backend="solid"), text_embedder=RoleConfig(backend="hash"),
+        narrator=RoleConfig(backend="openai", options={"base_url": "http://127.0.0.1:9/v1", "voices": ["anna", "bo"],
+                                                       "languages": ["en"]})), registry=registry)
+    console = Console(record=True, width=250)
+    console.print(language_table(teller))
+    shown = " ".join(console.export_text().split())
+    assert "English (en)" in shown and "Chinese (zh)" in shown and "prompts in Chinese" in shown
+    assert "2 voices" in shown and "anna, bo" in shown
+    assert "none: no voice of the narrator speaks Chinese (zh)" in shown and "fix: for Mandarin" in shown

@@ -93,8 +93,9 @@ def voices_for(language: str, offered: list[VoiceSpec]) -> list[VoiceSpec]:
         raise BackendUnavailable(
             f"no voice of the narrator speaks {name} ({language}); its voices speak "
             f"{', '.join(sorted({code for v in offered for code in v.languages}))}",
-            fix="for Mandarin install espeak-ng (`sudo apt-get install espeak-ng`; scripts/setup.sh does it), "
-                "or configure a narrator for the language (README, 'Real models')")
+            fix="for Mandarin: bash scripts/setup.sh (Kokoro's Mandarin needs misaki[zh] and espeak-ng; "
+                "`sudo apt-get install espeak-ng` alone gives espeak's voices), or configure a narrator that "
+                "speaks it, such as a speech server (README, 'Real models')")
     return spoken
 
 

@@ -77,6 +77,9 @@ def register(registry) -> None:
         summary="chat model behind an OpenAI-compatible server (base_url, model, json_mode)", extra="openai")
     add("vqa", "openai", "storyteller.backends.openai_compat:OpenAICompatVQA",
         summary="vision chat model behind an OpenAI-compatible server (image sent as a data URL)", extra="openai")
+    add("narrator", "openai", "storyteller.backends.openai_compat:OpenAICompatNarrator",
+        summary="speech server with OpenAI's /v1/audio/speech (OpenAI, Kokoro-FastAPI, CosyVoice servers); "
+                "voices and their languages as options", extra="openai")
     add("captioner", "openai", "storyteller.backends.openai_compat:OpenAICompatCaptioner",
         summary="vision chat model behind an OpenAI-compatible server, asked to describe the picture", extra="openai")
 

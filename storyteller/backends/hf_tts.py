@@ -35,13 +35,24 @@ FAMILIES = ("vits", "speecht5")
 VARIANTS = (("", 1.0, 0.0), ("-low", 1.05, -3.0), ("-high", 0.95, 3.0), ("-slow", 1.2, 0.0), ("-fast", 0.88, 0.0))
 
 
+# MMS-TTS checkpoints are named by ISO 639-3 code (facebook/mms-tts-eng); the story languages they are.
+MMS_CODES = {"eng": "en", "cmn": "zh", "zho": "zh"}
+
+
+def mms_languages(model: str) -> tuple[str, ...]:
+    match = re.search(r"mms-tts-([a-z]{3})\b", str(model))
+    return (MMS_CODES[match.group(1)],) if match and match.group(1) in MMS_CODES else ()
+
+
 class TransformersNarrator(NarratorBackend):
     """options: model (hub id or directory); vocoder (SpeechT5 only: HiFi-GAN hub id or directory);
     speaker_embeddings (SpeechT5 only: .npy file or folder of .npy x-vectors); num_voices (synthetic
     SpeechT5 voices when no embeddings are given); seed; max_chars (text is spoken sentence by
     sentence in chunks of at most this many characters); pause_s (silence between chunks);
     device, dtype (float32 by default everywhere: the models are small, so half precision saves
-    little; "auto" picks half precision on GPUs).
+    little; "auto" picks half precision on GPUs); languages (the story languages the model speaks,
+    e.g. ["zh"]; by default read from an MMS-TTS name, `mms-tts-eng` -> en, `mms-tts-cmn` -> zh,
+    else none named, and its voices are offered for any story).
     """
 
     name = "transformers-tts"
@@ -57,9 +68,13 @@ class TransformersNarrator(NarratorBackend):
         pause_s: float = 0.2,
         device: str | None = None,
         dtype: str | None = "float32",
+        languages: list[str] | None = None,
     ):
         super().__init__(model=model, vocoder=vocoder, speaker_embeddings=speaker_embeddings, num_voices=num_voices,
-                         seed=seed, max_chars=max_chars, pause_s=pause_s, device=device, dtype=dtype)
+                         seed=seed, max_chars=max_chars, pause_s=pause_s, device=device, dtype=dtype, languages=languages)
+        if isinstance(languages, str):
+            raise InvalidInput(f"the narrator option languages must be a list such as [\"zh\"], got {languages!r}")
+        self.languages = tuple(languages) if languages is not None else mms_languages(model)
         if num_voices < 1:
             raise ValueError(f"num_voices must be >= 1, got {num_voices}")
         if max_chars < 20:
@@ -161,7 +176,7 @@ class TransformersNarrator(NarratorBackend):
     # -- voices and speech -------------------------------------------------------------------
     def voices(self) -> list[VoiceSpec]:
         self.ensure_setup()
-        return [VoiceSpec(v.voice_id, v.length_scale, v.pitch_shift) for v in self._voice_specs]
+        return [VoiceSpec(v.voice_id, v.length_scale, v.pitch_shift, languages=self.languages) for v in self._voice_specs]
 
     def synthesize(self, text: str, voice: VoiceSpec | None = None) -> AudioResult:
         import numpy as np

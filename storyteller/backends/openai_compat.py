@@ -1,4 +1,4 @@
-"""Any OpenAI-compatible chat server as the story LLM, VQA model or captioner.
+"""Any OpenAI-compatible server as the story LLM, VQA model, captioner or narrator.
 
 One client serves every server that speaks the OpenAI chat API: OpenAI itself, Ollama
 (`http://127.0.0.1:11434/v1`), vLLM (`vllm serve ORG/NAME`, port 8000), llama.cpp's servers
@@ -11,6 +11,10 @@ form this server understands:
   - "json_object": llama.cpp servers: response_format {"type": "json_object", "schema": ...}
   - "none" (default): the server cannot constrain decoding; `supports_json_schema` is False and
     the caller (the planner) describes the schema in the prompt and re-asks on invalid JSON.
+
+Narration: `POST /v1/audio/speech` (OpenAI's speech API, also served by Kokoro-FastAPI, CosyVoice
+and other open TTS servers) with `response_format: "wav"`. Which voices the server has and which
+story languages they speak are options, since the API has no way to list them.
 """
 
 from __future__ import annotations
@@ -23,7 +27,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from storyteller.backends.base import CaptionerBackend, Completion, LLMBackend, TextResult, Usage, VQABackend
+from storyteller.backends.base import (AudioResult, CaptionerBackend, Completion, LLMBackend, NarratorBackend, TextResult,
+                                       Usage, VoiceSpec, VQABackend)
 from storyteller.errors import BackendCallError, BackendUnavailable, InvalidInput
 from storyteller.install import install_hint
 
@@ -56,6 +61,7 @@ class _OpenAIClientMixin:
 
     name = "openai"
     served = True
+    start_hint = START_SERVER_HINT
 
     def _init_client_options(self, base_url: str, model: str | None, api_key_env: str, timeout: float,
                              max_retries: int) -> None:
@@ -82,8 +88,10 @@ class _OpenAIClientMixin:
         # Probe once, without retries, so a missing server is reported at load time with the URL.
         try:
             listed = [m.id for m in self._client.with_options(max_retries=0).models.list()]
-        except openai.NotFoundError:
-            listed = []  # some servers do not implement /models; the first call will tell
+        except openai.APIStatusError as exc:
+            if exc.status_code not in (404, 405, 501):
+                raise self._translate(exc) from exc
+            listed = []  # some servers (speech ones most of all) do not implement /models; the first call will tell
         except Exception as exc:
             raise self._translate(exc) from exc
         if self._model is None:
@@ -101,7 +109,7 @@ class _OpenAIClientMixin:
                                     fix="raise the backend option timeout, or use a smaller model")
         if isinstance(exc, openai.APIConnectionError):
             return BackendUnavailable(f"cannot connect to an OpenAI-compatible server at {self.base_url}: {exc}",
-                                      fix=START_SERVER_HINT)
+                                      fix=self.start_hint)
         if isinstance(exc, (openai.AuthenticationError, openai.PermissionDeniedError)):
             return BackendUnavailable(f"{self.base_url} refused the API key: {exc}",
                                       fix=f"export {self.api_key_env}=YOUR_KEY (or set api_key_env to the variable holding it)")
@@ -280,3 +288,93 @@ class OpenAICompatCaptioner(OpenAICompatVQA, CaptionerBackend):
 
     def caption(self, image, prompt: str | None = None) -> TextResult:
         return self._ask(image, (prompt or "").strip() or DESCRIBE_PROMPT, operation="caption")
+
+
+# OpenAI's own voices; another server's are named in the `voices` option.
+OPENAI_VOICES = ("alloy", "echo", "fable", "onyx", "nova", "shimmer")
+
+
+class OpenAICompatNarrator(_OpenAIClientMixin, NarratorBackend):
+    """Narration by a speech server (`/v1/audio/speech`). options: base_url, model ("tts-1"),
+    voices (the server's voice names, most neutral first: the first narrates), languages (the story
+    languages they speak, e.g. ["zh"]; empty: any story is given them), api_key_env, timeout,
+    max_retries.
+
+    A voice's pace is the API's `speed`; its pitch is shifted here by resampling, as for every
+    embedded engine, so the characters' voices differ the same way whatever speaks them."""
+
+    MIN_SPEED, MAX_SPEED = 0.25, 4.0  # the API's bounds
+    start_hint = ("start a speech server with OpenAI's /v1/audio/speech there (Kokoro-FastAPI, a CosyVoice "
+                  "OpenAI front end, or OpenAI itself with base_url=https://api.openai.com/v1), "
+                  "or set the narrator option base_url to the server you run")
+
+    def __init__(self, base_url: str = DEFAULT_BASE_URL, model: str = "tts-1", voices: list[str] | tuple[str, ...] = OPENAI_VOICES,
+                 languages: list[str] | tuple[str, ...] = (), api_key_env: str = "OPENAI_API_KEY", timeout: float = 120.0,
+                 max_retries: int = 2):
+        super().__init__(base_url=base_url, model=model, voices=list(voices), languages=list(languages),
+                         api_key_env=api_key_env, timeout=timeout, max_retries=max_retries)
+        if isinstance(voices, str) or not voices or not all(isinstance(v, str) and v.strip() for v in voices):
+            raise InvalidInput(f"the narrator option voices must be a list of the server's voice names, got {voices!r}")
+        if isinstance(languages, str):
+            raise InvalidInput(f"the narrator option languages must be a list such as [\"zh\"], got {languages!r}")
+        self._init_client_options(base_url, model, api_key_env, timeout, max_retries)
+        self._voice_names = [v.strip() for v in voices]
+        self.languages = tuple(languages)
+
+    def setup(self) -> None:
+        self._connect()
+
+    def voices(self) -> list[VoiceSpec]:
+        return [VoiceSpec(name, speaker=f"{self.base_url}:{name}", languages=self.languages) for name in self._voice_names]
+
+    def synthesize(self, text: str, voice: VoiceSpec | None = None) -> AudioResult:
+        from storyteller.backends.speakers import engine_pace, pitch_factor, resample
+
+        if not text.strip():
+            raise InvalidInput("nothing to narrate: the text is empty")
+        voice = voice or self.voices()[0]
+        if voice.voice_id not in self._voice_names:
+            raise InvalidInput(f"voice {voice.voice_id!r} is not one of the speech server's voices "
+                               f"({', '.join(self._voice_names)}); the narrator option voices names them")
+        speed = min(self.MAX_SPEED, max(self.MIN_SPEED, engine_pace(voice)))
+
+        def run():
+            try:
+                response = self._client.audio.speech.create(model=self._model, voice=voice.voice_id, input=text,
+                                                            response_format="wav", speed=speed)
+                body = response.content if hasattr(response, "content") else response.read()
+            except Exception as exc:
+                raise self._translate(exc) from exc
+            samples, rate = _decode_wav(body, self.base_url)
+            return resample(samples, pitch_factor(voice)), rate
+
+        (samples, rate), provenance = self.timed(
+            "synthesize", run, prompt=text,
+            parameters={"voice": voice.voice_id, "length_scale": voice.length_scale, "pitch_shift": voice.pitch_shift,
+                        "speed": round(speed, 4), "base_url": self.base_url})
+        return AudioResult(samples=samples, sample_rate=rate, provenance=provenance)
+
+
+def _decode_wav(body: bytes, base_url: str):
+    """(float32 mono samples, sample rate) of a WAV answer; a clear error for anything else."""
+    import wave
+
+    import numpy as np
+
+    try:
+        with wave.open(io.BytesIO(body)) as wav:
+            rate, channels, width = wav.getframerate(), wav.getnchannels(), wav.getsampwidth()
+            # Streaming servers write an unknown length into the header; read what arrived.
+            frames = wav.readframes(wav.getnframes())
+    except (wave.Error, EOFError) as exc:
+        start = body[:40].decode("utf-8", "replace")
+        raise BackendCallError(f"{base_url}/audio/speech did not answer with a WAV file ({exc}): {start!r}",
+                               fix="use a speech server that supports response_format \"wav\"") from exc
+    if width != 2:
+        raise BackendCallError(f"{base_url}/audio/speech answered {8 * width}-bit audio; 16-bit PCM WAV is read")
+    samples = np.frombuffer(frames[: len(frames) // (2 * channels) * 2 * channels], dtype="<i2").astype(np.float32) / 32768
+    if channels > 1:
+        samples = samples.reshape(-1, channels).mean(axis=1)
+    if not len(samples):
+        raise BackendCallError(f"{base_url}/audio/speech answered a WAV file with no audio")
+    return samples.astype(np.float32), rate

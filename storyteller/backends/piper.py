@@ -25,13 +25,15 @@ _VARIANTS = [("", 1.0, 0.0), ("-high", 0.92, 3.0), ("-low", 1.08, -3.0), ("-brig
 
 
 class PiperNarrator(NarratorBackend):
-    """options: model ("embedded" or a path to a Piper .onnx voice; its .onnx.json beside it)."""
+    """options: model ("embedded" or a path to a Piper .onnx voice; its .onnx.json beside it);
+    seed (0: the voice's noise generator, see setup)."""
 
     name = "piper"
 
-    def __init__(self, model: str = "embedded"):
-        super().__init__(model=model)
+    def __init__(self, model: str = "embedded", seed: int = 0):
+        super().__init__(model=model, seed=seed)
         self.model = model
+        self.seed = seed
         self._voice = None
         self._lock = threading.Lock()
 
@@ -62,8 +64,15 @@ class PiperNarrator(NarratorBackend):
             from piper import PiperVoice
         except ImportError as exc:
             raise BackendUnavailable("piper-tts is not installed", fix=install_hint("embedded")) from exc
+        import onnxruntime
+
         onnx, config = self._paths()
         try:
+            # A Piper voice (VITS) draws noise inside its ONNX graph, from a generator each session
+            # seeds when it is made, from onnxruntime's global seed if one was set, else at random:
+            # without this, no two processes speak a line alike. Seeded, the same calls in the same
+            # order give the same audio (a story alone, or a batch in one process or on Ray).
+            onnxruntime.set_seed(self.seed)
             self._voice = PiperVoice.load(onnx, config_path=config)
         except Exception as exc:  # onnxruntime raises its own types for corrupt files
             raise BackendUnavailable(f"Piper could not load {onnx}: {exc}", fix="re-download the voice file") from exc
@@ -119,5 +128,5 @@ class PiperNarrator(NarratorBackend):
         (samples, rate), provenance = self.timed(
             "synthesize", run, prompt=text,
             parameters={"voice": voice.voice_id, "length_scale": voice.length_scale, "pitch_shift": voice.pitch_shift},
-        )
+            seed=self.seed)
         return AudioResult(samples=samples, sample_rate=rate, provenance=provenance)

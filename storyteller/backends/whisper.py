@@ -107,7 +107,7 @@ class WhisperTranscriber(TranscriberBackend):
             # Whisper writes Mandarin in traditional characters as often as not (a prompt in
             # simplified ones is echoed back on short recordings); a story in "zh" is written in
             # simplified ones, so OpenCC converts them, and the provenance says so.
-            simplified = _to_simplified(text)
+            simplified = to_simplified(text)
             if simplified != text:
                 provenance.parameters.update(heard_as=text, converted="opencc t2s")
                 text = simplified
@@ -117,7 +117,7 @@ class WhisperTranscriber(TranscriberBackend):
         return Transcript(text=text, language=info.language, provenance=provenance)
 
 
-def _to_simplified(text: str) -> str:
+def to_simplified(text: str) -> str:
     try:
         import opencc
     except ImportError as exc:

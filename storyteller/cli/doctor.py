@@ -61,7 +61,60 @@ def run_doctor(teller, console: Console) -> bool:
             all_ok = False
             table.add_row("judge", judge.backend, f"[red]does not load[/red]: {exc.message}", REAL_MODEL_HINTS["judge"])
     console.print(table)
+    console.print(language_table(teller))
     return _show_installation(console) and all_ok
+
+
+def language_table(teller) -> Table:
+    """What each story language gets here, part by part: prompts, words, voices, fonts, voice input."""
+    from importlib.resources import files
+
+    from storyteller.agent.voices import voices_for
+    from storyteller.languages import LANGUAGES
+    from storyteller.memory.prose import configured_jieba
+
+    table = Table(title="story languages", show_lines=True)
+    for column in ("language", "plan, pages, photo scenes", "voices (narrator role)", "text in pictures and video",
+                   "voice input (transcriber role)"):
+        table.add_column(column, overflow="fold")
+    prompts = files("storyteller.prompts")
+    try:
+        offered = teller.toolbox.backend("narrator").voices()
+    except StorytellerError as exc:
+        offered, voices_error = [], exc.message
+    else:
+        voices_error = None
+    transcriber = teller.settings.role("transcriber").backend
+    for code, language in LANGUAGES.items():
+        localised = code == "en" or prompts.joinpath(code).is_dir()
+        text = "prompts in " + (language.name if localised else "English (none of its own)")
+        if code == "zh":
+            text += "; words cut by jieba" if configured_jieba() else "; [yellow]jieba not installed[/yellow]: each character a word"
+        if voices_error:
+            voices = f"[red]narrator does not load[/red]: {voices_error}"
+        else:
+            try:
+                spoken = voices_for(code, offered)
+            except StorytellerError as exc:
+                voices = f"[red]none[/red]: {exc.message}" + (f"\nfix: {exc.fix}" if exc.fix else "")
+            else:
+                engines = sorted({v.who.split(":")[0] for v in spoken})
+                voices = f"{len(spoken)} voices ({', '.join(engines)}): " + ", ".join(v.voice_id for v in spoken[:8])
+                voices += ", ..." if len(spoken) > 8 else ""
+        fonts = _font_status(code)
+        heard = f"{transcriber}" + (" (then simplified characters by OpenCC)" if code == "zh" else "")
+        table.add_row(f"{language.name} ({code})", text, voices, fonts, heard)
+    return table
+
+
+def _font_status(code: str) -> str:
+    from storyteller.backends.storyboard.text import get_font
+
+    try:
+        font = get_font(16, cjk=code == "zh")
+    except StorytellerError as exc:
+        return f"[red]no font[/red]: {exc.message}\nfix: {exc.fix}"
+    return getattr(font, "path", None) or "Pillow's built-in font"
 
 
 def _show_installation(console: Console) -> bool:
