@@ -92,6 +92,14 @@ def story_by_cli(cli: str, premise: str, out: Path, pages: int, seed: int) -> di
             "plan_reasks": None, "llm_calls": None}
 
 
+def cjk_share(text: str) -> float | None:
+    """Of the letters in a text (punctuation and digits aside), the share that are Chinese characters."""
+    import re
+
+    letters = [ch for ch in text if ch.isalpha()]
+    return round(sum(bool(re.match(r"[\u3400-\u9fff\uf900-\ufaff]", ch)) for ch in letters) / len(letters), 3) if letters else None
+
+
 def narration_error(story, folder: Path) -> float | None:
     """Mean error of the pages' narration as the packaged Whisper hears it: CER in Chinese, WER otherwise."""
     sys.path.insert(0, str(ROOT / "tests"))
@@ -126,6 +134,8 @@ def measure(folder: Path, run: dict, text_embedder, speed: dict | None, narratio
            "text": text.model_dump(),
            "beats": [b.beat for b in story.outline], "page_texts": [p.text for p in story.pages],
            "characters": [f"{c.name} ({c.appearance.species}, {c.role or '?'})" for c in story.characters]}
+    if story.language == "zh":
+        row["cjk_share"] = cjk_share(" ".join(p.text for p in story.pages))
     if narration:
         row["narration_error"] = narration_error(story, folder)
         row["voices"] = sorted({story.narrator_voice.voice_id} | {c.voice.voice_id for c in story.characters if c.voice})
@@ -173,6 +183,7 @@ def summary(rows: list[dict]) -> dict:
         "wall_over_raw_mean": mean(r.get("wall_over_raw") for r in ok),
         "in_story_decode_tokens_per_s_mean": mean(r.get("in_story_decode_tokens_per_s") for r in ok),
         "narration_error_mean": mean(r.get("narration_error") for r in ok),
+        "cjk_share_mean": mean(r.get("cjk_share") for r in ok),
     }
 
 

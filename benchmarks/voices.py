@@ -20,10 +20,7 @@ import json
 import statistics
 import sys
 import time
-import wave
 from pathlib import Path
-
-import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
@@ -43,17 +40,10 @@ SENTENCES_ZH = [
 ]
 
 
-def wav(samples, rate: int) -> bytes:
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as out:
-        out.setnchannels(1), out.setsampwidth(2), out.setframerate(rate)
-        out.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
-    return buffer.getvalue()
-
-
 def main() -> None:
     from speech import character_error_rate, syllable_error_rate, whisper_model, word_error_rate
 
+    from storyteller.agent.graph import wav_bytes
     from storyteller.backends.speakers import EnsembleNarrator
     from storyteller.backends.whisper import to_simplified
 
@@ -81,7 +71,7 @@ def main() -> None:
             spoken = narrator.synthesize(text, voice)
             synth_s += time.perf_counter() - started
             audio_s += spoken.seconds
-            segments, _ = whisper.transcribe(io.BytesIO(wav(spoken.samples, spoken.sample_rate)), language=args.language,
+            segments, _ = whisper.transcribe(io.BytesIO(wav_bytes(spoken.samples, spoken.sample_rate)), language=args.language,
                                              beam_size=1)
             hypothesis = " ".join(s.text for s in segments).strip()
             if chinese:  # as the transcriber role does: Whisper often writes Mandarin in traditional characters

@@ -29,6 +29,7 @@ from storyteller.backends.openai_compat import (  # noqa: E402
     OpenAICompatVQA,
 )
 from llama_server import free_port  # noqa: E402
+from storyteller.agent.graph import wav_bytes  # noqa: E402
 from storyteller.errors import BackendCallError, BackendUnavailable  # noqa: E402
 from storyteller.install import install_hint  # noqa: E402
 
@@ -287,18 +288,6 @@ class SpeechServer:
         self.answer_bytes: bytes | None = None  # set to answer something other than a WAV
 
 
-def _wav_bytes(samples, rate: int) -> bytes:
-    import wave
-
-    import numpy as np
-
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as out:
-        out.setnchannels(1), out.setsampwidth(2), out.setframerate(rate)
-        out.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
-    return buffer.getvalue()
-
-
 def _speech_handler(server: SpeechServer):
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *args):
@@ -324,7 +313,7 @@ def _speech_handler(server: SpeechServer):
             if server.answer_bytes is not None:
                 return self._send(200, server.answer_bytes, "audio/wav")
             samples, rate = server.speak(body["input"], body["voice"], body.get("speed", 1.0))
-            self._send(200, _wav_bytes(samples, rate), "audio/wav")
+            self._send(200, wav_bytes(samples, rate), "audio/wav")
 
     return Handler
 
@@ -422,6 +411,6 @@ def test_a_speech_server_narrates_chinese_that_whisper_hears(speech_server, tmp_
     line = "小狐狸在雪地里找到了一盏灯笼。"
     audio = narrator.synthesize(line, narrator.voices()[0])
     path = tmp_path / "line.wav"
-    path.write_bytes(_wav_bytes(audio.samples, audio.sample_rate))
+    path.write_bytes(wav_bytes(audio.samples, audio.sample_rate))
     heard = transcribe(path, language="zh")
     assert character_error_rate(line, heard) <= 0.4, heard

@@ -325,7 +325,7 @@ class OpenAICompatNarrator(_OpenAIClientMixin, NarratorBackend):
         self._connect()
 
     def voices(self) -> list[VoiceSpec]:
-        return [VoiceSpec(name, speaker=f"{self.base_url}:{name}", languages=self.languages) for name in self._voice_names]
+        return [VoiceSpec(name, speaker=f"{self.name}:{name}", languages=self.languages) for name in self._voice_names]
 
     def synthesize(self, text: str, voice: VoiceSpec | None = None) -> AudioResult:
         from storyteller.backends.speakers import engine_pace, pitch_factor, resample
