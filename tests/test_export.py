@@ -394,6 +394,23 @@ def test_caption_chunks_keep_every_word():
     assert " ".join(chunks).replace("\n", " ").split() == text.split()
 
 
+def test_chinese_captions_fit_the_frame_and_keep_every_character():
+    """Chinese has no spaces: captions break between characters, never run off the frame."""
+    from storyteller.backends.storyboard.text import CJK_FONT_FILES
+    from storyteller.export.video import CAPTION_LINES, WIDTH, caption_font, split_captions
+
+    if not any(Path(f).is_file() for f in CJK_FONT_FILES):
+        pytest.skip("no font with Chinese glyphs (scripts/setup.sh installs fonts-wqy-microhei)")
+    font = caption_font(True)
+    text = ("在雪地的晚上，小狐狸正在寻找食物。他用鼻子嗅着周围的小草和落叶，然后开始沿着一条小径前进。"
+            "小狐狸说：“我看到一片绿草地，看起来很诱人。”Tom 跟着它走。") * 2
+    chunks = split_captions(text, font, WIDTH - 120, CAPTION_LINES)
+    lines = [line for chunk in chunks for line in chunk.split("\n")]
+    assert len(chunks) > 1 and all(font.getlength(line) <= WIDTH - 120 for line in lines)
+    assert "".join(lines).replace(" ", "") == text.replace(" ", "")
+    assert not any(line.startswith(("，", "。", "”")) for line in lines)  # punctuation stays with its character
+
+
 # -- EPUB -----------------------------------------------------------------------------------------
 OPF = "{http://www.idpf.org/2007/opf}"
 

@@ -276,32 +276,58 @@ def split_captions(text: str, font, max_width: int, max_lines: int) -> list[str]
 
     Whole sentences are packed into a chunk while they fit, so a caption rarely stops mid-sentence;
     a sentence longer than a chunk is cut at line ends. A chunk's lines are joined with '\\n'.
+    Chinese has no spaces: its sentences end at 。！？ and a line may break between any two characters.
     """
-    sentences = [s for s in re.split(r"(?<=[.!?…])\s+", " ".join(text.split())) if s]
+    sentences = [s for s in re.split(r"(?<=[.!?…])\s+|(?<=[。！？])(?![”」』])", " ".join(text.split())) if s.strip()]
     if not sentences:
         return [""]
     chunks: list[list[str]] = []
     current = ""
     for sentence in sentences:
-        candidate = f"{current} {sentence}" if current else sentence
-        if len(_wrap(candidate.split(), font, max_width)) <= max_lines:
+        candidate = _join(current, sentence) if current else sentence
+        if len(_wrap(_units(candidate), font, max_width)) <= max_lines:
             current = candidate
             continue
         if current:
-            chunks.append(_wrap(current.split(), font, max_width))
-        lines = _wrap(sentence.split(), font, max_width)
+            chunks.append(_wrap(_units(current), font, max_width))
+        lines = _wrap(_units(sentence), font, max_width)
         while len(lines) > max_lines:
             chunks.append(lines[:max_lines])
             lines = lines[max_lines:]
-        current = " ".join(lines)
-    chunks.append(_wrap(current.split(), font, max_width))
+        current = ""
+        for line in lines:
+            current = _join(current, line) if current else line
+    chunks.append(_wrap(_units(current), font, max_width))
     return ["\n".join(lines) for lines in chunks]
+
+
+_WIDE = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f“”‘’]")
+
+
+def _units(text: str) -> list[str]:
+    """Where a line may break: between words, and anywhere inside a run of Chinese characters
+    (each a unit, its punctuation kept with the character before it)."""
+    units: list[str] = []
+    for word in text.split():
+        if not _WIDE.search(word):
+            units.append(word)
+            continue
+        for piece in re.findall(r"[“‘「『（]*[^“‘「『（][，。！？、：；”’」』）…]*", word):
+            units.append(piece)
+    return units
+
+
+def _join(left: str, right: str) -> str:
+    """Two pieces of a line: a space between words, none where either side is Chinese."""
+    if not left or not right:
+        return left + right
+    return left + right if _WIDE.match(left[-1]) or _WIDE.match(right[0]) else f"{left} {right}"
 
 
 def _wrap(words: list[str], font, max_width: int) -> list[str]:
     lines, line = [], ""
     for word in words:
-        candidate = f"{line} {word}" if line else word
+        candidate = _join(line, word) if line else word
         if line and font.getlength(drawable(candidate, font)) > max_width:
             lines.append(line)
             line = word
