@@ -186,7 +186,7 @@ def test_cli_tells_a_story_in_chinese_offline(tmp_path):
         drawn = {f["key"]: f["kind"] for f in page.illustration.provenance.parameters["figures"]}
         assert drawn.get(hero.slug, "quadruped") == "quadruped"  # a fox, not a person
     # The narration is Mandarin a listener understands: Whisper hears most of page 1's characters
-    # (measured on five premises: CER 0.14-0.2x per story, benchmarks/story_quality.py --narration).
+    # (measured on five premises: CER 0.05-0.14 per story, benchmarks/story_quality.py --narration).
     from speech import character_error_rate, transcribe
 
     from storyteller.backends.whisper import to_simplified
