@@ -328,10 +328,9 @@ class OpenAICompatNarrator(_OpenAIClientMixin, NarratorBackend):
         return [VoiceSpec(name, speaker=f"{self.name}:{name}", languages=self.languages) for name in self._voice_names]
 
     def synthesize(self, text: str, voice: VoiceSpec | None = None) -> AudioResult:
-        from storyteller.backends.speakers import engine_pace, pitch_factor, resample
+        from storyteller.backends.speakers import _check_text, _voice_parameters, engine_pace, pitch_factor, resample
 
-        if not text.strip():
-            raise InvalidInput("nothing to narrate: the text is empty")
+        _check_text(text)
         voice = voice or self.voices()[0]
         if voice.voice_id not in self._voice_names:
             raise InvalidInput(f"voice {voice.voice_id!r} is not one of the speech server's voices "
@@ -350,8 +349,7 @@ class OpenAICompatNarrator(_OpenAIClientMixin, NarratorBackend):
 
         (samples, rate), provenance = self.timed(
             "synthesize", run, prompt=text,
-            parameters={"voice": voice.voice_id, "length_scale": voice.length_scale, "pitch_shift": voice.pitch_shift,
-                        "speed": round(speed, 4), "base_url": self.base_url})
+            parameters={**_voice_parameters(voice), "speed": round(speed, 4), "base_url": self.base_url})
         return AudioResult(samples=samples, sample_rate=rate, provenance=provenance)
 
 
