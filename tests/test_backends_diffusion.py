@@ -19,7 +19,7 @@ from PIL import Image  # noqa: E402
 
 from storyteller.backends.base import Figure, IllustrationRequest  # noqa: E402
 from storyteller.backends.diffusion import DiffusersIllustrator  # noqa: E402
-from storyteller.errors import BackendUnavailable, InvalidInput  # noqa: E402
+from storyteller.errors import BackendUnavailable, ConfigError, InvalidInput  # noqa: E402
 from tiny_models import build_controlnet, build_ip_adapter, build_lora, build_pixart, build_sd15, build_sdxl  # noqa: E402
 
 
@@ -247,11 +247,11 @@ def test_importing_the_backends_loads_no_model_library():
 
 
 def test_bad_options_fail_at_construction():
-    with pytest.raises(ValueError, match="steps"):
+    with pytest.raises(ConfigError, match="steps"):
         DiffusersIllustrator(steps=0)
-    with pytest.raises(ValueError, match="ip_adapter_weight_name"):
+    with pytest.raises(ConfigError, match="ip_adapter_weight_name"):
         DiffusersIllustrator(ip_adapter="h94/IP-Adapter")
-    with pytest.raises(ValueError, match="reference_mode"):
+    with pytest.raises(ConfigError, match="reference_mode"):
         DiffusersIllustrator(reference_mode="sometimes")
 
 
@@ -336,5 +336,5 @@ def test_controlnet_directory_missing_is_named(models, tmp_path):
     backend = DiffusersIllustrator(model=str(models / "sd15"), steps=2, controlnet=str(tmp_path / "no-controlnet"))
     with pytest.raises(BackendUnavailable, match="no-controlnet"):
         backend.ensure_setup()
-    with pytest.raises(ValueError, match="layout"):
+    with pytest.raises(ConfigError, match="layout"):
         DiffusersIllustrator(model=str(models / "sd15"), controlnet="x", layout="depth")

@@ -14,6 +14,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar, Literal, TypeVar
 
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from storyteller.errors import ConfigError
 from storyteller.events import ModelCall, emit
 from storyteller.story import Provenance, Shot
 
@@ -25,8 +28,42 @@ ROLES: tuple[Role, ...] = ("llm", "captioner", "vqa", "detector", "illustrator",
 T = TypeVar("T")
 
 
+class BackendOptions(BaseModel):
+    """What a backend can be configured with (`[role.options]` in the config): each backend
+    declares its own subclass as `Options`, with defaults, bounds and allowed values, so a bad
+    value is refused before any weights load and an unknown key is never silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, protected_namespaces=())
+
+
+def options_error(backend: type[Backend], exc: ValidationError) -> ConfigError:
+    """A pydantic error on a backend's options, as the ConfigError a user reads: which role,
+    backend and option, what is wrong, and what is allowed."""
+    fields = backend.Options.model_fields
+    lines = []
+    for error in exc.errors():
+        option = ".".join(str(part) for part in error["loc"])
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            lines.append(f"{option}: no such option (options: {', '.join(fields) or 'none'})")
+        elif option:
+            lines.append(f"{option} = {error.get('input')!r}: {message}")
+        else:  # a rule about several options together
+            lines.append(message)
+    where = f"{backend.role}.options" if hasattr(backend, "role") else "options"
+    return ConfigError(
+        f"bad options for the {getattr(backend, 'role', '?')} backend {getattr(backend, 'name', backend.__name__)!r}: "
+        + "; ".join(lines),
+        fix=f"correct {where} in your config (`storyteller doctor` lists each backend's options)",
+    )
+
+
 class Backend(abc.ABC):
-    """Base of every backend. Construction is cheap; `setup()` loads the model on first use."""
+    """Base of every backend. Construction is cheap; `setup()` loads the model on first use.
+
+    Options arrive as keyword arguments (from the config, or from code that builds a backend
+    itself) and are checked against the class's `Options` model; `self.options` is that model's
+    instance, read-only."""
 
     role: ClassVar[Role]
     name: ClassVar[str]
@@ -35,9 +72,13 @@ class Backend(abc.ABC):
     # OpenAI-compatible endpoint): nothing is loaded or worth sharing, so a Ray batch gives each
     # task its own client instead of hosting the backend in an actor (storyteller.cluster).
     served: ClassVar[bool] = False
+    Options: ClassVar[type[BackendOptions]] = BackendOptions
 
     def __init__(self, **options: Any):
-        self.options = options
+        try:
+            self.options = self.Options(**options)
+        except ValidationError as exc:
+            raise options_error(type(self), exc) from None
         self._setup_lock = threading.Lock()
         self._ready = False
         self.load_seconds: float | None = None

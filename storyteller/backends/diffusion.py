@@ -23,10 +23,12 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
 
 from storyteller.backends import hf_common
-from storyteller.backends.base import IllustrationRequest, IllustratorBackend, ImageResult
+from storyteller.backends.base import BackendOptions, IllustrationRequest, IllustratorBackend, ImageResult
 from storyteller.errors import BackendCallError, BackendUnavailable, InvalidInput
 from storyteller.install import install_hint
 
@@ -48,8 +50,6 @@ SCHEDULERS: dict[str, tuple[str, dict[str, Any]]] = {
     "unipc": ("UniPCMultistepScheduler", {}),
     "lcm": ("LCMScheduler", {}),
 }
-REFERENCE_MODES = ("auto", "ip_adapter", "img2img", "none")
-LAYOUTS = ("edges", "scribble")
 ACTION_WORDS = {"stand": "standing", "walk": "walking", "run": "running", "jump": "jumping", "sit": "sitting",
                 "wave": "waving", "point": "pointing", "hold": "holding something", "hug": "hugging", "sleep": "sleeping",
                 "fly": "flying", "swim": "swimming", "climb": "climbing", "dance": "dancing", "reach": "reaching up",
@@ -59,82 +59,64 @@ LORA_ADAPTER = "storyteller_lora"
 
 
 class DiffusersIllustrator(IllustratorBackend):
-    """options:
-    model: hub id or directory (model_index.json inside); steps; guidance_scale; scheduler (a short
-    name from SCHEDULERS or any diffusers scheduler class name); negative_prompt (added to every
-    request's own); lora (file or directory) + lora_weight_name + lora_scale; ip_adapter (hub id or
-    directory) + ip_adapter_subfolder + ip_adapter_weight_name + ip_adapter_scale; reference_mode
-    (auto: IP-Adapter when configured, else none; or ip_adapter / img2img / none) + strength
-    (img2img); batch_size (requests of one size per pipeline call); device, dtype, variant;
-    memory savers cpu_offload, vae_slicing, vae_tiling; max_side (largest width/height accepted);
-    call_options (extra keyword arguments for every pipeline call, e.g. {"clip_skip": 2});
-    controlnet (hub id or directory of a ControlNetModel for this base model) + controlnet_scale +
-    layout ("edges" or "scribble": what the shot's layout is drawn as, matching the ControlNet).
-    """
+    """diffusers text-to-image; its options are the fields of `Options` below."""
 
     name = "diffusers"
 
-    def __init__(
-        self,
-        model: str = DEFAULT_MODEL,
-        steps: int = 25,
-        guidance_scale: float = 7.5,
-        scheduler: str | None = None,
-        negative_prompt: str = "",
-        lora: str | None = None,
-        lora_weight_name: str | None = None,
-        lora_scale: float = 1.0,
-        ip_adapter: str | None = None,
-        ip_adapter_subfolder: str = "models",
-        ip_adapter_weight_name: str | None = None,
-        ip_adapter_scale: float = 0.6,
-        reference_mode: str = "auto",
-        strength: float = 0.6,
-        batch_size: int = 4,
-        device: str | None = None,
-        dtype: str | None = None,
-        variant: str | None = None,
-        cpu_offload: bool = False,
-        vae_slicing: bool = False,
-        vae_tiling: bool = False,
-        max_side: int = 2048,
-        call_options: dict[str, Any] | None = None,
-        controlnet: str | None = None,
-        controlnet_scale: float = 1.0,
-        layout: str = "edges",
-    ):
-        super().__init__(
-            model=model, steps=steps, guidance_scale=guidance_scale, scheduler=scheduler,
-            negative_prompt=negative_prompt, lora=lora, lora_weight_name=lora_weight_name, lora_scale=lora_scale,
-            ip_adapter=ip_adapter, ip_adapter_subfolder=ip_adapter_subfolder,
-            ip_adapter_weight_name=ip_adapter_weight_name, ip_adapter_scale=ip_adapter_scale,
-            reference_mode=reference_mode, strength=strength, batch_size=batch_size, device=device, dtype=dtype,
-            variant=variant, cpu_offload=cpu_offload, vae_slicing=vae_slicing, vae_tiling=vae_tiling,
-            max_side=max_side, call_options=call_options, controlnet=controlnet, controlnet_scale=controlnet_scale,
-            layout=layout,
-        )
-        # Options are checked here, before any weights load, so a bad config fails at once.
-        if steps < 1:
-            raise ValueError(f"steps must be >= 1, got {steps}")
-        if guidance_scale < 0:
-            raise ValueError(f"guidance_scale must be >= 0, got {guidance_scale}")
-        if not 0.0 < strength <= 1.0:
-            raise ValueError(f"strength must be in (0, 1], got {strength}")
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        if reference_mode not in REFERENCE_MODES:
-            raise ValueError(f"reference_mode must be one of {', '.join(REFERENCE_MODES)}, got {reference_mode!r}")
-        if reference_mode == "ip_adapter" and not ip_adapter:
-            raise ValueError("reference_mode='ip_adapter' needs the ip_adapter option (a hub id or directory)")
-        if ip_adapter and not ip_adapter_weight_name:
-            raise ValueError("ip_adapter needs ip_adapter_weight_name, e.g. 'ip-adapter_sd15.safetensors'")
-        if max_side < MIN_SIDE or max_side % 8:
-            raise ValueError(f"max_side must be a multiple of 8 and >= {MIN_SIDE}, got {max_side}")
-        if layout not in LAYOUTS:
-            raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
-        if controlnet and (ip_adapter or reference_mode == "img2img"):
-            # Not combined here: the ControlNet pipeline with an adapter or img2img is untested in this project.
-            raise ValueError("controlnet cannot be combined with ip_adapter or reference_mode img2img here")
+    class Options(BackendOptions):
+        model: str = Field(DEFAULT_MODEL, description="hub id or directory (model_index.json inside)")
+        steps: int = Field(25, ge=1, description="denoising steps")
+        guidance_scale: float = Field(7.5, ge=0)
+        scheduler: str | None = Field(None, description=(
+            f"a short name ({', '.join(SCHEDULERS)}) or any diffusers scheduler class name"))
+        negative_prompt: str = Field("", description="added to every request's own")
+        lora: str | None = Field(None, description="LoRA file or directory")
+        lora_weight_name: str | None = None
+        lora_scale: float = 1.0
+        ip_adapter: str | None = Field(None, description="IP-Adapter hub id or directory")
+        ip_adapter_subfolder: str = "models"
+        ip_adapter_weight_name: str | None = None
+        ip_adapter_scale: float = 0.6
+        reference_mode: Literal["auto", "ip_adapter", "img2img", "none"] = Field("auto", description=(
+            "auto: IP-Adapter when configured, else none"))
+        strength: float = Field(0.6, gt=0, le=1, description="img2img strength")
+        batch_size: int = Field(4, ge=1, description="requests of one size per pipeline call")
+        device: str | None = None
+        dtype: str | None = None
+        variant: str | None = None
+        cpu_offload: bool = False
+        vae_slicing: bool = False
+        vae_tiling: bool = False
+        max_side: int = Field(2048, ge=MIN_SIDE, multiple_of=8, description="largest width/height accepted")
+        call_options: dict[str, Any] = Field(default_factory=dict, description=(
+            'extra keyword arguments for every pipeline call, e.g. {"clip_skip": 2}'))
+        controlnet: str | None = Field(None, description="hub id or directory of a ControlNetModel for this base model")
+        controlnet_scale: float = 1.0
+        layout: Literal["edges", "scribble"] = Field("edges", description=(
+            "what the shot's layout is drawn as, matching the ControlNet"))
+
+        @model_validator(mode="after")
+        def _combinations(self):
+            if self.reference_mode == "ip_adapter" and not self.ip_adapter:
+                raise ValueError("reference_mode='ip_adapter' needs the ip_adapter option (a hub id or directory)")
+            if self.ip_adapter and not self.ip_adapter_weight_name:
+                raise ValueError("ip_adapter needs ip_adapter_weight_name, e.g. 'ip-adapter_sd15.safetensors'")
+            if self.controlnet and (self.ip_adapter or self.reference_mode == "img2img"):
+                # Not combined here: the ControlNet pipeline with an adapter or img2img is untested in this project.
+                raise ValueError("controlnet cannot be combined with ip_adapter or reference_mode img2img here")
+            return self
+
+    def __init__(self, **options: Any):
+        super().__init__(**options)  # checked before any weights load, so a bad config fails at once
+        o = self.options
+        model, steps, guidance_scale, scheduler = o.model, o.steps, o.guidance_scale, o.scheduler
+        negative_prompt, lora, lora_weight_name, lora_scale = o.negative_prompt, o.lora, o.lora_weight_name, o.lora_scale
+        ip_adapter, ip_adapter_subfolder = o.ip_adapter, o.ip_adapter_subfolder
+        ip_adapter_weight_name, ip_adapter_scale = o.ip_adapter_weight_name, o.ip_adapter_scale
+        reference_mode, strength, batch_size = o.reference_mode, o.strength, o.batch_size
+        device, dtype, variant = o.device, o.dtype, o.variant
+        cpu_offload, vae_slicing, vae_tiling, max_side = o.cpu_offload, o.vae_slicing, o.vae_tiling, o.max_side
+        call_options, controlnet, controlnet_scale, layout = o.call_options, o.controlnet, o.controlnet_scale, o.layout
         self.model = model
         self.steps = steps
         self.guidance_scale = guidance_scale
