@@ -71,7 +71,7 @@ def crop_region(image, box, pad: float = REGION_PAD, mask=None):
 
 def text_tower_reason(image_embedder) -> str | None:
     """None when the embedder can embed text; otherwise why text alignment is not measured."""
-    if getattr(image_embedder, "has_text_tower", True) is False:
+    if not image_embedder.has_text_tower:
         return f"not measured: {image_embedder.name} image embedder has no text tower (use a CLIP/SigLIP backend)"
     return None
 
@@ -112,7 +112,7 @@ class ConsistencyGate:
             raise ValueError(f"unknown gate thresholds {sorted(unknown)}; known: {sorted(DEFAULT_THRESHOLDS)}")
         self.image_embedder = image_embedder
         # An embedder may say what its scores mean (its own calibration); the user's word is last.
-        self.thresholds = {**DEFAULT_THRESHOLDS, **getattr(image_embedder, "gate_thresholds", {}), **(thresholds or {})}
+        self.thresholds = {**DEFAULT_THRESHOLDS, **image_embedder.gate_thresholds, **(thresholds or {})}
         self.max_attempts = max_attempts
         self._text_reason = text_tower_reason(image_embedder)
 
@@ -132,15 +132,12 @@ class ConsistencyGate:
 
     def _view(self, vectors: np.ndarray, aspect: str) -> np.ndarray:
         """The embedder's view of its vectors for one question ("character"/"style"), if it has views."""
-        view = getattr(self.image_embedder, "view", None)
-        return as_matrix(view(vectors, aspect)) if view is not None else as_matrix(vectors)
+        return as_matrix(self.image_embedder.view(vectors, aspect))
 
     def character_scores(self, references: np.ndarray, vector: np.ndarray, on_stage: int = 1) -> np.ndarray:
-        """One score per reference: the embedder's own character measure, else cosine similarity."""
-        measure = getattr(self.image_embedder, "character_similarity", None)
-        if measure is not None:
-            return np.asarray(measure(references, vector, on_stage=on_stage), dtype=np.float64)
-        return self._view(references, "character") @ self._view(vector, "character")[0]
+        """One score per reference: the embedder's character measure (cosine unless it has its own)."""
+        return np.asarray(self.image_embedder.character_similarity(references, vector, on_stage=on_stage),
+                          dtype=np.float64)
 
     def style_scores(self, references: np.ndarray, vector: np.ndarray) -> np.ndarray:
         return self._view(references, "style") @ self._view(vector, "style")[0]

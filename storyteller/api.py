@@ -63,12 +63,13 @@ def clean_text(value: str, *, what: str, max_chars: int) -> str:
 
 
 def export_story(folder: str | Path, fmt: Format, out: str | Path | None = None, *, self_contained: bool = True,
-                 blur_faces: bool = False) -> Path:
-    """Export a story folder as html, json, mp4 or epub; returns the path written (see storyteller.export).
-    `blur_faces`: faces in the reader's photos (and their crops) are blurred in the export."""
+                 blur_faces: bool = False, registry: Registry | None = None) -> Path:
+    """Export a story folder in a registered format (html, json, mp4, epub, and those plugins add);
+    returns the path written (see storyteller.export). `blur_faces`: faces in the reader's photos
+    (and their crops) are blurred in the export."""
     from storyteller.export import export_story as export
 
-    return export(Path(folder), fmt, out, self_contained=self_contained, blur_faces=blur_faces)
+    return export(Path(folder), fmt, out, self_contained=self_contained, blur_faces=blur_faces, registry=registry)
 
 
 def _existing_image(image: str | Path | None) -> str | None:
@@ -291,7 +292,7 @@ class Storyteller:
         def finish(run: StoryRun) -> None:
             number = _page(run.opened.story, page).number
             run.open_for_edit()
-            run.redraw(number, seed)
+            run.reillustrate(number, seed)
 
         return self._run(on_event, cancel, lambda token: self._open(folder, token), finish)
 
@@ -305,7 +306,7 @@ class Storyteller:
             number = _page(run.opened.story, page).number
             chosen = self._voice(voice)
             run.open_for_edit()
-            run.reread(number, chosen)
+            run.renarrate(number, chosen)
 
         return self._run(on_event, cancel, lambda token: self._open(folder, token), finish)
 
@@ -349,7 +350,7 @@ class Storyteller:
                         continue
                     heard = any(line.speaker == slug for line in page.narration.lines) or (slug is None)
                     if heard:
-                        run.reread(page.number)
+                        run.renarrate(page.number)
 
         return self._run(on_event, cancel, lambda token: self._open(folder, token), finish)
 
@@ -415,9 +416,11 @@ class Storyteller:
 
     def export(self, folder: str | Path, fmt: Format, out: str | Path | None = None, *,
                self_contained: bool = True, blur_faces: bool = False) -> Path:
-        """Export as html, json, mp4 or epub (see storyteller.export); returns the path written.
-        `blur_faces`: faces in the reader's photos are blurred in the export (the story keeps them)."""
-        return export_story(folder, fmt, out, self_contained=self_contained, blur_faces=blur_faces)
+        """Export in a registered format: html, json, mp4, epub, or one a plugin adds (see
+        storyteller.export); returns the path written. `blur_faces`: faces in the reader's photos
+        are blurred in the export (the story keeps them)."""
+        return export_story(folder, fmt, out, self_contained=self_contained, blur_faces=blur_faces,
+                            registry=self.toolbox.registry)
 
     def evaluate(self, folder: str | Path, *, judge: bool = False) -> EvalReport:
         """ViStoryBench-style consistency metrics and the text measures of a story folder

@@ -14,9 +14,9 @@ backend is a client of a served model (the `openai` backends, e.g. a vLLM server
 each task talks to the server itself. Model calls run in the actors through the one instrumented
 path (Backend.timed); their ModelCall events travel back with each call and are emitted in the
 task, so model time and provenance are what they are in one process (the provenance also names
-the actor that made it, `ray_actor`). What a backend offers beyond its role's interface (an
-image embedder's `view`, `character_similarity`, `has_text_tower`, which the consistency gate looks
-for) is looked up in the actor, so the gate scores as it does in one process. An LLM's text
+the actor that made it, `ray_actor`). Every method of a role's interface runs in the actor (an
+image embedder's `view` and `character_similarity` too, so the gate scores as it does in one
+process); anything a backend offers beyond its interface is looked up there on first use. An LLM's text
 reaches the task whole, not streamed; the driver is sent a story's events without its text deltas
 and model calls (the result carries its model time).
 
@@ -136,14 +136,15 @@ class BackendHost:
             info = {"name": backend.name, "kind": backend.kind, "model_id": backend.model_id, "host": self.label}
             if isinstance(backend, LLMBackend):
                 info.update(context_length=backend.context_length, supports_json_schema=backend.supports_json_schema)
+            if isinstance(backend, ImageEmbedderBackend):
+                info.update(has_text_tower=backend.has_text_tower, gate_thresholds=dict(backend.gate_thresholds))
             return True, info
         except Exception as exc:
             return False, _portable(exc)
 
     def attribute(self, name: str) -> tuple[str, Any]:
-        """What the backend has under a public name its role's interface lacks: an optional
-        capability the story code looks for with getattr (an image embedder's `view`,
-        `character_similarity`, `has_text_tower`, `gate_thresholds`)."""
+        """What the backend has under a public name its role's interface lacks (the ensemble
+        narrator's `unavailable`, a backend's own extras): a value, a method, or missing."""
         backend = self.toolbox.backend(self.role)
         if name.startswith("_") or not hasattr(backend, name):
             return "missing", None
@@ -354,6 +355,20 @@ class RemoteTextEmbedder(_Remote, TextEmbedderBackend):
 
 
 class RemoteImageEmbedder(_Remote, ImageEmbedderBackend):
+    @property
+    def has_text_tower(self) -> bool:
+        return self._info["has_text_tower"]
+
+    @property
+    def gate_thresholds(self) -> dict[str, float]:
+        return self._info["gate_thresholds"]
+
+    def view(self, vectors, aspect):
+        return self._call("view", vectors, aspect)
+
+    def character_similarity(self, references, vector, on_stage=1):
+        return self._call("character_similarity", references, vector, on_stage=on_stage)
+
     def embed_images(self, images):
         return self._call("embed_images", images)
 

@@ -63,7 +63,7 @@ _FIXES = {
 }
 
 
-def _write_error(path: Path, exc: OSError, doing: str) -> StoryFolderWriteError:
+def write_error(path: Path, exc: OSError, doing: str) -> StoryFolderWriteError:
     """An OSError while writing, as an error that says what failed, where, and how to fix it."""
     reason = exc.strerror or str(exc)
     fix = _FIXES.get(exc.errno or 0)
@@ -140,7 +140,7 @@ def atomic_write_bytes(path: Path, data: bytes, *, inside: Path | None = None) -
     try:
         dir_fd = _open_dir(path, inside)
     except OSError as exc:
-        raise _write_error(path, exc, "create the folder for") from exc
+        raise write_error(path, exc, "create the folder for") from exc
     tmp = None
     try:
         for _ in range(100):
@@ -168,7 +168,7 @@ def atomic_write_bytes(path: Path, data: bytes, *, inside: Path | None = None) -
         tmp = None
         os.fsync(dir_fd)
     except OSError as exc:
-        raise _write_error(path, exc, "write") from exc
+        raise write_error(path, exc, "write") from exc
     finally:
         if tmp is not None:
             try:
@@ -251,7 +251,7 @@ class StoryFolder:
                 fix="close the other session first, or work on a copy of the folder",
             ) from None
         except OSError as exc:  # a read-only folder or disk, no permission: the lock file cannot be written
-            raise _write_error(root / LOCK_FILE, exc, "open the lock file") from exc
+            raise write_error(root / LOCK_FILE, exc, "open the lock file") from exc
         return lock
 
     @classmethod

@@ -566,6 +566,10 @@ def test_a_plugin_package_adds_a_backend_and_a_tool(tmp_path, monkeypatch):
         assert story.pages[0].narration.provenance.kind == "procedural"
         reading_time = {t.name: t for t in tools(teller)}["reading_time"]
         assert reading_time.invoke({"text": "one two three " * 50}) == "about 1.0 minutes aloud"
+        exported = teller.export(tmp_path / "s", "txt")  # a format from the plugin, by its one registration
+        assert exported.parent == tmp_path / "s" / "exports" and exported.suffix == ".txt"
+        assert exported.read_text(encoding="utf-8").startswith(story.title)
+        assert [e.plugin for e in registry.exporters() if e.name == "txt"] == ["example"]
     finally:
         for name in [m for m in sys.modules if m.startswith("storyteller_plugin_example")]:
             del sys.modules[name]

@@ -22,7 +22,7 @@ from PIL import Image  # noqa: E402
 from storyteller.backends.base import VoiceSpec  # noqa: E402
 from storyteller.backends.hf_clip import ClipImageEmbedder  # noqa: E402
 from storyteller.backends.hf_tts import TransformersNarrator, resample_pitch, split_text  # noqa: E402
-from storyteller.errors import BackendUnavailable, InvalidInput  # noqa: E402
+from storyteller.errors import BackendUnavailable, ConfigError, InvalidInput  # noqa: E402
 from tiny_models import build_clip, build_siglip, build_speecht5, build_vits, train_sentencepiece  # noqa: E402
 
 
@@ -106,7 +106,7 @@ def test_the_languages_a_tts_model_speaks(models, tmp_path):
     with pytest.raises(BackendUnavailable, match="no voice of the narrator speaks Chinese"):
         voices_for("zh", TransformersNarrator(model=str(english)).voices())
     assert voices_for("zh", TransformersNarrator(model=str(models / "vits-single")).voices())  # says nothing: any
-    with pytest.raises(InvalidInput, match="must be a list"):
+    with pytest.raises(ConfigError, match="languages = 'zh': Input should be a valid list"):
         TransformersNarrator(model=str(models / "vits-single"), languages="zh")
 
 

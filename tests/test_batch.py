@@ -26,7 +26,7 @@ from storyteller.batch import (REPORT_FILE, BatchPlanned, BatchReport, StoryEven
 from storyteller.cancel import CancelToken
 from storyteller.errors import BackendUnavailable, InvalidInput, StoryLocked
 from storyteller.events import ModelCall, TurnCommitted
-from storyteller.export._source import StorySource
+from storyteller.export.source import StorySource
 from storyteller.session import STORY_FILE, load_story
 
 STORYTELLER = [sys.executable, "-c", "from storyteller.cli import main; main()"]

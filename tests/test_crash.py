@@ -30,7 +30,7 @@ from pathlib import Path
 import pytest
 from fakes import fake_plugin_env
 
-from storyteller.export._source import StorySource
+from storyteller.export.source import StorySource
 from storyteller.session import STORY_FILE, StoryFolder, load_story
 
 STORYTELLER = [sys.executable, "-c", "from storyteller.cli import main; main()"]
@@ -170,7 +170,7 @@ import storyteller.cli as cli
 # What a run imports (measured with sys.modules): imported here once, each child starts warm.
 import faiss, filelock, jinja2, numpy, PIL.Image, PIL.PngImagePlugin, rich.console, rich.progress  # noqa: F401
 import langchain_core.tools, langgraph.graph, langgraph.types  # noqa: F401
-import fakes, storyteller.agent.graph, storyteller.cli.progress, storyteller.export._source  # noqa: F401
+import fakes, storyteller.agent.graph, storyteller.cli.progress, storyteller.export.source  # noqa: F401
 import storyteller.memory, storyteller.backends.classical_image_embed, storyteller.tools  # noqa: F401
 from storyteller.backends import get_registry
 get_registry()  # the plugins (the fakes) are found once, before forking

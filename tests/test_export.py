@@ -489,3 +489,34 @@ def test_epubcheck(epub):
     report = result.stdout + result.stderr
     assert result.returncode == 0, report
     assert "No errors or warnings detected" in report, report
+
+
+def _plain_text(source, path: Path) -> None:
+    """A plugin's export format, written as a plugin author would: the pages' text."""
+    path.write_text("\n\n".join([source.story.title, *(page.text for page in source.story.pages)]) + "\n")
+
+
+def test_a_plugin_adds_an_export_format(story_dir, tmp_path):
+    """A format registered by a plugin is exported like a built-in one, by one registration and no
+    change to the package: the same checks, the same atomic write, its default file name."""
+    from storyteller.backends import Registry
+    from storyteller.backends.builtin import register
+    from storyteller.export import formats
+
+    registry = Registry()
+    register(registry)
+    registry.add_exporter("txt", f"{__name__}:_plain_text", extension="txt", summary="the pages' text")
+    assert formats(registry) == ["html", "json", "mp4", "epub", "txt"]
+    folder = _copy(story_dir, tmp_path)
+    before = _snapshot(folder)
+    path = export_story(folder, "txt", registry=registry)
+    assert path.parent == folder / "exports" and path.suffix == ".txt"
+    text = path.read_text()
+    story = load_story(folder)
+    assert text.startswith(story.title) and all(page.text in text for page in story.pages)
+    assert not [p for p in path.parent.iterdir() if p.name.startswith(".")]  # no temp file left
+    assert _snapshot(folder) == before
+    with pytest.raises(InvalidInput, match="applies to html only; txt exports are always one file"):
+        export_story(folder, "txt", tmp_path / "t", self_contained=False, registry=registry)
+    with pytest.raises(InvalidInput, match=r"unknown export format 'text' \(did you mean txt\?\)"):
+        export_story(folder, "text", registry=registry)

@@ -26,7 +26,7 @@ from story_fixtures import build_story_folder
 
 from storyteller.errors import StoryFolderError
 from storyteller.export import html
-from storyteller.export._source import StorySource
+from storyteller.export.source import StorySource
 from storyteller.session import STORY_FILE, StoryFolder, load_story
 from storyteller.story import Story, slugify
 

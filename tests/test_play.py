@@ -149,7 +149,7 @@ def test_a_story_told_turn_by_turn(tmp_path, play_env):
     from PIL import Image
     from skimage import data
 
-    from storyteller.export._source import StorySource
+    from storyteller.export.source import StorySource
 
     Image.fromarray(data.astronaut()).save(tmp_path / "astronaut.png")
     (tmp_path / "notes.png").write_text("not a picture")
@@ -178,7 +178,7 @@ def test_a_story_told_turn_by_turn(tmp_path, play_env):
     term.run("/image missing.png", r"error: image not found: missing\.png")
     term.run("/image notes.png", r"error: .*notes\.png is not an image storyteller can read")
     term.run("/retry two", r"error: a page is a number, got 'two'")
-    term.run("/export pdf", r"error: unknown format 'pdf'")
+    term.run("/export pdf", r"error: unknown export format 'pdf'")
     term.run("", r"type what happens next")
     assert "Traceback" not in term.screen
 
@@ -372,7 +372,7 @@ def test_undo_refuses_what_it_cannot_take_back(make_teller, tmp_path):
 
 
 def test_branches_are_whole_story_folders_that_share_files(three_pages):
-    from storyteller.export._source import StorySource
+    from storyteller.export.source import StorySource
 
     teller, root = three_pages
     teller.export(root, "json")

@@ -165,7 +165,7 @@ def test_an_answer_in_another_language_than_the_scenes_is_asked_again():
 
 
 def test_a_conversation_exports_with_the_photo_and_lit_tags(teller, scene, tmp_path):
-    from storyteller.export._source import StorySource
+    from storyteller.export.source import StorySource
     from storyteller.export.video import plan_scenes
 
     root, story = scene
@@ -296,7 +296,7 @@ def test_keep_metadata_keeps_the_photo_as_it_was_and_says_so(teller, photos, tmp
 
 
 def test_blur_faces_blurs_them_in_exports_only(teller, photos, tmp_path):
-    from storyteller.export._source import StorySource
+    from storyteller.export.source import StorySource
 
     story = teller.photo_scene(photos / "astronaut.jpg", out=tmp_path / "b", lines=1)
     root, photo = tmp_path / "b", story.pages[0].illustration

@@ -318,7 +318,7 @@ def test_a_photo_scene_exports_tags_and_line_timing(registry, photos, tmp_path):
     timing = json.loads(html.split('data-lines="')[1].split('"')[0].replace("&#34;", '"'))
     assert [t["speaker"] for t in timing] == [story.characters[0].slug] * 2
     assert html.count('class="spoken"') == 2
-    from storyteller.export._source import StorySource
+    from storyteller.export.source import StorySource
     from storyteller.export.video import plan_scenes
 
     scenes = plan_scenes(StorySource.open(tmp_path / "cat"))

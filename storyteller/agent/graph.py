@@ -24,7 +24,7 @@ streamed text delta checks the token and raises `Cancelled`. LangGraph waits for
 super-step before it re-raises, so when `run()` returns or raises nothing is still writing into the
 folder. The same nodes serve `continue_story` (one page beyond the plan, from the reader's
 direction; a failed or cancelled continuation is rolled back to the story as it was) and the
-re-illustration and re-narration of one page (`redraw`, `reread`).
+re-illustration and re-narration of one page (`reillustrate`, `renarrate`).
 """
 
 from __future__ import annotations
@@ -268,7 +268,7 @@ class StoryRun:
         emit(AudioReady(page=page.number, path=asset.path, provenance=asset.provenance))
         return {}
 
-    # -- the work of the media nodes, shared with redraw/reread ---------------------------------
+    # -- the work of the media nodes, shared with reillustrate/renarrate ---------------------------------
     def draw(self, page: Page, base_seed: int, *, stem: str) -> Asset:
         """Illustrate a page's shot through the consistency gate; write the chosen picture and remember it."""
         story = self.opened.story
@@ -354,7 +354,7 @@ class StoryRun:
         # stays (the turn history and the new asset's provenance name it).
         return f"page-{number:02d}-turn{len(self.opened.story.history) + 1}"
 
-    def redraw(self, number: int, seed: int | None = None) -> Asset:
+    def reillustrate(self, number: int, seed: int | None = None) -> Asset:
         """Illustrate page `number` again (through the gate) and commit a "reillustrate" turn."""
         page = self.opened.story.pages[number - 1]
         if seed is None:  # a fresh seed that the story's own attempts never used, reproducible from the history
@@ -362,7 +362,7 @@ class StoryRun:
         asset = self.draw(page, seed, stem=self._new_version_stem(number))
         return self._replace(number, "illustration", asset, "reillustrate")
 
-    def reread(self, number: int, voice: Voice | None = None) -> Asset:
+    def renarrate(self, number: int, voice: Voice | None = None) -> Asset:
         """Narrate page `number` again (optionally with another narrator voice; characters keep
         theirs) and commit a "renarrate" turn."""
         page = self.opened.story.pages[number - 1]
@@ -455,7 +455,7 @@ class StoryRun:
         return self.folder
 
     def open_for_edit(self) -> None:
-        """Memory and voices for work on an existing story outside the graph (redraw, reread)."""
+        """Memory and voices for work on an existing story outside the graph (reillustrate, renarrate)."""
         if self.ensure_voices():
             self.opened.save()
         if self.memory is None:

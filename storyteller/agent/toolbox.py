@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import cached_property
 
 from storyteller.backends import Registry, get_registry
-from storyteller.backends.base import Backend, LLMBackend
+from storyteller.backends.base import ROLES, Backend, LLMBackend
 from storyteller.config import Settings
 
 
@@ -17,6 +17,12 @@ class Toolbox:
     def __init__(self, settings: Settings, registry: Registry | None = None):
         self.settings = settings
         self.registry = registry or get_registry()
+        # A bad option in the config is refused here, before any story or model starts.
+        for role in ROLES:
+            config = settings.role(role)
+            self.registry.check_options(role, config.backend, config.options)
+        if settings.judge is not None:
+            self.registry.check_options("llm", settings.judge.backend, settings.judge.options)
 
     def backend(self, role: str) -> Backend:
         """The configured backend of `role`, given the configured backends of the roles it uses."""

@@ -1,12 +1,14 @@
-"""The backend registry: one per process, keyed by role and name, extended through entry points.
+"""The plugin registry: one per process, holding the backends (keyed by role and name), the tools
+and the export formats, extended through entry points.
 
 A plugin package declares, in its pyproject.toml,
 
     [project.entry-points."storyteller.plugins"]
     myplugin = "my_package.storyteller_plugin:register"
 
-and `register(registry)` calls `registry.add_backend(...)` / `registry.add_tool(...)`. The
-built-in backends are registered by exactly that mechanism (see `builtin.py`). Backends are named
+and `register(registry)` calls `registry.add_backend(...)`, `registry.add_tool(...)` or
+`registry.add_exporter(...)`. The built-ins are registered by exactly that mechanism (see
+`builtin.py`); the CLI, `play` and `doctor` read their choices from here. Backends are named
 by import path, so listing or configuring them imports no model library; the class is imported
 when the backend is first used, and its instance (with its loaded model) is shared by every call.
 
@@ -49,6 +51,23 @@ class ToolEntry:
     plugin: str
 
 
+@dataclass(frozen=True)
+class ExporterEntry:
+    """An export format. `target` is a function `write(source, path)` that writes the export of
+    a StorySource (storyteller.export.source) as one file at `path`; the caller gives it a temp
+    path beside the destination and renames it into place, so every format is written atomically
+    the same way. `folder_target`, where the format has one, writes it as a folder of files
+    instead (`--as-folder`)."""
+
+    name: str  # what --format takes
+    target: str
+    extension: str
+    summary: str
+    plugin: str
+    folder_target: str | None = None
+    extra: str | None = None
+
+
 def _import_target(target: str, *, extra: str | None):
     module_name, _, attr = target.partition(":")
     try:
@@ -63,6 +82,7 @@ class Registry:
     def __init__(self) -> None:
         self._backends: dict[tuple[str, str], BackendEntry] = {}
         self._tools: dict[str, ToolEntry] = {}
+        self._exporters: dict[str, ExporterEntry] = {}
         self._instances: dict[tuple, Backend] = {}
         self._lock = threading.Lock()
         self._current_plugin = "?"
@@ -79,6 +99,14 @@ class Registry:
 
     def add_tool(self, name: str, target: str) -> None:
         self._tools[name] = ToolEntry(name, target, self._current_plugin)
+
+    def add_exporter(self, name: str, target: str, *, extension: str, summary: str = "",
+                     folder_target: str | None = None, extra: str | None = None) -> None:
+        if not name.isidentifier() or not extension.isalnum():
+            raise ConfigError(f"plugin {self._current_plugin} registers the export format {name!r} with extension "
+                              f"{extension!r}: both must be plain words (they become --format and a file name)")
+        self._exporters[name] = ExporterEntry(name, target, extension, summary, self._current_plugin,
+                                              folder_target, extra)
 
     def load_plugins(self) -> None:
         for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: (e.name != "builtin", e.name)):
@@ -98,6 +126,32 @@ class Registry:
 
     def tools(self) -> list[ToolEntry]:
         return list(self._tools.values())
+
+    def exporters(self) -> list[ExporterEntry]:
+        return list(self._exporters.values())
+
+    def exporter(self, name: str) -> ExporterEntry:
+        try:
+            return self._exporters[name]
+        except KeyError:
+            import difflib
+
+            from storyteller.errors import InvalidInput
+
+            close = difflib.get_close_matches(str(name), list(self._exporters), n=1)
+            raise InvalidInput(f"unknown export format {name!r}" + (f" (did you mean {close[0]}?)" if close else "")
+                               + f"; choose one of: {', '.join(self._exporters)}") from None
+
+    def export_writer(self, name: str, *, folder: bool = False):
+        """The function that writes the format `name` as one file, or (`folder`) as a folder."""
+        entry = self.exporter(name)
+        if folder and entry.folder_target is None:
+            from storyteller.errors import InvalidInput
+
+            with_folders = [e.name for e in self._exporters.values() if e.folder_target] or ["no format"]
+            raise InvalidInput(f"self_contained=False (--as-folder) applies to {', '.join(with_folders)} only; "
+                               f"{name} exports are always one file")
+        return _import_target(entry.folder_target if folder else entry.target, extra=entry.extra)
 
     def entry(self, role: Role, name: str) -> BackendEntry:
         try:
@@ -129,12 +183,35 @@ class Registry:
             instance = self._instances.get(key)
             if instance is None:
                 cls = _import_target(entry.target, extra=entry.extra)
+                self.check_options(role, name, options)  # the Options model speaks before a TypeError can
                 try:
                     instance = cls(**options, **uses)
-                except TypeError as exc:
-                    raise ConfigError(f"bad options for {role} backend {name!r}: {exc}") from exc
+                except (TypeError, ValueError) as exc:  # a constructor's own check of its options
+                    raise ConfigError(f"bad options for the {role} backend {name!r}: {exc}",
+                                      fix=f"correct {role}.options in your config (`storyteller doctor` lists "
+                                          "each backend's options)") from exc
                 self._instances[key] = instance
             return instance
+
+    def check_options(self, role: Role, name: str, options: dict[str, Any] | None) -> None:
+        """Refuse bad options for a configured backend now, before a story starts and a model
+        loads (its class's Options model); a backend that cannot be imported says so when it is
+        first used, with its own fix."""
+        from pydantic import ValidationError
+
+        from storyteller.backends.base import options_error
+
+        entry = self.entry(role, name)
+        try:
+            cls = _import_target(entry.target, extra=entry.extra)
+        except BackendUnavailable:
+            return
+        if not hasattr(cls, "Options"):  # a factory rather than a Backend class: what it makes checks them
+            return
+        try:
+            cls.Options(**dict(options or {}))
+        except ValidationError as exc:
+            raise options_error(cls, exc) from None
 
     def tool_class(self, name: str):
         try:

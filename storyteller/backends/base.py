@@ -58,6 +58,33 @@ def options_error(backend: type[Backend], exc: ValidationError) -> ConfigError:
     )
 
 
+def _options_from_signature(cls: type) -> type[BackendOptions] | None:
+    """An Options model with a field per keyword parameter of `cls.__init__`, on top of the
+    parent's model where it passes **options on (None: the parent's model as it is). Parameters
+    named after a role are the backends it is built on (`uses`), not options."""
+    import inspect
+    import typing
+
+    from pydantic import create_model
+
+    signature = inspect.signature(cls.__init__)
+    # **options passed on to the parent: the parent's options, and these parameters besides.
+    base = cls.Options if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in signature.parameters.values()) \
+        else BackendOptions
+    try:
+        hints = typing.get_type_hints(cls.__init__)
+    except Exception:  # an annotation that cannot be resolved: its type is not checked
+        hints = {}
+    fields = {
+        name: (hints.get(name, Any), ... if p.default is inspect.Parameter.empty else p.default)
+        for name, p in list(signature.parameters.items())[1:]
+        if name not in ROLES and p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    }
+    if base is not BackendOptions and not fields:
+        return None  # the parent's model as it is
+    return create_model(f"{cls.__name__}Options", __base__=base, __module__=cls.__module__, **fields)
+
+
 class Backend(abc.ABC):
     """Base of every backend. Construction is cheap; `setup()` loads the model on first use.
 
@@ -73,6 +100,16 @@ class Backend(abc.ABC):
     # task its own client instead of hosting the backend in an actor (storyteller.cluster).
     served: ClassVar[bool] = False
     Options: ClassVar[type[BackendOptions]] = BackendOptions
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # A backend that takes its options as typed keyword parameters and declares no Options
+        # model gets one read from that signature (types and defaults), so it too refuses an
+        # unknown key and a value of the wrong type; bounds are the model's to declare.
+        if "Options" not in cls.__dict__ and "__init__" in cls.__dict__:
+            derived = _options_from_signature(cls)
+            if derived is not None:
+                cls.Options = derived
 
     def __init__(self, **options: Any):
         try:
@@ -381,7 +418,31 @@ class TextEmbedderBackend(Backend):
 
 
 class ImageEmbedderBackend(Backend):
+    """Image (and, with a text tower, text) embeddings; what the memory retrieves with and the
+    consistency gate scores with. The gate asks only what this interface declares."""
+
     role: ClassVar[Role] = "image_embedder"
+    # Whether embed_texts works (CLIP, SigLIP); without a text tower the gate leaves the
+    # picture-to-text alignment unmeasured and says why.
+    has_text_tower: ClassVar[bool] = True
+    # What this embedder's scores mean for the gate (its own calibration, e.g. {"character": 0.5});
+    # the user's gate_thresholds come last.
+    gate_thresholds: ClassVar[dict[str, float]] = {}
+
+    def view(self, vectors, aspect: Literal["character", "style"]):
+        """The part of embeddings that answers one of the gate's questions, as unit rows. By
+        default all of it: a neural embedding does not separate who is drawn from how."""
+        import numpy as np
+
+        vectors = np.atleast_2d(np.asarray(vectors, dtype=np.float32))
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return vectors / np.where(norms > 0, norms, 1.0)
+
+    def character_similarity(self, references, vector, on_stage: int = 1):
+        """One score per reference row: how well an image (its embedding `vector`) with
+        `on_stage` characters shows that reference's character. By default the cosine of the
+        character views; an embedder that can account for a crowded picture says so here."""
+        return self.view(references, "character") @ self.view(vector, "character")[0]
 
     @abc.abstractmethod
     def embed_images(self, images: list) -> Any: ...

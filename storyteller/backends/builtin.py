@@ -83,6 +83,18 @@ def register(registry) -> None:
     add("captioner", "openai", "storyteller.backends.openai_compat:OpenAICompatCaptioner",
         summary="vision chat model behind an OpenAI-compatible server, asked to describe the picture", extra="openai")
 
+    # -- export formats: write(source, path) each (storyteller.export) ------------------------
+    exporter = registry.add_exporter
+    exporter("html", "storyteller.export.html:write", extension="html",
+             summary="one self-contained HTML page to read and listen to offline (--as-folder: index.html beside the assets)",
+             folder_target="storyteller.export.html:write_folder")
+    exporter("json", "storyteller.export.story_json:write", extension="json",
+             summary="the story as story.json holds it, validated (asset paths relative to the folder)")
+    exporter("mp4", "storyteller.export.video:write_mp4", extension="mp4",
+             summary="a narrated video: each page's picture, its narration and captions (ffmpeg from imageio-ffmpeg)")
+    exporter("epub", "storyteller.export.epub:write", extension="epub",
+             summary="an EPUB 3 book with read-aloud (media overlays)")
+
     # -- tools of the story graph -------------------------------------------------------------
     for tool in ("caption", "ask", "illustrate", "narrate", "remember", "retrieve"):
         registry.add_tool(tool, f"storyteller.tools:{tool.capitalize()}Tool")

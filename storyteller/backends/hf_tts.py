@@ -72,8 +72,6 @@ class TransformersNarrator(NarratorBackend):
     ):
         super().__init__(model=model, vocoder=vocoder, speaker_embeddings=speaker_embeddings, num_voices=num_voices,
                          seed=seed, max_chars=max_chars, pause_s=pause_s, device=device, dtype=dtype, languages=languages)
-        if isinstance(languages, str):
-            raise InvalidInput(f"the narrator option languages must be a list such as [\"zh\"], got {languages!r}")
         self.languages = tuple(languages) if languages is not None else mms_languages(model)
         if num_voices < 1:
             raise ValueError(f"num_voices must be >= 1, got {num_voices}")

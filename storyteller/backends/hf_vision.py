@@ -242,7 +242,6 @@ class QwenVLVQA(_HFVisionBackend, VQABackend):
                          seed=seed, trust_remote_code=trust_remote_code)
         if int(max_pixels) < 28 * 28:
             raise ValueError(f"max_pixels must be at least {28 * 28}, got {max_pixels}")
-        self.options["max_pixels"] = int(max_pixels)
         self.max_pixels = int(max_pixels)
         self.processing = "processor"
         self._image_processor = None

@@ -297,7 +297,7 @@ def renarrate(
 @app.command()
 def export(
     folder: Annotated[Path, typer.Argument(help="A story folder.")],
-    format: Annotated[str, typer.Option("--format", "-f", help="html, json, mp4 or epub.")] = "html",
+    format: Annotated[str, typer.Option("--format", "-f", help="html, json, mp4, epub, or a format a plugin adds (`storyteller doctor` lists them).")] = "html",
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output path (default: FOLDER/exports/TITLE.EXT).")] = None,
     as_folder: Annotated[bool, typer.Option("--as-folder", help="HTML only: a folder with index.html and asset files instead of one self-contained file.")] = False,
     blur_faces: Annotated[bool, typer.Option("--blur-faces", help="Blur the faces in the reader's photos (the story keeps them).")] = False,

@@ -42,6 +42,7 @@ def run_doctor(teller, console: Console) -> bool:
             backend = teller.toolbox.backend(role)
             backend.ensure_setup()
             status = f"[green]loads[/green] in {time.perf_counter() - started:.1f}s\n{backend.kind}: {backend.model_id}"
+            status += options_line(backend)
             if role == "narrator" and hasattr(backend, "unavailable"):  # the ensemble: engines it could not offer
                 status += "".join(f"\n[yellow]not offered[/yellow]: {engine}: {why}" for engine, why in backend.unavailable().items())
         except StorytellerError as exc:
@@ -61,8 +62,29 @@ def run_doctor(teller, console: Console) -> bool:
             all_ok = False
             table.add_row("judge", judge.backend, f"[red]does not load[/red]: {exc.message}", REAL_MODEL_HINTS["judge"])
     console.print(table)
+    console.print(export_table(registry))
     console.print(language_table(teller))
     return _show_installation(console) and all_ok
+
+
+def options_line(backend) -> str:
+    """The backend's options as it runs with them (its Options model: what `[role.options]` takes)."""
+    values = backend.options.model_dump()
+    if not values:
+        return "\noptions: none"
+    shown = [f"{name}={value!r}" if len(repr(value)) <= 40 else f"{name}=…" for name, value in values.items()]
+    return "\noptions: " + ", ".join(shown)
+
+
+def export_table(registry) -> Table:
+    """The export formats (`storyteller export --format`, `/export` in play), built-in and from plugins."""
+    table = Table(title="export formats", show_lines=False)
+    for column in ("format", "what it writes", "plugin"):
+        table.add_column(column, overflow="fold")
+    for entry in registry.exporters():
+        folder = " (also as a folder: --as-folder)" if entry.folder_target else ""
+        table.add_row(entry.name, f"{entry.summary}{folder} → .{entry.extension}", entry.plugin)
+    return table
 
 
 def language_table(teller) -> Table:

@@ -48,7 +48,6 @@ if TYPE_CHECKING:
     from storyteller.story import Story
 
 STYLES = ["watercolor", "pencil", "crayon", "pixel art", "ink", "oil"]
-FORMATS = ["html", "json", "mp4", "epub"]
 DEFAULT_DIRECTION_FOR_PHOTO = "What the reader's picture shows comes into the story."
 PROMPT_MARK = "› "
 
@@ -256,15 +255,18 @@ class Command:
     args: str
     help: str
     run: Callable[[Play, str], bool | None]  # False ends the session
+    aliases: tuple[str, ...] = ()
 
 
 COMMANDS: dict[str, Command] = {}
 
 
 def command(name: str, args: str, help: str, *aliases: str):
+    """A /command. Its name is the verb the API and the CLI use for the same operation; aliases
+    are older or shorter names that keep working (shown in /help)."""
     def register(fn):
         for key in (name, *aliases):
-            COMMANDS[key] = Command(name, args, help, fn)
+            COMMANDS[key] = Command(name, args, help, fn, aliases)
         return fn
     return register
 
@@ -287,13 +289,14 @@ class PlayCompleter(Completer):
             return
         name, _, rest = text[1:].partition(" ")
         name = name.lower()
+        name = COMMANDS[name].name if name in COMMANDS else name  # an alias completes as its command
         if name in ("image", "say") and " " not in rest.strip():
             yield from self.paths.get_completions(Document(rest, len(rest)), complete_event)
             return
         words = rest.split(" ")
         current = words[-1]
         choices: Iterable[str] = ()
-        if name in ("ask", "retry", "narrate") and len(words) == 1:
+        if name in ("ask", "reillustrate", "renarrate") and len(words) == 1:
             choices = [str(n) for n in range(1, len(play.story.pages) + 1)]
         elif name == "character":
             current = rest
@@ -303,7 +306,9 @@ class PlayCompleter(Completer):
         elif name == "switch" and len(words) == 1:
             choices = [b for b in play.branch_names if b != play.branch]
         elif name == "export" and len(words) == 1:
-            choices = FORMATS
+            from storyteller.export import formats
+
+            choices = formats()  # the plugin registry's (the one a Storyteller uses unless given its own)
         elif name == "help" and len(words) == 1:
             choices = sorted({c.name for c in COMMANDS.values()})
         for choice in choices:
@@ -540,7 +545,8 @@ def _help(play: Play, rest: str) -> None:
     table.add_row("any text", "what happens next: the next page is written from it, illustrated and narrated "
                   "(on a photo scene: what you say to its characters, as /talk)")
     for found in unique.values():
-        table.add_row(f"/{found.name} {found.args}".strip(), found.help)
+        also = f" (also {', '.join('/' + a for a in found.aliases)})" if found.aliases else ""
+        table.add_row(f"/{found.name} {found.args}".strip(), found.help + also)
     play.console.print(table)
     play.console.print(Text("Ctrl-C stops the turn in progress (the story stays as it was); Ctrl-D or /quit leaves. "
                             "Every finished turn is already saved.", style="dim"))
@@ -612,7 +618,7 @@ def _ask(play: Play, rest: str) -> None:
 
 @command("characters", "", "who is in the story")
 def _characters(play: Play, rest: str) -> None:
-    from storyteller.export._source import StorySource
+    from storyteller.export.source import StorySource
 
     source = StorySource(play.folder, play.story)
     table = Table(box=None, pad_edge=False, header_style="bold")
@@ -630,7 +636,7 @@ def _characters(play: Play, rest: str) -> None:
 @command("character", "NAME [voice VOICE [rate R] [pitch P]]",
          "a character's sheet, reference picture and consistency scores; with `voice`, list voices or give it another")
 def _character(play: Play, rest: str) -> None:
-    from storyteller.export._source import StorySource
+    from storyteller.export.source import StorySource
 
     if not rest:
         raise InvalidInput("/character needs a name, e.g. /character " + (play.story.characters[0].name if play.story.characters else "Fern"))
@@ -709,16 +715,18 @@ def _pages(play: Play, rest: str) -> None:
         play.console.print(page_row(page.number, text))
 
 
-@command("retry", "[PAGE]", "draw a page's picture again with a fresh seed (default: the last page; /undo brings the old one back)")
-def _retry(play: Play, rest: str) -> None:
+@command("reillustrate", "[PAGE]", "draw a page's picture again with a fresh seed (default: the last page; /undo brings the old one back)",
+         "retry")
+def _reillustrate(play: Play, rest: str) -> None:
     number = play.page_number(rest.split()[0] if rest else None)
     story = play.work(lambda on_event, cancel: play.teller.reillustrate(play.folder, number, on_event=on_event, cancel=cancel))
     play.tell(f"page {number} has a new picture: {story.pages[number - 1].illustration.path} "
               f"(turn {len(story.history)}; the old file is kept)", "dim")
 
 
-@command("narrate", "[PAGE] [VOICE]", "narrate a page again, optionally with another voice, and show the WAV file")
-def _narrate(play: Play, rest: str) -> None:
+@command("renarrate", "[PAGE] [VOICE]", "narrate a page again, optionally with another voice, and show the WAV file",
+         "narrate")
+def _renarrate(play: Play, rest: str) -> None:
     words = rest.split()
     number = play.page_number(words[0] if words else None)
     voice = words[1] if len(words) > 1 else None
@@ -728,7 +736,7 @@ def _narrate(play: Play, rest: str) -> None:
     play.tell(f"page {number} narration: {wav}")
 
 
-@command("undo", "", "take back the last turn (a page, or a /retry or /narrate)")
+@command("undo", "", "take back the last turn (a page, or a /reillustrate or /renarrate)")
 def _undo(play: Play, rest: str) -> None:
     with _shield(play, "/undo"):
         undone = play.teller.undo(play.folder)
@@ -772,13 +780,17 @@ def _switch(play: Play, rest: str) -> None:
     play.show_last_page()
 
 
-@command("export", "FORMAT", "html, json, mp4 or epub into the story's exports/ folder")
+@command("export", "FORMAT", "the story as html, json, mp4, epub… into its exports/ folder (/export alone lists the formats)")
 def _export(play: Play, rest: str) -> None:
+    registry = play.teller.toolbox.registry
     fmt = rest.lower().strip()
-    if fmt not in FORMATS:
-        close = difflib.get_close_matches(fmt, FORMATS, n=1)
-        raise InvalidInput(f"unknown format {rest!r}" + (f"; did you mean {close[0]}?" if close else "")
-                           + f" (formats: {', '.join(FORMATS)})")
+    if not fmt:
+        table = Table(box=None, show_header=False)
+        for entry in registry.exporters():
+            table.add_row(entry.name, entry.summary)
+        play.console.print(table)
+        return
+    registry.exporter(fmt)  # an unknown format is refused before anything starts
     with play.console.status(f"exporting {fmt}…"):
         path = play.teller.export(play.folder, fmt)
     play.tell(f"exported: {path}")

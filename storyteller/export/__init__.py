@@ -1,10 +1,14 @@
-"""Exports: JSON, HTML, MP4 and EPUB, each a pure function of a story folder.
+"""Exports: a story folder written as a file another program reads, one format per exporter.
 
-An export reads only the story folder (story.json and the assets it references, each checked
-against its sha256) and writes only the output path. When no output path is given it writes to
-`<folder>/exports/<slug-of-title>.<ext>`: `exports/` is the only thing an export ever writes
-inside a story folder, and the session never reads it. Writes are atomic, so an interrupted
-export leaves the previous export (or nothing), never half a file.
+The formats come from the plugin registry (`registry.add_exporter`: the built-ins html, json, mp4
+and epub are registered in storyteller.backends.builtin like any plugin's), and each is one
+function `write(source, path)`. An export reads only the story folder (story.json and the assets
+it references, each checked against its sha256 and never through a symbolic link) and writes only
+the output path. When no output path is given it writes to `<folder>/exports/<slug-of-title>.<ext>`:
+`exports/` is the only thing an export ever writes inside a story folder, and the session never
+reads it. Every format is written the same way: into a temp file (or folder) beside the target,
+fsynced, then renamed over it, so an interrupted export leaves the previous export (or nothing),
+never half a file.
 
 The format modules import their heavier dependencies (the ffmpeg binary from imageio-ffmpeg)
 only when that format is asked for, so `import storyteller.export` stays cheap.
@@ -12,35 +16,39 @@ only when that format is asked for, so `import storyteller.export` stays cheap.
 
 from __future__ import annotations
 
-import importlib
 import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Literal
 
 from storyteller.errors import InvalidInput
-from storyteller.session import STORY_FILE, atomic_write_bytes, shareable
+from storyteller.session import STORY_FILE, shareable, write_error
 from storyteller.story import slugify
 
-__all__ = ["FORMATS", "EXPORTS_DIR", "export_story"]
+__all__ = ["EXPORTS_DIR", "Format", "export_story", "formats"]
 
-Format = Literal["json", "html", "mp4", "epub"]
-# format -> (module, file extension)
-FORMATS: dict[str, tuple[str, str]] = {
-    "json": ("storyteller.export.story_json", "json"),
-    "html": ("storyteller.export.html", "html"),
-    "mp4": ("storyteller.export.video", "mp4"),
-    "epub": ("storyteller.export.epub", "epub"),
-}
+# A registered export format's name (`formats()` lists them).
+Format = str
 EXPORTS_DIR = "exports"
 
 
-def default_output(folder: Path, title: str, fmt: Format, *, self_contained: bool = True) -> Path:
+def _registry(registry=None):
+    from storyteller.backends import get_registry
+
+    return registry if registry is not None else get_registry()
+
+
+def formats(registry=None) -> list[str]:
+    """The export formats a user can ask for, in registration order (html first)."""
+    return [entry.name for entry in _registry(registry).exporters()]
+
+
+def default_output(folder: Path, title: str, fmt: Format, *, self_contained: bool = True, registry=None) -> Path:
     slug = slugify(title, fallback="story")
-    if fmt == "html" and not self_contained:
-        return Path(folder) / EXPORTS_DIR / f"{slug}-html"
-    return Path(folder) / EXPORTS_DIR / f"{slug}.{FORMATS[fmt][1]}"
+    entry = _registry(registry).exporter(fmt)
+    if not self_contained:
+        return Path(folder) / EXPORTS_DIR / f"{slug}-{entry.extension}"
+    return Path(folder) / EXPORTS_DIR / f"{slug}.{entry.extension}"
 
 
 def export_story(
@@ -50,55 +58,62 @@ def export_story(
     *,
     self_contained: bool = True,
     blur_faces: bool = False,
+    registry=None,
 ) -> Path:
     """Export the story in `folder` as `fmt` and return the path written.
 
-    `self_contained` applies to HTML only: True (default) writes one .html file with every image
-    and sound inlined as data: URIs; False writes a folder (`out`) holding `index.html` next to
-    copies of the assets, and returns the path of that index.html.
+    `self_contained` False asks for the format's folder form, where it has one (HTML: a folder
+    `out` holding `index.html` next to copies of the assets; the path of that index.html is
+    returned). True (default): one file, every image and sound inside it.
 
     `blur_faces`: the faces in the reader's photos and in their crops are blurred in the export
     (found by OpenCV's face cascades, classical, and where the photo scene recorded them).
+
+    `registry`: where the formats come from (default: the process's plugin registry).
 
     Raises StoryFolderError (with a fix) when the folder is not a story or an asset is missing or
     does not match its sha256, InvalidInput for a bad format or output path, and
     BackendUnavailable when the format needs an extra that is not installed.
     """
-    from storyteller.export._source import StorySource
+    from storyteller.export.source import StorySource
 
-    if fmt not in FORMATS:
-        raise InvalidInput(f"unknown export format {fmt!r}; choose one of: {', '.join(FORMATS)}")
-    if not self_contained and fmt != "html":
-        raise InvalidInput(f"self_contained=False applies to html only; {fmt} exports are always one file")
+    registry = _registry(registry)
+    entry = registry.exporter(fmt)
+    write = registry.export_writer(fmt, folder=not self_contained)
     folder = Path(folder)
     source = StorySource.open(folder, blur_faces=blur_faces)
-    out = (
-        Path(out) if out is not None else default_output(folder, source.story.title, fmt, self_contained=self_contained)
-    )
+    out = Path(out) if out is not None else default_output(folder, source.story.title, fmt,
+                                                            self_contained=self_contained, registry=registry)
     _check_output(folder, source, out)
-    module = importlib.import_module(FORMATS[fmt][0])
-
-    if fmt == "html" and not self_contained:
-        _write_folder(out, lambda tmp: module.write_folder(source, tmp))
+    if not self_contained:
+        _write_folder(out, lambda tmp: write(source, tmp))
         return out / "index.html"
-    if fmt == "mp4":
-        # ffmpeg writes the file itself; it goes to a temp name beside the target, then is renamed.
+    tmp = None
+    try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp.mp4")
+        fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=f".tmp.{entry.extension}")
         os.close(fd)
-        try:
-            module.write_mp4(source, Path(tmp))
-            with open(tmp, "rb") as handle:
-                os.fsync(handle.fileno())
-            shareable(Path(tmp))
-            os.replace(tmp, out)
-        except BaseException:
+        write(source, Path(tmp))
+        with open(tmp, "rb") as handle:
+            os.fsync(handle.fileno())
+        shareable(Path(tmp))
+        os.replace(tmp, out)
+        tmp = None
+        _fsync_folder(out.parent)
+    except OSError as exc:  # disk full, read-only, no permission: said with the fix, nothing half-written left
+        raise write_error(out, exc, "write") from exc
+    finally:
+        if tmp is not None:
             Path(tmp).unlink(missing_ok=True)
-            raise
-        return out
-
-    atomic_write_bytes(out, module.render(source))
     return out
+
+
+def _fsync_folder(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _check_output(folder: Path, source, out: Path) -> None:

@@ -22,7 +22,7 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import quote
 
 from storyteller.errors import StorytellerError
-from storyteller.export._source import StorySource
+from storyteller.export.source import StorySource
 from storyteller.export.html import TEMPLATES, _provenance_rows
 from storyteller.story import Asset
 
@@ -30,6 +30,10 @@ from storyteller.story import Asset
 _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 _CORE_IMAGES = {"PNG": ("image/png", ".png"), "JPEG": ("image/jpeg", ".jpg"), "GIF": ("image/gif", ".gif")}
 ACTIVE_CLASS = "-epub-media-overlay-active"
+
+
+def write(source: StorySource, path: Path) -> None:
+    path.write_bytes(render(source))
 
 
 def render(source: StorySource) -> bytes:

@@ -17,7 +17,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from storyteller import languages
-from storyteller.export._source import StorySource
+from storyteller.export.source import StorySource
 from storyteller.story import Asset, Page, Provenance, Story
 
 
@@ -33,6 +33,10 @@ KIND_LABELS = {
 def render(source: StorySource) -> bytes:
     """One self-contained HTML file."""
     return _render(source, inline=True).encode("utf-8")
+
+
+def write(source: StorySource, path: Path) -> None:
+    path.write_bytes(render(source))
 
 
 def write_folder(source: StorySource, out: Path) -> None:

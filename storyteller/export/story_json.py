@@ -6,8 +6,14 @@ validates against schema/story.schema.json, and loading it back gives an equal S
 
 from __future__ import annotations
 
-from storyteller.export._source import StorySource
+from pathlib import Path
+
+from storyteller.export.source import StorySource
 
 
 def render(source: StorySource) -> bytes:
     return (source.story.model_dump_json(indent=2) + "\n").encode("utf-8")
+
+
+def write(source: StorySource, path: Path) -> None:
+    path.write_bytes(render(source))

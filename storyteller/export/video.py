@@ -25,7 +25,7 @@ from pathlib import Path
 
 from storyteller.errors import BackendUnavailable, StorytellerError
 from storyteller import languages
-from storyteller.export._source import StorySource
+from storyteller.export.source import StorySource
 from storyteller.install import install_hint, pip_hint
 
 WIDTH, HEIGHT = 1280, 720

@@ -33,7 +33,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from storyteller.backends.base import Figure, IllustrationRequest, IllustratorBackend, ImageResult
+from pydantic import Field
+
+from storyteller.backends.base import BackendOptions, Figure, IllustrationRequest, IllustratorBackend, ImageResult
 from storyteller.backends.storyboard.colors import HEX_COLOR, parse_color
 from storyteller.backends.storyboard.figures import draw_figure, draw_posed, resolve_look
 from storyteller.backends.storyboard.page import CORNER_LABEL, MODEL_ID, RENDERER_VERSION, Placement, figure_unit, render_page
@@ -57,20 +59,21 @@ class StoryboardInputError(InvalidInput, ValueError):
 
 
 class StoryboardIllustrator(IllustratorBackend):
-    """Draws storyboard panels procedurally. Options: none required.
-
-    options: caption (bool, default True: draw the caption strip), labels (bool, default True:
-    name labels under figures), corner_label (bool, default True).
-    """
+    """Draws storyboard panels procedurally (no neural model)."""
 
     name = "storyboard"
     kind = "procedural"
 
+    class Options(BackendOptions):
+        caption: bool = Field(True, description="draw the caption strip under the picture")
+        labels: bool = Field(True, description="name labels under the figures")
+        corner_label: bool = Field(True, description="the corner label saying the picture is procedural")
+
     def __init__(self, **options: Any):
         super().__init__(**options)
-        self.draw_caption = bool(options.get("caption", True))
-        self.draw_labels = bool(options.get("labels", True))
-        self.draw_corner_label = bool(options.get("corner_label", True))
+        self.draw_caption = self.options.caption
+        self.draw_labels = self.options.labels
+        self.draw_corner_label = self.options.corner_label
 
     @property
     def model_id(self) -> str:

@@ -1,9 +1,11 @@
-"""An example storyteller plugin: a narrator backend and a tool, added through an entry point.
+"""An example storyteller plugin: a narrator backend, a tool and an export format, added through an entry point.
 
     [project.entry-points."storyteller.plugins"]
     example = "storyteller_plugin_example:register"
 
-Backends and tools are registered by import path, so registering imports nothing heavy.
+Each is registered by import path, so registering imports nothing heavy. The narrator's options
+are its constructor's typed keyword parameters (storyteller reads them into an Options model that
+refuses unknown keys); a backend can also declare `class Options(BackendOptions)` with bounds.
 """
 
 from __future__ import annotations
@@ -26,6 +28,16 @@ def register(registry) -> None:
     registry.add_backend("narrator", "morse", "storyteller_plugin_example:MorseNarrator",
                          summary="reads text out in Morse code (procedural tones, no speech model)")
     registry.add_tool("reading_time", "storyteller_plugin_example:ReadingTimeTool")
+    registry.add_exporter("txt", "storyteller_plugin_example:write_text", extension="txt",
+                          summary="the story's text, page by page (plain text)")
+
+
+def write_text(source, path) -> None:
+    """An export format: `source` is a storyteller.export.source.StorySource (the story and its
+    checked assets); write the export to `path` (storyteller renames it into place)."""
+    story = source.story
+    pages = [f"{page.number}. {page.text}" for page in story.pages]
+    path.write_text("\n\n".join([story.title, *pages]) + "\n", encoding="utf-8")
 
 
 class MorseNarrator(NarratorBackend):
