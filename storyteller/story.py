@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from storyteller.errors import InvalidInput
+
 # Version history (old story.json files load and are saved at the current version):
 #   1: the first round.
 #   2: the story bible (Story.bible, Character.role), arc stages on beats (PageBeat.stage), the
@@ -347,6 +349,30 @@ class Story(StoryModel):
             if slug_or_name in (character.slug, character.name) or slug_or_name in character.aliases:
                 return character
         raise KeyError(slug_or_name)
+
+    def named_character(self, name: str) -> Character:
+        """The character a reader names: slug, name or alias in any case, else the one whose name
+        starts with it; InvalidInput listing the characters otherwise. (`character` is exact, for
+        slugs the story itself stores.)"""
+        wanted = " ".join(name.split()).lower()
+        for character in self.characters:
+            if wanted in (character.name.lower(), character.slug, *(a.lower() for a in character.aliases)):
+                return character
+        starts = [c for c in self.characters if wanted and c.name.lower().startswith(wanted)]
+        if len(starts) == 1:
+            return starts[0]
+        names = ", ".join(c.name for c in self.characters) or "none"
+        raise InvalidInput(f"the story has no character {name!r}; its characters are {names}")
+
+    def page(self, number: int) -> Page:
+        """Page `number` (from 1), or InvalidInput saying which pages there are."""
+        if isinstance(number, bool) or not isinstance(number, int):
+            raise InvalidInput(f"a page number is an integer, got {number!r}")
+        if not self.pages:
+            raise InvalidInput("the story has no pages yet")
+        if not 1 <= number <= len(self.pages):
+            raise InvalidInput(f"page {number} does not exist; the story has pages 1 to {len(self.pages)}")
+        return self.pages[number - 1]
 
     @property
     def is_complete(self) -> bool:
