@@ -7,33 +7,36 @@
     answer = teller.ask("fox", 2, "What colour is the lantern?")
     teller.export("fox", "html")
 
+Each method that changes a story builds a request of storyteller.requests (the one place its input
+is checked) and runs it with `run`, which hands it to the runner (storyteller.agent.runner); a
+caller may build the request itself: `teller.run(Reillustrate(folder="fox", page=2))`.
+
 Every long call takes `on_event` (a callback receiving typed events from storyteller.events, from
 whichever thread does the work) and `cancel` (a threading.Event or storyteller.cancel.CancelToken;
 the work stops at the next safe point and raises Cancelled, the folder keeps its last completed
 turn and is unlocked). Each method has an async twin (`anew_story`, `acontinue_story`, ...) that
-runs it in a worker thread, so an event loop is never blocked; cancelling the asyncio task
-cancels the work and waits until the folder is released. `astream_story`/`astream_continue`/
-`astream_resume` yield the events as an async iterator, ending with `StoryDone` (or raising the
+runs it in a worker thread (`arun` for a request), so an event loop is never blocked; cancelling the asyncio task
+cancels the work and waits until the folder is released. `astream` (any request), `astream_story`/
+`astream_continue`/`astream_resume` yield the events as an async iterator, ending with `StoryDone` (or raising the
 error after yielding `Error`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import unicodedata
 from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from storyteller.cancel import CancelToken, SupportsIsSet, as_token
+from storyteller.cancel import CancelToken, SupportsIsSet
 from storyteller.config import Settings, load_settings
-from storyteller.errors import InvalidInput, StoryFolderError
-from storyteller.events import BaseEvent, Error, StoryDone, emit, listening
-from storyteller.session import STORY_FILE, StoryFolder, asset_file, load_story
-from storyteller.story import Page, Story, Voice
+from storyteller.events import BaseEvent
+from storyteller.requests import (Ask, ContinueStory, EditStory, NewStory, PhotoScene, Reillustrate, Renarrate, Request,
+                                  Resume, SetVoice, Talk)
+from storyteller.session import StoryFolder, load_story
+from storyteller.story import Story, Voice
 
 if TYPE_CHECKING:
-    from storyteller.agent.graph import StoryRun
     from storyteller.backends import Registry
     from storyteller.batch import BatchReport
     from storyteller.export import Format
@@ -42,24 +45,8 @@ if TYPE_CHECKING:
     from storyteller.langchain import StoryRunnable
     from storyteller.memory import EvalReport
 
-MAX_PREMISE_CHARS = 2000
-MAX_DIRECTION_CHARS = 1000
-MAX_PAGES = 50
-
 EventCallback = Callable[[BaseEvent], None]
 T = TypeVar("T")
-
-
-def clean_text(value: str, *, what: str, max_chars: int) -> str:
-    """User text for prompts: control characters removed, length bounded, never empty."""
-    value = "".join(ch for ch in value if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
-    value = " ".join(value.split())
-    if not value:
-        raise InvalidInput(f"the {what} is empty", fix=f"give a {what}, e.g. \"A fox who finds a lantern in the snow\"")
-    if len(value) > max_chars:
-        raise InvalidInput(f"the {what} is {len(value)} characters; at most {max_chars} are accepted",
-                           fix=f"shorten the {what} to a few sentences")
-    return value
 
 
 def export_story(folder: str | Path, fmt: Format, out: str | Path | None = None, *, self_contained: bool = True,
@@ -70,27 +57,6 @@ def export_story(folder: str | Path, fmt: Format, out: str | Path | None = None,
     from storyteller.export import export_story as export
 
     return export(Path(folder), fmt, out, self_contained=self_contained, blur_faces=blur_faces, registry=registry)
-
-
-def _existing_image(image: str | Path | None) -> str | None:
-    if image is None:
-        return None
-    path = Path(image).expanduser()
-    if path.is_symlink():
-        return str(path)  # load_image says what is wrong with a dangling or looping link
-    if not path.is_file():
-        raise InvalidInput(f"image not found: {image}" if not path.exists() else f"{image} is not a file")
-    return str(path)
-
-
-def _page(story: Story, number: int) -> Page:
-    if isinstance(number, bool) or not isinstance(number, int):
-        raise InvalidInput(f"a page number is an integer, got {number!r}")
-    if not story.pages:
-        raise InvalidInput("the story has no pages yet")
-    if not 1 <= number <= len(story.pages):
-        raise InvalidInput(f"page {number} does not exist; the story has pages 1 to {len(story.pages)}")
-    return story.pages[number - 1]
 
 
 class Storyteller:
@@ -105,6 +71,14 @@ class Storyteller:
     # =========================================================================================
     # stories
     # =========================================================================================
+    def run(self, request: Request, *, on_event: EventCallback | None = None,
+            cancel: SupportsIsSet | None = None) -> Story:
+        """Execute a request of storyteller.requests (NewStory, ContinueStory, Reillustrate, ...)
+        and return the story; each method below builds its request and runs it here."""
+        from storyteller.agent.runner import execute
+
+        return execute(self.toolbox, request, on_event=on_event, cancel=cancel)
+
     def new_story(
         self,
         premise: str,
@@ -124,24 +98,8 @@ class Storyteller:
         copied into the folder (`images/premise-photo.*`, named in the plan's provenance).
         `language`: the story's ("en", "zh"; storyteller.languages), else the premise's.
         """
-        from storyteller import languages
-        from storyteller.agent.graph import StoryRun
-
-        premise = clean_text(premise, what="premise", max_chars=MAX_PREMISE_CHARS)
-        style = clean_text(style, what="style", max_chars=100)
-        if seed < 0:
-            raise InvalidInput(f"seed must be 0 or more, got {seed}")
-        if not 1 <= pages <= MAX_PAGES:
-            raise InvalidInput(f"pages must be between 1 and {MAX_PAGES}, got {pages}")
-        out = Path(out)
-        if (out / STORY_FILE).exists():
-            raise StoryFolderError(f"{out} already holds a story",
-                                   fix=f"continue it with `storyteller resume {out}` or choose another --out")
-        photo = _existing_image(image)
-        language = languages.get(language).code if language else languages.detect(premise)
-        return self._run(on_event, cancel, lambda token: StoryRun(
-            self.toolbox, premise=premise, pages=pages, style=style, out=str(out), seed=seed, image=photo,
-            language=language, cancel=token))
+        return self.run(NewStory(premise=premise, out=out, pages=pages, style=style, seed=seed, image=image,
+                                 language=language), on_event=on_event, cancel=cancel)
 
     def photo_scene(self, image: str | Path, *, out: str | Path, lines: int = 6, mood: str = "playful", seed: int = 0,
                     language: str = "en", keep_metadata: bool = False, on_event: EventCallback | None = None,
@@ -152,26 +110,13 @@ class Storyteller:
         kind "photo"), in `language` ("en", "zh"). A photo with nobody in it becomes a guided scene
         about the things in it. The photo is stored without EXIF, GPS or other metadata unless
         `keep_metadata`."""
-        from storyteller import languages
-        from storyteller.agent.graph import StoryRun
-        from storyteller.agent.scene import make_photo_scene
-
-        mood = clean_text(mood, what="mood", max_chars=100)
-        language = languages.get(language).code
-        if seed < 0:
-            raise InvalidInput(f"seed must be 0 or more, got {seed}")
-        out = Path(out)
-        if (out / STORY_FILE).exists():
-            raise StoryFolderError(f"{out} already holds a story", fix="choose another --out")
-        photo = _existing_image(image)
-        return self._run(on_event, cancel, lambda token: StoryRun(self.toolbox, out=str(out), seed=seed, cancel=token),
-                         lambda run: make_photo_scene(run, photo, out=out, lines=lines, mood=mood, language=language,
-                                                      keep_metadata=keep_metadata))
+        return self.run(PhotoScene(image=image, out=out, lines=lines, mood=mood, seed=seed, language=language,
+                                   keep_metadata=keep_metadata), on_event=on_event, cancel=cancel)
 
     def resume(self, folder: str | Path, *, on_event: EventCallback | None = None,
                cancel: SupportsIsSet | None = None) -> Story:
         """Finish a story whose run was interrupted: pages not yet written, and missing pictures or sound."""
-        return self._run(on_event, cancel, lambda token: self._open(folder, token))
+        return self.run(Resume(folder=folder), on_event=on_event, cancel=cancel)
 
     def continue_story(self, folder: str | Path, direction: str, image: str | Path | None = None, *,
                        on_event: EventCallback | None = None, cancel: SupportsIsSet | None = None) -> Story:
@@ -182,22 +127,8 @@ class Storyteller:
         like a planned one and committed as a "continue" turn. If it fails or is cancelled, the
         story is put back as it was.
         """
-        from storyteller.agent import continuation
-
-        direction = clean_text(direction, what="direction", max_chars=MAX_DIRECTION_CHARS)
-        photo = _existing_image(image)
-
-        def finish(run: StoryRun) -> None:
-            before = run.opened.story.model_copy(deep=True)
-            step = continuation.prepare(self.toolbox, run.opened, direction, photo)
-            run.rollback_to = before
-            run.text_notes[step.page] = {"direction": direction}
-            if step.photo is not None:
-                run.text_notes[step.page].update(photo=step.photo.path, photo_sha256=step.photo.sha256,
-                                                 photo_description=step.photo_description)
-            run.run()
-
-        return self._run(on_event, cancel, lambda token: self._open(folder, token), finish)
+        return self.run(ContinueStory(folder=folder, direction=direction, image=image), on_event=on_event,
+                        cancel=cancel)
 
     # =========================================================================================
     # many stories
@@ -249,35 +180,16 @@ class Storyteller:
         They answer in character and in their voice (others may react), as a "talk" turn: a page
         with the photo, what was said and the answers, narrated (undo takes it back). `heard`: the
         `listen` transcript the words come from (corrected or not; the page records which)."""
-        from storyteller.agent.talk import MAX_SAID_CHARS, talk_page
-
-        said = clean_text(said, what="line", max_chars=MAX_SAID_CHARS)
-        heard_record = None
-        if heard is not None:
-            heard_record = heard.provenance.model_copy(deep=True)
-            heard_record.parameters["corrected"] = " ".join(heard.text.split()) != said
-
-        def finish(run: StoryRun) -> None:
-            run.open_for_edit()
-            talk_page(run, said, to=to, heard=heard_record)
-
-        return self._run(on_event, cancel, lambda token: self._open(folder, token), finish)
+        return self.run(Talk(folder=folder, said=said, to=to, heard=heard), on_event=on_event, cancel=cancel)
 
     # =========================================================================================
     # pages
     # =========================================================================================
     def ask(self, folder: str | Path, page: int, question: str) -> TextResult:
         """Answer a question about a page's illustration with the VQA backend (answer + provenance)."""
-        question = clean_text(question, what="question", max_chars=2000)
-        story = load_story(Path(folder))
-        found = _page(story, page)
-        if found.illustration is None:
-            raise InvalidInput(f"page {page} has no illustration yet", fix=f"finish it with `storyteller resume {folder}`")
-        result = self.toolbox.ask.invoke({"image_path": str(asset_file(Path(folder), found.illustration.path)),
-                                          "question": question})
-        result.details.setdefault("page", page)
-        result.details.setdefault("image", found.illustration.path)
-        return result
+        from storyteller.agent.runner import ask
+
+        return ask(self.toolbox, Ask(folder=folder, page=page, question=question))
 
     def reillustrate(self, folder: str | Path, page: int, *, seed: int | None = None,
                      on_event: EventCallback | None = None, cancel: SupportsIsSet | None = None) -> Story:
@@ -286,29 +198,14 @@ class Storyteller:
         `seed`: the first attempt's seed (default: a fresh one derived from the history). The
         previous picture's file is kept; the new asset's provenance names it (`replaces`).
         """
-        if seed is not None and not 0 <= seed < 2**32:
-            raise InvalidInput(f"seed must be between 0 and 2**32 - 1, got {seed}")
-
-        def finish(run: StoryRun) -> None:
-            number = _page(run.opened.story, page).number
-            run.open_for_edit()
-            run.reillustrate(number, seed)
-
-        return self._run(on_event, cancel, lambda token: self._open(folder, token), finish)
+        return self.run(Reillustrate(folder=folder, page=page, seed=seed), on_event=on_event, cancel=cancel)
 
     def renarrate(self, folder: str | Path, page: int, *, voice: str | Voice | None = None,
                   on_event: EventCallback | None = None, cancel: SupportsIsSet | None = None) -> Story:
         """Narrate a page again, optionally with another narrator voice (an id or number of
         `voices()`, or a storyteller.story.Voice; characters keep their own voices); committed as a
         "renarrate" turn."""
-
-        def finish(run: StoryRun) -> None:
-            number = _page(run.opened.story, page).number
-            chosen = self._voice(voice)
-            run.open_for_edit()
-            run.renarrate(number, chosen)
-
-        return self._run(on_event, cancel, lambda token: self._open(folder, token), finish)
+        return self.run(Renarrate(folder=folder, page=page, voice=voice), on_event=on_event, cancel=cancel)
 
     def voices(self) -> list[Voice]:
         """The voices the configured narrator offers, most neutral first (what `set_voice` takes)."""
@@ -323,49 +220,8 @@ class Storyteller:
         or number of `voices()`, or a Voice; `rate` (>1 faster) and `pitch` (semitones) adjust it.
         Committed as a "voice" turn (undo puts the old voice back); with `renarrate`, every page
         where that voice is heard is narrated again, each as a "renarrate" turn."""
-
-        def finish(run: StoryRun) -> None:
-            from storyteller.agent.voices import describe_voice
-
-            story = run.opened.story
-            run.open_for_edit()
-            new = self._voice(voice, rate=rate, pitch=pitch)
-            if character.strip().lower() == "narrator":
-                slug, old = None, story.narrator_voice
-                story.narrator_voice = new
-                who = "the narrator"
-            else:
-                try:
-                    target = story.character(character)
-                except KeyError:
-                    raise InvalidInput(f"the story has no character {character!r}",
-                                       fix="characters: " + ", ".join(c.name for c in story.characters) + ", or 'narrator'") from None
-                slug, old, who = target.slug, target.voice, target.name
-                target.voice = new
-            run.opened.commit("voice", f"{who}: voice {describe_voice(old)} -> {describe_voice(new)}",
-                              previous={"character": slug, "voice": old.model_dump() if old else None})
-            if renarrate:
-                for page in list(story.pages):
-                    if page.narration is None:
-                        continue
-                    heard = any(line.speaker == slug for line in page.narration.lines) or (slug is None)
-                    if heard:
-                        run.renarrate(page.number)
-
-        return self._run(on_event, cancel, lambda token: self._open(folder, token), finish)
-
-    def _voice(self, voice: str | Voice | None, *, rate: float | None = None, pitch: float | None = None) -> Voice | None:
-        from storyteller.agent.voices import parse_voice
-
-        if voice is None:
-            return None
-        offered = self.toolbox.backend("narrator").voices()
-        if isinstance(voice, str):
-            return parse_voice(voice.strip(), offered, rate=rate, pitch=pitch)
-        if voice.voice_id not in {v.voice_id for v in offered}:
-            return parse_voice(voice.voice_id, offered)  # raises with the list of voices
-        return parse_voice(voice.voice_id, offered, rate=rate or 1 / voice.length_scale,
-                           pitch=voice.pitch_shift if pitch is None else pitch)
+        return self.run(SetVoice(folder=folder, character=character, voice=voice, rate=rate, pitch=pitch,
+                                 renarrate=renarrate), on_event=on_event, cancel=cancel)
 
     # =========================================================================================
     # folders
@@ -381,38 +237,7 @@ class Storyteller:
         and every asset it names must exist with its recorded sha256. The memory follows the edit;
         an edited page keeps its picture and narration until you `reillustrate`/`renarrate` it.
         """
-        import hashlib
-
-        from storyteller.memory import Memory
-
-        edited = Story.model_validate(story.model_dump())  # list edits bypass validate_assignment
-        summary = clean_text(summary, what="summary", max_chars=200)
-        with StoryFolder.open(folder) as opened:
-            current = opened.story
-            if edited.history != current.history:
-                raise StoryFolderError(f"{folder} changed since this story was loaded ({len(current.history)} turns "
-                                       f"on disk, {len(edited.history)} in yours)", fix="load it again and redo the edit")
-            for asset in edited.assets():
-                path = opened.asset_path(asset)
-                if not path.is_file() or hashlib.sha256(path.read_bytes()).hexdigest() != asset.sha256:
-                    raise InvalidInput(f"the story names {asset.path}, which is missing or does not match its sha256")
-            memory = Memory.open(opened.root, self.toolbox.backend("text_embedder"),
-                                 self.toolbox.backend("image_embedder"), story=edited)
-            before = {p.number: p for p in current.pages}
-            for page in edited.pages:
-                if before.get(page.number) != page:
-                    memory.add_page(page)
-            old_characters = {c.slug: c for c in current.characters}
-            for character in edited.characters:
-                if old_characters.get(character.slug) != character:
-                    memory.add_character(character)
-            if edited.style != current.style:
-                memory.add_style(edited.style)
-            memory.save()
-            changed = sorted(p.number for p in edited.pages if before.get(p.number) != p)
-            opened.story = edited
-            opened.commit("edit", summary, pages=changed)
-            return edited
+        return self.run(EditStory(folder=folder, story=story, summary=summary))
 
     def export(self, folder: str | Path, fmt: Format, out: str | Path | None = None, *,
                self_contained: bool = True, blur_faces: bool = False) -> Path:
@@ -481,6 +306,9 @@ class Storyteller:
     # =========================================================================================
     # async twins: the sync work runs in a worker thread (context variables travel with it)
     # =========================================================================================
+    async def arun(self, request: Request, *, cancel: SupportsIsSet | None = None, **kwargs: Any) -> Story:
+        return await self._athread(self.run, request, cancel=cancel, **kwargs)
+
     async def anew_story(self, premise: str, *, cancel: SupportsIsSet | None = None, **kwargs: Any) -> Story:
         return await self._athread(self.new_story, premise, cancel=cancel, **kwargs)
 
@@ -522,6 +350,10 @@ class Storyteller:
         return await asyncio.to_thread(self.evaluate, folder)
 
     # -- events as an async iterator ------------------------------------------------------------
+    def astream(self, request: Request, *, cancel: SupportsIsSet | None = None) -> AsyncIterator[BaseEvent]:
+        """`run`'s events as they happen: `async for event in teller.astream(NewStory(...))`."""
+        return self._astream(self.run, request, cancel=cancel)
+
     def astream_story(self, premise: str, *, cancel: SupportsIsSet | None = None, **kwargs: Any) -> AsyncIterator[BaseEvent]:
         """`new_story`'s events as they happen: `async for event in teller.astream_story(...)`."""
         return self._astream(self.new_story, premise, cancel=cancel, **kwargs)
@@ -536,35 +368,6 @@ class Storyteller:
     # =========================================================================================
     # machinery
     # =========================================================================================
-    def _open(self, folder: str | Path, token: CancelToken) -> StoryRun:
-        from storyteller.agent.graph import StoryRun
-
-        opened = StoryFolder.open(folder)
-        return StoryRun(self.toolbox, folder=opened, seed=opened.story.seed, cancel=token)
-
-    def _run(self, on_event: EventCallback | None, cancel: SupportsIsSet | None,
-             start: Callable[[CancelToken], StoryRun], finish: Callable[[StoryRun], None] | None = None) -> Story:
-        """Run one piece of work with its listener and cancel token; the folder is always closed."""
-        token = as_token(cancel)
-        run: StoryRun | None = None
-        with listening(on_event):
-            try:
-                token.check("before starting")
-                run = start(token)
-                if finish is None:
-                    run.run()
-                else:
-                    finish(run)
-                story = run.opened.story
-                emit(StoryDone(folder=str(run.opened.root), pages=len(story.pages), title=story.title))
-                return story
-            except Exception as exc:
-                emit(Error.from_exception(exc))
-                raise
-            finally:
-                if run is not None and run.folder is not None:
-                    run.folder.close()
-
     @staticmethod
     async def _athread(method: Callable[..., T], *args: Any, cancel: SupportsIsSet | None = None, **kwargs: Any) -> T:
         """Run `method` in a worker thread; if this task is cancelled, cancel the work and wait for

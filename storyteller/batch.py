@@ -38,6 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from storyteller.cancel import CancelToken, SupportsIsSet, as_token
 from storyteller.errors import Cancelled, InvalidInput, StorytellerError, StoryFolderError, StoryLocked
 from storyteller.events import BaseEvent, Event, ModelCall, listening
+from storyteller.requests import MAX_PAGES, Premise, StyleName
 from storyteller.session import STORY_FILE, atomic_write_bytes, load_story
 from storyteller.story import slugify
 
@@ -58,25 +59,11 @@ class BatchItem(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     line: int = Field(default=0, description="Line of the premises file (1-based); set by the reader.")
-    premise: str
-    pages: int = Field(default=6, ge=1, le=50)
-    style: str = "watercolor"
+    premise: Premise
+    pages: int = Field(default=6, ge=1, le=MAX_PAGES)
+    style: StyleName = "watercolor"
     seed: int = Field(default=0, ge=0, lt=2**32)
     language: str | None = Field(default=None, description="None: the premise's (storyteller.languages.detect).")
-
-    @field_validator("premise")
-    @classmethod
-    def _premise(cls, value: str) -> str:
-        from storyteller.api import MAX_PREMISE_CHARS, clean_text
-
-        return clean_text(value, what="premise", max_chars=MAX_PREMISE_CHARS)
-
-    @field_validator("style")
-    @classmethod
-    def _style(cls, value: str) -> str:
-        from storyteller.api import clean_text
-
-        return clean_text(value, what="style", max_chars=100)
 
     @field_validator("language")
     @classmethod

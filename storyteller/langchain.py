@@ -34,6 +34,7 @@ from langchain_core.tools import BaseTool
 from storyteller.cancel import CancelToken
 from storyteller.errors import ConfigError, InvalidInput, StoryFolderError
 from storyteller.events import BaseEvent
+from storyteller.requests import NewStory, Resume
 from storyteller.session import STORY_FILE, load_story
 from storyteller.story import Story
 
@@ -122,23 +123,16 @@ class StoryGraphState(TypedDict, total=False):
 _OPTIONS = ("pages", "style", "seed", "image")
 
 
-def _from_state(state: StoryGraphState) -> tuple[str, dict[str, Any]]:
+def _from_state(state: StoryGraphState) -> NewStory:
     return _request({k: v for k, v in state.items() if k in ("premise", "out", *_OPTIONS)})
 
 
-def _request(value: Any) -> tuple[str, dict[str, Any]]:
-    """(premise, keyword arguments of new_story) from a request dict."""
+def _request(value: Any) -> NewStory:
+    """The NewStory a request dict asks for (its checks, and their errors, are NewStory's)."""
     if not isinstance(value, dict):
         raise InvalidInput(f"a story request is a dict with 'premise' and 'out', got {type(value).__name__}",
                            fix='invoke({"premise": "A fox who finds a lantern", "out": "fox"})')
-    missing = [k for k in ("premise", "out") if not value.get(k)]
-    if missing:
-        raise InvalidInput(f"the story request lacks {' and '.join(missing)}")
-    unknown = sorted(set(value) - {"premise", "out", *_OPTIONS})
-    if unknown:
-        raise InvalidInput(f"unknown keys in the story request: {', '.join(unknown)}; known: premise, out, {', '.join(_OPTIONS)}")
-    options = {k: value[k] for k in _OPTIONS if value.get(k) is not None}
-    return value["premise"], {"out": value["out"], **options}
+    return NewStory(**{k: v for k, v in value.items() if v is not None})
 
 
 def _output(story: Story, folder: str | Path) -> StoryOutput:
@@ -149,15 +143,13 @@ def _output(story: Story, folder: str | Path) -> StoryOutput:
     )
 
 
-def _existing(premise: str, out: str | Path) -> bool:
-    """True when `out` holds the story of this premise (so a re-run resumes it)."""
-    from storyteller.api import MAX_PREMISE_CHARS, clean_text
-
-    if not (Path(out) / STORY_FILE).exists():
+def _existing(request: NewStory) -> bool:
+    """True when the request's folder holds the story of its premise (so a re-run resumes it)."""
+    if not (request.out / STORY_FILE).exists():
         return False
-    story = load_story(Path(out))
-    if story.premise != clean_text(premise, what="premise", max_chars=MAX_PREMISE_CHARS):
-        raise StoryFolderError(f"{out} already holds another story ({story.title!r})", fix="choose another out folder")
+    story = load_story(request.out)
+    if story.premise != request.premise:
+        raise StoryFolderError(f"{request.out} already holds another story ({story.title!r})", fix="choose another out folder")
     return True
 
 
@@ -170,22 +162,16 @@ def story_graph(teller: Storyteller, *, name: str = "storyteller"):
     from langgraph.graph import END, START, StateGraph
 
     def tell(state: StoryGraphState) -> StoryOutput:
-        premise, options = _from_state(state)
-        write = get_stream_writer()  # storyteller's events -> stream_mode="custom"
-        if _existing(premise, options["out"]):
-            story = teller.resume(options["out"], on_event=write)
-        else:
-            story = teller.new_story(premise, on_event=write, **options)
-        return _output(story, options["out"])
+        request = _from_state(state)
+        work = Resume(folder=request.out) if _existing(request) else request
+        story = teller.run(work, on_event=get_stream_writer())  # storyteller's events -> stream_mode="custom"
+        return _output(story, request.out)
 
     async def atell(state: StoryGraphState) -> StoryOutput:
-        premise, options = _from_state(state)
-        write = get_stream_writer()
-        if _existing(premise, options["out"]):
-            story = await teller.aresume(options["out"], on_event=write)
-        else:
-            story = await teller.anew_story(premise, on_event=write, **options)
-        return _output(story, options["out"])
+        request = _from_state(state)
+        work = Resume(folder=request.out) if _existing(request) else request
+        story = await teller.arun(work, on_event=get_stream_writer())
+        return _output(story, request.out)
 
     builder = StateGraph(StoryGraphState, input_schema=StoryRequest, output_schema=StoryOutput)
     builder.add_node("tell", RunnableLambda(tell, afunc=atell, name="tell"))
@@ -208,22 +194,19 @@ class StoryRunnable(Runnable[StoryRequest, Story]):
 
     def invoke(self, input: StoryRequest, config: RunnableConfig | None = None, **kwargs: Any) -> Story:
         def run(request: StoryRequest) -> Story:
-            premise, options = _request(request)
-            return self.teller.new_story(premise, **options)
+            return self.teller.run(_request(request))
 
         return self._call_with_config(run, input, config)
 
     async def ainvoke(self, input: StoryRequest, config: RunnableConfig | None = None, **kwargs: Any) -> Story:
         async def run(request: StoryRequest) -> Story:
-            premise, options = _request(request)
-            return await self.teller.anew_story(premise, **options)
+            return await self.teller.arun(_request(request))
 
         return await self._acall_with_config(run, input, config)
 
     async def astream(self, input: StoryRequest, config: RunnableConfig | None = None,  # type: ignore[override]
                       **kwargs: Any) -> AsyncIterator[BaseEvent]:
-        premise, options = _request(input)
-        stream = self.teller.astream_story(premise, **options)
+        stream = self.teller.astream(_request(input))
         try:
             async for event in stream:
                 yield event
@@ -232,7 +215,7 @@ class StoryRunnable(Runnable[StoryRequest, Story]):
 
     def stream(self, input: StoryRequest, config: RunnableConfig | None = None,  # type: ignore[override]
                **kwargs: Any) -> Iterator[BaseEvent]:
-        premise, options = _request(input)
+        request = _request(input)
         events: queue.SimpleQueue[Any] = queue.SimpleQueue()
         token = CancelToken()
         end = object()
@@ -240,7 +223,7 @@ class StoryRunnable(Runnable[StoryRequest, Story]):
 
         def work() -> None:
             try:
-                self.teller.new_story(premise, on_event=events.put, cancel=token, **options)
+                self.teller.run(request, on_event=events.put, cancel=token)
             except BaseException as exc:  # handed to the consumer's thread below
                 failure.append(exc)
             finally:

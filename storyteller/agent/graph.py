@@ -33,6 +33,7 @@ import io
 import threading
 import wave
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypedDict
 
 from storyteller.agent.photos import describe_photo, store_photo
@@ -47,7 +48,8 @@ from storyteller.events import (AudioReady, ConsistencyRetry, ConsistencyScored,
 from storyteller.errors import BackendUnavailable
 from storyteller.memory import ConsistencyGate
 from storyteller.session import StoryFolder
-from storyteller.story import Asset, Page, Story, Voice
+from storyteller.requests import NewStory
+from storyteller.story import Asset, Page, Story, Turn, Voice
 
 # Attempt i of the consistency gate draws with seed base + SEED_STRIDE * i.
 SEED_STRIDE = 7919
@@ -103,25 +105,49 @@ class _ReportingGate(ConsistencyGate):
 
 @dataclass
 class StoryRun:
-    """One story being made: what to make, with which tools, into which folder."""
+    """One story being made: with which tools, into which folder (or, for a new story, what to
+    plan: `new`). The runner (storyteller.agent.runner) makes one per request."""
 
     toolbox: Toolbox
     folder: StoryFolder | None = None
-    # What `plan` needs when the folder does not exist yet.
-    premise: str = ""
-    pages: int = 6
-    style: str = "watercolor"
-    out: str = ""
+    new: NewStory | None = None  # what `plan` makes when the folder does not exist yet
     seed: int = 0
-    image: str | None = None  # a photo the story starts from (new stories only)
-    language: str = "en"  # a new story's (storyteller.languages)
     memory: Any = None  # storyteller.memory.Memory, opened with the folder
     cancel: CancelToken = field(default_factory=CancelToken)
     # continue_story: page number -> what goes into that page's text provenance (direction, photo).
     text_notes: dict[int, dict] = field(default_factory=dict)
     # continue_story: the story before the continuation, restored if the run fails or is cancelled.
     rollback_to: Story | None = None
-    _page_lock: threading.Lock = field(default_factory=threading.Lock)
+    # Held while the story or the folder changes: the media nodes of one super-step run in threads.
+    # Re-entrant: a page's media attach and its turn's commit happen under one hold.
+    _page_lock: threading.RLock = field(default_factory=threading.RLock)
+
+    @classmethod
+    def open(cls, toolbox: Toolbox, folder: str | Path, cancel: CancelToken) -> StoryRun:
+        """A run on an existing story folder (locked until the runner closes it)."""
+        opened = StoryFolder.open(folder)
+        return cls(toolbox, folder=opened, seed=opened.story.seed, cancel=cancel)
+
+    def create_folder(self, out: str | Path, story: Story) -> StoryFolder:
+        """The new story's folder (after a new story's plan or a photo scene's cast): the run
+        writes into it from now on."""
+        self.folder = StoryFolder.create(out, story)
+        return self.folder
+
+    def commit(self, action: str, summary: str, *, pages: list[int] | None = None,
+               previous: dict | None = None) -> Turn:
+        """Commit a turn: the one way a change to a story becomes part of its history. The memory
+        is saved first (a committed turn never lacks its memory), then the turn is recorded and
+        the story saved (the unit of durability), then announced: PlanReady for a plan, else
+        TurnCommitted."""
+        with self._page_lock:
+            if self.memory is not None:
+                self.memory.save()
+            turn = self.opened.commit(action, summary, pages=pages, previous=previous)
+        story = self.opened.story
+        emit(PlanReady(title=story.title, pages=len(story.outline), characters=[c.name for c in story.characters])
+             if action == "plan" else TurnCommitted(turn=turn.number, action=action, pages=turn.pages))
+        return turn
 
     def open_memory(self) -> None:
         from storyteller.images import load_image
@@ -188,28 +214,28 @@ class StoryRun:
     def plan(self, state: GraphState) -> GraphState:
         self.cancel.check("before planning")
         if self.folder is None:
-            premise, photo = self.premise, None
-            if self.image is not None:  # the planner hears what the photo shows; the story keeps the user's premise
-                photo = describe_photo(self.toolbox, self.image)
+            new = self.new
+            premise, photo = new.premise, None
+            if new.image is not None:  # the planner hears what the photo shows; the story keeps the user's premise
+                photo = describe_photo(self.toolbox, str(new.image))
                 premise = f"{premise} The story starts from the reader's photo, which shows: {photo.seen}"
                 self.cancel.check("before planning")
             # The text embedder (seconds to load) is first needed by the memory and the beats'
             # novelty check, after the bible: its load overlaps the bible's LLM call.
             embedder = self.toolbox.backend("text_embedder")
             threading.Thread(target=_quietly(embedder.ensure_setup), name="load-text-embedder", daemon=True).start()
-            story = plan_story(self.toolbox.llm, premise, pages=self.pages, style=self.style, seed=self.seed,
-                               max_attempts=self.toolbox.settings.plan_attempts, language=self.language)
-            story.premise = self.premise
+            story = plan_story(self.toolbox.llm, premise, pages=new.pages, style=new.style, seed=self.seed,
+                               max_attempts=self.toolbox.settings.plan_attempts, language=new.language)
+            story.premise = new.premise
             provenance = story.plan_provenance
             assign_voices(story, self.toolbox.backend("narrator").voices())
-            self.folder = StoryFolder.create(self.out, story)
+            self.create_folder(new.out, story)
             if photo is not None:
                 asset = store_photo(self.folder, photo, "premise-photo")
                 provenance.parameters.update(photo=asset.path, photo_sha256=asset.sha256,
                                              photo_description=photo.description)
             self.open_memory()
-            self.opened.commit("plan", f"planned {len(story.outline)} pages: {story.title}")
-            emit(PlanReady(title=story.title, pages=len(story.outline), characters=[c.name for c in story.characters]))
+            self.commit("plan", f"planned {len(story.outline)} pages: {story.title}")
         else:
             if self.ensure_voices():  # a story from before voices were kept in the sheets
                 self.opened.save()
@@ -257,16 +283,21 @@ class StoryRun:
         story = self.opened.story
         page = story.pages[task["page"] - 1]
         asset = self.draw(page, self.seed * 1000 + page.number, stem=f"page-{page.number:02d}")
-        self._attach(page.number, "illustration", asset)
         emit(ImageReady(page=page.number, path=asset.path, provenance=asset.provenance))
+        self._attach(page.number, "illustration", asset)
         return {}
 
     def narrate(self, task: MediaTask) -> GraphState:
-        page = self.opened.story.pages[task["page"] - 1]
-        asset = self.speak(page, None, stem=f"page-{page.number:02d}")
-        self._attach(page.number, "narration", asset)
-        emit(AudioReady(page=page.number, path=asset.path, provenance=asset.provenance))
+        self.narrate_one(task["page"])
         return {}
+
+    def narrate_one(self, number: int) -> None:
+        """Narrate a written page (the media step a photo scene's page also takes); its turn is
+        committed once it has its picture too."""
+        page = self.opened.story.pages[number - 1]
+        asset = self.speak(page, None, stem=f"page-{page.number:02d}")
+        emit(AudioReady(page=page.number, path=asset.path, provenance=asset.provenance))
+        self._attach(page.number, "narration", asset)
 
     # -- the work of the media nodes, shared with reillustrate/renarrate ---------------------------------
     def draw(self, page: Page, base_seed: int, *, stem: str) -> Asset:
@@ -348,6 +379,20 @@ class StoryRun:
         asset.lines = lines
         return asset
 
+    def continue_story(self, direction: str, image: Path | None = None) -> None:
+        """One page beyond the plan from the reader's direction (and photo): its beat is planned,
+        and the page is written, illustrated and narrated like a planned one, as a "continue"
+        turn. If that fails or is cancelled, the story is put back as it was."""
+        from storyteller.agent import continuation
+
+        self.rollback_to = self.opened.story.model_copy(deep=True)
+        step = continuation.prepare(self.toolbox, self.opened, direction, image)
+        notes: dict[str, Any] = {"direction": direction}
+        if step.photo is not None:
+            notes.update(photo=step.photo.path, photo_sha256=step.photo.sha256, photo_description=step.photo_description)
+        self.text_notes[step.page] = notes
+        self.run()
+
     def _new_version_stem(self, number: int) -> str:
         # A redraw never overwrites the file story.json points at: a crash between writing the file
         # and committing would leave a story whose asset does not match its sha256. The old file
@@ -378,10 +423,9 @@ class StoryRun:
                 # The whole record of the previous version, so that undo can put it back exactly.
                 asset.provenance.parameters["replaced_asset"] = old.model_dump(mode="json")
             setattr(page, slot, asset)
-            self.memory.save()
-            turn = self.opened.commit(action, f"page {number}: new {slot} {asset.path}", pages=[number])
-        emit((ImageReady if slot == "illustration" else AudioReady)(page=number, path=asset.path, provenance=asset.provenance))
-        emit(TurnCommitted(turn=turn.number, action=action, pages=[number]))
+            emit((ImageReady if slot == "illustration" else AudioReady)(page=number, path=asset.path,
+                                                                      provenance=asset.provenance))
+            self.commit(action, f"page {number}: new {slot} {asset.path}", pages=[number])
         return asset
 
     # -- routing ------------------------------------------------------------------------------
@@ -411,10 +455,8 @@ class StoryRun:
             page = self.opened.story.pages[number - 1]
             setattr(page, slot, asset)
             if page.illustration and page.narration:
-                self.memory.save()  # before the commit: a committed turn never lacks its memory
                 action = "continue" if self.opened.story.outline[number - 1].direction else "page"
-                turn = self.opened.commit(action, f"page {number}: {page.text[:80]}", pages=[number])
-                emit(TurnCommitted(turn=turn.number, action=action, pages=[number]))
+                self.commit(action, f"page {number}: {page.text[:80]}", pages=[number])
             else:
                 self.opened.save()
 
@@ -436,7 +478,7 @@ class StoryRun:
         return builder.compile(checkpointer=False, name="storyteller")
 
     def run(self) -> StoryFolder:
-        outline = len(self.opened.story.outline) if self.folder else self.pages
+        outline = len(self.opened.story.outline) if self.folder else self.new.pages
         try:
             # One super-step per page plus plan and the last media step; LangGraph's default bound
             # (25) would stop a long story.

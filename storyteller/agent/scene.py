@@ -30,7 +30,7 @@ from storyteller.backends.base import Detection
 from storyteller.backends.classical_vision import crop, dominant_colours
 from storyteller.backends.detectors import VLM_OBJECTS_PROMPT, VLM_PROMPT, found_record, parse_vlm_detections, where
 from storyteller.errors import BackendCallError, InvalidInput
-from storyteller.events import PageWritten, PlanReady, emit
+from storyteller.events import PageWritten, emit
 from storyteller.languages import Language, say
 from storyteller.memory.prose import is_cjk
 from storyteller.session import StoryFolder
@@ -38,7 +38,6 @@ from storyteller.story import (EXPRESSIONS, Appearance, Character, DialogueLine,
                                PhotoObject, Provenance, Region, Story, StyleGuide, slugify)
 
 MAX_SUBJECTS = 6
-MAX_LINES = 20
 CROP_MARGIN = 0.15  # a reference crop shows a little around the detected box
 
 
@@ -288,8 +287,6 @@ def make_photo_scene(run, image_path, *, out, lines: int = 6, mood: str = "playf
     toolbox, cancel, seed = run.toolbox, run.cancel, run.seed
     lang = languages.get(language)
     mood = say(lang, mood)  # the default moods in the story's words
-    if not 1 <= lines <= MAX_LINES:
-        raise InvalidInput(f"lines must be between 1 and {MAX_LINES}, got {lines}")
     photo = describe_photo(toolbox, image_path)  # refuses unreadable or huge pictures
     image = photo.image  # upright (EXIF rotation applied): boxes are found and drawn on it
     cancel.check("before finding who is in the photo")
@@ -344,8 +341,7 @@ def make_photo_scene(run, image_path, *, out, lines: int = 6, mood: str = "playf
     )
     assign_voices(story, toolbox.backend("narrator").voices())
 
-    folder = StoryFolder.create(out, story)
-    run.folder = folder
+    folder = run.create_folder(out, story)
     photo_asset = store_photo(folder, photo, "photo", keep_metadata=keep_metadata)
     for character, detection in zip(story.characters, detections, strict=True):
         picture = crop(image, detection.box, CROP_MARGIN)
@@ -355,8 +351,7 @@ def make_photo_scene(run, image_path, *, out, lines: int = 6, mood: str = "playf
                                   parameters={"box": [round(v, 4) for v in detection.box], "margin": CROP_MARGIN},
                                   duration_s=0.0))]
     run.open_memory()  # the lorebook: sheets, their crops as reference pictures, the style
-    folder.commit("plan", f"cast of the photo: {', '.join(c.name for c in story.characters)}")
-    emit(PlanReady(title=story.title, pages=1, characters=[c.name for c in story.characters]))
+    run.commit("plan", f"cast of the photo: {', '.join(c.name for c in story.characters)}")
 
     cancel.check("before writing the scene")
     who = [who_line(lang, c, d.box) for c, d in zip(story.characters, detections, strict=True)]
@@ -399,7 +394,7 @@ def make_photo_scene(run, image_path, *, out, lines: int = 6, mood: str = "playf
     run.memory.add_page(page)
     run.memory.add_illustration(1, image, asset=photo_asset.path, characters=slugs)
     emit(PageWritten(page=1, text=text))
-    run.narrate({"page": 1})  # each line in its speaker's voice; commits the page's turn
+    run.narrate_one(1)  # each line in its speaker's voice; commits the page's turn
     return folder
 
 
@@ -473,12 +468,10 @@ def make_guided_scene(run, photo, found_by: Provenance, *, out, lines: int, mood
     story.plan_provenance.parameters.update(guided=True, mood=mood, lines=lines, photo_description=photo.description,
                                             detection={"people_and_animals": found_record([], found_by), "objects": detection})
     assign_voices(story, toolbox.backend("narrator").voices())
-    folder = StoryFolder.create(out, story)
-    run.folder = folder
+    folder = run.create_folder(out, story)
     photo_asset = store_photo(folder, photo, "photo", keep_metadata=keep_metadata)
     run.open_memory()
-    folder.commit("plan", f"a guided scene: {', '.join(o.name for o in objects)}")
-    emit(PlanReady(title=story.title, pages=1, characters=[guide.name]))
+    run.commit("plan", f"a guided scene: {', '.join(o.name for o in objects)}")
     text = "\n".join(words["line"].format(name=guide.name, tone=d.tone, text=d.text) for d in dialogue)
     provenance = completion.provenance
     provenance.parameters.update(mood=mood, lines=lines, failed_attempts=failed, **repairs)
@@ -491,5 +484,5 @@ def make_guided_scene(run, photo, found_by: Provenance, *, out, lines: int, mood
     for o in objects:  # what the guide showed, for the conversation that may follow
         run.memory.add_fact(words["shows"].format(**place(o)), type="object", key=o.key, page=1)
     emit(PageWritten(page=1, text=text))
-    run.narrate({"page": 1})
+    run.narrate_one(1)
     return folder

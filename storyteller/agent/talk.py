@@ -26,11 +26,10 @@ from storyteller.agent.scene import _OUT_OF_CHARACTER, GUIDE, in_language, line_
 from storyteller.agent.structured import generate_structured, strip_json_residue
 from storyteller.agent.voices import TONES
 from storyteller.errors import InvalidInput
-from storyteller.events import AudioReady, PageWritten, TurnCommitted, emit
+from storyteller.events import AudioReady, PageWritten, emit
 from storyteller.languages import Language, say
 from storyteller.story import Character, DialogueLine, Exchange, Page, PageBeat, Provenance, Story
 
-MAX_SAID_CHARS = 500
 REMEMBERED = 4  # earlier exchanges with the one addressed that the prompt shows
 
 
@@ -217,9 +216,7 @@ def talk_page(run, said: str, *, to: str | None = None, heard: Provenance | None
         run.restore(before)  # the story as it was: the page and its beat go, the memory forgets
         raise
     page.narration = asset
-    run.memory.save()
-    turn = run.opened.commit("talk", f"{words['reader']} to {speaker.name}: {target.said[:60]}", pages=[number])
     emit(AudioReady(page=number, path=asset.path, provenance=asset.provenance))
-    emit(TurnCommitted(turn=turn.number, action="talk", pages=[number]))
+    run.commit("talk", f"{words['reader']} to {speaker.name}: {target.said[:60]}", pages=[number])
     return page
 

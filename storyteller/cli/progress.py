@@ -1,4 +1,5 @@
-"""Progress bars for a story run, driven by the agent's events."""
+"""Progress bars for a story run, driven by the agent's events, and the words for an event that
+every CLI display says the same way (`storyteller new` here, `storyteller play`'s turn view)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 
 from storyteller.events import (AudioReady, ImageReady, ModelCall, PageWritten, PlanProgress, PlanReady, PlanRetry,
                                 Preparing)
+
+
+def model_loaded(event: ModelCall) -> str:
+    """A model load: `loaded the llm (llamacpp, qwen2.5-0.5b) in 2.1 s`."""
+    return f"loaded the {event.role} ({event.backend}, {event.model}) in {event.duration_s:.1f} s"
+
+
+def plan_retried(event: PlanRetry) -> str:
+    """The planner's answer was not a valid plan (attempt `event.attempt`): it is asked again."""
+    return f"the plan was not valid; asking again (attempt {event.attempt + 1})"
 
 
 class StoryProgress:
@@ -42,9 +53,9 @@ class StoryProgress:
             p.update(self.plan, note="bible written, planning pages" if event.stage == "bible"
                      else f"page {event.done}/{event.total} planned")
         elif isinstance(event, ModelCall) and event.operation == "load":
-            p.console.log(f"loaded {event.role} {event.backend} ({event.model}) in {event.duration_s:.1f}s")
+            p.console.log(model_loaded(event))
         elif isinstance(event, PlanRetry):
-            p.update(self.plan, note=f"re-asking (attempt {event.attempt} invalid)")
+            p.update(self.plan, note=plan_retried(event))
         elif isinstance(event, PlanReady):
             p.update(self.plan, completed=1, note=event.title)
             for task in (self.text, self.images, self.audio):
