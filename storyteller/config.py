@@ -3,7 +3,12 @@
 Sources, highest precedence first: command-line flags (passed as keyword arguments), environment
 variables (`STORYTELLER_LLM__BACKEND=openai`, `STORYTELLER_LLM__OPTIONS='{"model": "..."}'`),
 a TOML file (`--config FILE`, else `$STORYTELLER_CONFIG`, else `./storyteller.toml`, else
-`~/.config/storyteller/config.toml`), then the embedded defaults below.
+`~/.config/storyteller/config.toml`), then the embedded defaults.
+
+The roles are the registry's (storyteller.backends: the built-ins and the plugins' roles), not
+fields here: each role is a table named after it (`[narrator]`), and a role the config does not
+name gets its registered default backend. `Settings.check_roles(registry)` refuses a table, or a
+`[ray.roles.X]`, for a role the registry does not have; the Toolbox calls it before anything starts.
 """
 
 from __future__ import annotations
@@ -20,7 +25,8 @@ from storyteller.errors import ConfigError
 
 
 class RoleConfig(BaseModel):
-    backend: str
+    # None: the role's default backend (its registration's `default`), filled in by Settings.role.
+    backend: str | None = None
     options: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("options")
@@ -61,42 +67,58 @@ class RaySettings(BaseModel):
     model_config = {"extra": "forbid"}
     task_cpus: float = Field(default=1, gt=0, description="CPUs one story task reserves.")
     max_retries: int = Field(default=3, ge=0, description="How often a story is started again when its worker dies.")
+    # Keyed by role; Settings.check_roles refuses a role the registry does not have.
     roles: dict[str, RayRole] = Field(default_factory=dict)
-
-    @field_validator("roles")
-    @classmethod
-    def _known_roles(cls, roles: dict[str, RayRole]) -> dict[str, RayRole]:
-        from storyteller.backends.base import ROLES
-
-        unknown = sorted(set(roles) - set(ROLES))
-        if unknown:
-            raise ValueError(f"ray.roles.{unknown[0]}: no such role (roles: {', '.join(ROLES)})")
-        return roles
 
     def role(self, role: str) -> RayRole:
         return self.roles.get(role) or RayRole()
 
 
-# The embedded default: what runs with no configuration (see README).
-DEFAULT_BACKENDS = {
-    "llm": "llamacpp", "captioner": "classical", "vqa": "classical", "detector": "ssd-mobilenet", "illustrator": "storyboard",
-    "narrator": "ensemble", "text_embedder": "sentence-transformers", "image_embedder": "classical",
-    "transcriber": "faster-whisper",
-}
+class _RoleTablesFromEnv(PydanticBaseSettingsSource):
+    """`STORYTELLER_<ROLE>__BACKEND` and `STORYTELLER_<ROLE>__OPTIONS[__KEY...]`, for any role: the
+    roles are not fields, so pydantic-settings' own environment source does not read them."""
+
+    def get_field_value(self, field, field_name):  # pragma: no cover - __call__ reads the environment itself
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        prefix = str(self.config.get("env_prefix", "")).lower()
+        delimiter = str(self.config.get("env_nested_delimiter") or "__")
+        tables: dict[str, dict[str, Any]] = {}
+        for key, value in sorted(os.environ.items()):
+            key = key.lower()
+            if not key.startswith(prefix):
+                continue
+            role, *path = key[len(prefix):].split(delimiter)
+            if role in self.settings_cls.model_fields or not path or path[0] not in ("backend", "options"):
+                continue
+            table = tables.setdefault(role, {})
+            if path == ["backend"]:
+                table["backend"] = value
+            elif path[0] == "options":
+                options = table.setdefault("options", {})
+                if len(path) == 1:  # the whole table, as JSON
+                    try:
+                        parsed = json.loads(value)
+                    except ValueError:
+                        parsed = None
+                    if not isinstance(parsed, dict):
+                        raise ConfigError(f"{key.upper()} must be a JSON object of options, got {value!r}",
+                                          fix=f"{key.upper()}='{{\"model\": \"...\"}}', or set one option as "
+                                              f"{key.upper()}__NAME=VALUE")
+                    options.update({**parsed, **options})
+                else:  # one option (or a nested one), the string read as JSON by RoleConfig
+                    for part in path[1:-1]:
+                        options = options.setdefault(part, {})
+                    options[path[-1]] = value
+        return tables
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="STORYTELLER_", env_nested_delimiter="__", extra="forbid")
+    model_config = SettingsConfigDict(env_prefix="STORYTELLER_", env_nested_delimiter="__", extra="allow")
+    # Every role's table ([llm], [narrator], a plugin's role) is an extra: the roles are the registry's.
+    __pydantic_extra__: dict[str, RoleConfig] = Field(init=False)
 
-    llm: RoleConfig = RoleConfig(backend=DEFAULT_BACKENDS["llm"])
-    captioner: RoleConfig = RoleConfig(backend=DEFAULT_BACKENDS["captioner"])
-    vqa: RoleConfig = RoleConfig(backend=DEFAULT_BACKENDS["vqa"])
-    detector: RoleConfig = RoleConfig(backend=DEFAULT_BACKENDS["detector"])
-    illustrator: RoleConfig = RoleConfig(backend=DEFAULT_BACKENDS["illustrator"])
-    narrator: RoleConfig = RoleConfig(backend=DEFAULT_BACKENDS["narrator"])
-    text_embedder: RoleConfig = RoleConfig(backend=DEFAULT_BACKENDS["text_embedder"])
-    image_embedder: RoleConfig = RoleConfig(backend=DEFAULT_BACKENDS["image_embedder"])
-    transcriber: RoleConfig = RoleConfig(backend=DEFAULT_BACKENDS["transcriber"])
     # Any LLM backend; None: `eval --judge` uses the story's own LLM and says so in the report.
     judge: RoleConfig | None = None
     ray: RaySettings = RaySettings()
@@ -112,24 +134,74 @@ class Settings(BaseSettings):
 
     @model_validator(mode="before")
     @classmethod
-    def _default_backend(cls, data: Any) -> Any:
-        """Options given without a backend (e.g. only STORYTELLER_LLM__OPTIONS__N_CTX) apply to the
-        role's default backend."""
+    def _role_tables(cls, data: Any) -> Any:
+        """Anything that is not a setting must be a role's table (backend and options)."""
         if isinstance(data, dict):
-            for role, backend in DEFAULT_BACKENDS.items():
-                if isinstance(data.get(role), dict) and "backend" not in data[role]:
-                    data = {**data, role: {"backend": backend, **data[role]}}
+            for key, value in data.items():
+                if key not in cls.model_fields and not isinstance(value, (dict, RoleConfig)):
+                    raise ValueError(f"{key} = {value!r}: no such setting (settings: {', '.join(cls.model_fields)}; "
+                                     "a role is a table, [ROLE] with backend and options)")
         return data
+
+    @field_validator("judge")
+    @classmethod
+    def _judge_names_its_backend(cls, judge: RoleConfig | None) -> RoleConfig | None:
+        if judge is not None and judge.backend is None:
+            raise ValueError("judge.backend is required: the judge is any llm backend, and has no default")
+        return judge
 
     @classmethod
     def settings_customise_sources(
         cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # The TOML source reads model_config["toml_file"], which load_settings sets per call.
-        return init_settings, env_settings, TomlConfigSettingsSource(settings_cls)
+        return init_settings, env_settings, _RoleTablesFromEnv(settings_cls), TomlConfigSettingsSource(settings_cls)
 
-    def role(self, role: str) -> RoleConfig:
-        return getattr(self, role)
+    def role(self, role: str, registry=None) -> RoleConfig:
+        """The config of `role`: as configured, with the role's default backend (from `registry`,
+        else the process's) where it names none. It is kept, so a change to it is a change here."""
+        roles = self.__pydantic_extra__
+        config = roles.get(role)
+        if isinstance(config, dict):  # assigned as a plain table
+            config = roles[role] = RoleConfig(**config)
+        if config is None or config.backend is None:
+            from storyteller.backends import get_registry
+
+            default = (registry or get_registry()).role(role).default  # ConfigError for an unknown role
+            if config is None:
+                config = roles.setdefault(role, RoleConfig(backend=default))
+            else:
+                config.backend = default
+        return config
+
+    def __getattr__(self, name: str) -> Any:
+        # `settings.llm`, `settings.narrator`, a plugin's `settings.grader`: the role's config.
+        if not name.startswith("_"):
+            try:
+                roles = object.__getattribute__(self, "__pydantic_extra__")
+            except AttributeError:
+                roles = None
+            if roles is not None and (name in roles or _is_role(name)):
+                return self.role(name)
+        return super().__getattr__(name)
+
+    def check_roles(self, registry) -> None:
+        """Refuse a table, or a [ray.roles.X], for a role that `registry` does not have (a typo, or
+        the role of a plugin that is not installed): a ConfigError that names the roles there are."""
+        for where, names in (("", self.__pydantic_extra__), ("ray.roles.", self.ray.roles)):
+            for name in names:
+                try:
+                    registry.role(name)
+                except ConfigError as exc:
+                    raise ConfigError(f"the configuration's [{where}{name}]: {exc.message}",
+                                      fix=f"correct [{where}{name}], or install the plugin that adds the role "
+                                          "(`storyteller doctor` lists the roles)") from None
+
+
+def _is_role(name: str) -> bool:
+    from storyteller.backends import get_registry
+
+    return any(role.name == name for role in get_registry().roles())
 
 
 def find_config_file(explicit: str | Path | None = None) -> Path | None:
@@ -143,14 +215,21 @@ def find_config_file(explicit: str | Path | None = None) -> Path | None:
     return next((p for p in candidates if p.is_file()), None)
 
 
-def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Settings:
-    """Settings from flags (overrides) > environment > TOML file > defaults."""
+def load_settings(config_file: str | Path | None = None, *, registry=None, **overrides: Any) -> Settings:
+    """Settings from flags (overrides) > environment > TOML file > defaults. With a `registry`, a
+    role it does not have is refused now (else when a Toolbox is made with its registry)."""
     path = find_config_file(config_file)
     settings_cls = type("Settings", (Settings,), {"model_config": {**Settings.model_config, "toml_file": path}})
+    where = f" (file {path})" if path else ""
     try:
-        return settings_cls(**{k: v for k, v in overrides.items() if v is not None})
+        settings = settings_cls(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as exc:
-        where = f" (file {path})" if path else ""
         raise ConfigError(f"invalid configuration{where}:\n{exc}") from exc
     except ValueError as exc:  # TOML syntax errors surface here
         raise ConfigError(f"cannot read configuration file {path}: {exc}") from exc
+    if registry is not None:
+        try:
+            settings.check_roles(registry)
+        except ConfigError as exc:
+            raise ConfigError(f"invalid configuration{where}: {exc.message}", fix=exc.fix) from None
+    return settings

@@ -64,20 +64,18 @@ def tools(teller: Storyteller, *, names: Sequence[str] | None = None, memory: An
     built: list[BaseTool] = []
     for name in wanted:
         cls = registry.tool_class(name)  # ConfigError naming the known tools for an unknown name
-        agent_format = {"response_format": "content_and_artifact"} if for_agents else {}
+        arguments: dict[str, Any] = {"response_format": "content_and_artifact"} if for_agents else {}
         if issubclass(cls, MemoryTool):
             if memory is None:
                 if names is not None:
                     raise ConfigError(f"the {name!r} tool works on a story's memory; pass memory=Memory.open(...)")
                 continue
-            built.append(cls(memory=memory, **agent_format))
-        elif issubclass(cls, StoryTool):
-            if cls.role is None:
-                raise ConfigError(f"tool {name!r} ({cls.__qualname__}) does not say which role's backend it needs")
-            folders = {"allowed_dirs": [Path(d) for d in allowed_dirs]} if allowed_dirs is not None else {}
-            built.append(cls(backend=teller.toolbox.backend(cls.role), **agent_format, **folders))
-        else:
-            built.append(cls())
+            arguments["memory"] = memory
+        elif issubclass(cls, StoryTool) and allowed_dirs is not None:
+            arguments["allowed_dirs"] = [Path(d) for d in allowed_dirs]
+        elif not issubclass(cls, StoryTool):
+            arguments = {}  # a plugin's own kind of tool: built with no arguments
+        built.append(teller.toolbox.tool(name, **arguments))
     return built
 
 

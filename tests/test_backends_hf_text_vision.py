@@ -31,7 +31,7 @@ from storyteller.backends.hf_vision import (  # noqa: E402
     QwenVLCaptioner,
     QwenVLVQA,
 )
-from storyteller.errors import BackendUnavailable, InvalidInput  # noqa: E402
+from storyteller.errors import BackendUnavailable, ConfigError, InvalidInput  # noqa: E402
 from storyteller.events import ModelCall, listening  # noqa: E402
 from storyteller.install import install_hint  # noqa: E402
 from tiny_models import (  # noqa: E402
@@ -297,13 +297,13 @@ def test_missing_extra_names_the_pip_extra(monkeypatch, llm_dir):
     assert info.value.fix == install_hint("vision")  # the checkout's own pip install -e line (test_install.py)
 
 
-def test_bad_options_are_value_errors():
-    with pytest.raises(ValueError, match="max_tokens"):
+def test_bad_options_fail_at_construction():
+    with pytest.raises(ConfigError, match="max_tokens"):
         LlavaVQA(model="x/y", max_tokens=0)
-    with pytest.raises(ValueError, match="max_pixels"):
+    with pytest.raises(ConfigError, match="max_pixels"):
         QwenVLVQA(model="x/y", max_pixels=10)
-    with pytest.raises(ValueError, match="device must be"):
-        TransformersLLM(model="x/y", device="tpu").ensure_setup()
+    with pytest.raises(ConfigError, match="device must be"):
+        TransformersLLM(model="x/y", device="tpu")
     if not torch.cuda.is_available():
         with pytest.raises(BackendUnavailable, match="no CUDA GPU"):
             TransformersLLM(model="x/y", device="cuda").ensure_setup()

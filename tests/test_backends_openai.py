@@ -30,7 +30,7 @@ from storyteller.backends.openai_compat import (  # noqa: E402
 )
 from llama_server import free_port  # noqa: E402
 from storyteller.agent.graph import wav_bytes  # noqa: E402
-from storyteller.errors import BackendCallError, BackendUnavailable  # noqa: E402
+from storyteller.errors import BackendCallError, BackendUnavailable, ConfigError  # noqa: E402
 from storyteller.install import install_hint  # noqa: E402
 
 PERSON_SCHEMA = {
@@ -96,7 +96,7 @@ def test_closed_port_says_which_url_and_how_to_start_a_server():
 
 
 def test_bad_json_mode_is_rejected():
-    with pytest.raises(ValueError, match="json_mode"):
+    with pytest.raises(ConfigError, match="json_mode"):
         OpenAICompatLLM(json_mode="grammar")
     assert OpenAICompatLLM().supports_json_schema is False  # default: the server is not assumed to constrain
 
@@ -377,7 +377,7 @@ def test_speech_server_errors_say_what_went_wrong(speech_server):
     with pytest.raises(BackendCallError, match="did not answer with a WAV") as info:
         narrator.synthesize("Hello.", VoiceSpec("anna"))
     assert "response_format" in info.value.fix
-    with pytest.raises(InvalidInput, match="voices must be a list"):
+    with pytest.raises(ConfigError, match="voices must be a list"):
         OpenAICompatNarrator(voices="anna")
     with pytest.raises(BackendUnavailable, match=r"cannot connect .*127\.0\.0\.1:9"):
         OpenAICompatNarrator(base_url="http://127.0.0.1:9/v1", max_retries=0).ensure_setup()

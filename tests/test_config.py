@@ -95,11 +95,68 @@ def test_every_backend_refuses_an_unknown_option(key):
     ("detector", "ssd-mobilenet", {"min_score": 1.5}, "min_score must be between 0 and 1"),
     ("narrator", "ensemble", {"engines": ["piper", "nobody"]}, "engines are piper, hibari, kokoro, flite, espeak"),
     ("vqa", "qwen2-vl", {"max_pixels": 3}, "max_pixels must be at least 784"),
+    # Each bound a backend's Options model declares, named with its role, backend and option.
+    ("llm", "llamacpp", {"n_ctx": 0}, "llm backend 'llamacpp': n_ctx = 0: Input should be greater than or equal to 512"),
+    ("llm", "llamacpp", {"model": "/models/my.gguf"},
+     "llm backend 'llamacpp': model = '/models/my.gguf': model must be one of the embedded models (qwen2.5-coder-1.5b"),
+    ("llm", "llamacpp", {"repeat_penalty": 0.5},
+     "llm backend 'llamacpp': repeat_penalty = 0.5: Input should be greater than or equal to 1"),
+    ("transcriber", "faster-whisper", {"beam_size": 0},
+     "transcriber backend 'faster-whisper': beam_size = 0: Input should be greater than or equal to 1"),
+    ("llm", "openai", {"timeout": -1}, "llm backend 'openai': timeout = -1: Input should be greater than 0"),
+    ("llm", "openai", {"json_mode": "grammar"},
+     "llm backend 'openai': json_mode = 'grammar': Input should be 'none', 'json_schema' or 'json_object'"),
+    ("llm", "openai", {"base_url": "localhost:8000"},
+     "llm backend 'openai': base_url = 'localhost:8000': base_url must be an http:// or https:// URL"),
+    ("llm", "openai", {"api_key_env": "sk-abc123"},
+     "llm backend 'openai': api_key_env = 'sk-abc123': api_key_env is the name of an environment variable"),
+    ("vqa", "openai", {"temperature": -0.5}, "vqa backend 'openai': temperature = -0.5: Input should be greater than or equal to 0"),
+    ("narrator", "openai", {"voices": "anna"},
+     "narrator backend 'openai': voices = 'anna': voices must be a list of the server's voice names"),
+    ("narrator", "openai", {"languages": ["Chinese please"]},
+     "narrator backend 'openai': languages = ['Chinese please']: languages are BCP-47 tags"),
+    ("llm", "transformers", {"device": "tpu"},
+     "llm backend 'transformers': device = 'tpu': device must be cpu, cuda, cuda:N, mps or auto"),
+    ("captioner", "blip", {"device": "cuda:first"}, "captioner backend 'blip': device = 'cuda:first': device must be cpu, cuda"),
+    ("image_embedder", "clip", {"dtype": "int3"}, "image_embedder backend 'clip': dtype = 'int3': dtype must be one of auto, bf16"),
+    ("vqa", "llava", {"max_tokens": 0}, "vqa backend 'llava': max_tokens = 0: Input should be greater than or equal to 1"),
+    ("narrator", "transformers-tts", {"max_chars": 5},
+     "narrator backend 'transformers-tts': max_chars = 5: Input should be greater than or equal to 20"),
+    ("text_embedder", "sentence-transformers", {"device": "gpu"},
+     "text_embedder backend 'sentence-transformers': device = 'gpu': device must be cpu, cuda, cuda:N, mps or auto"),
+    ("narrator", "piper", {"model": "voice.bin"}, "narrator backend 'piper': model = 'voice.bin': model must be \"embedded\" or"),
+    ("narrator", "ensemble", {"sample_rate": 100},
+     "narrator backend 'ensemble': sample_rate = 100: Input should be greater than or equal to 8000"),
+    ("narrator", "kokoro", {"espeak_voice": "en us"}, "narrator backend 'kokoro': espeak_voice = 'en us': espeak_voice must be"),
+    ("narrator", "hibari", {"threads": 0}, "narrator backend 'hibari': threads = 0: Input should be greater than or equal to 1"),
+    ("detector", "ssd-mobilenet", {"min_score": 0}, "detector backend 'ssd-mobilenet': min_score = 0: min_score must be"),
 ])
 def test_a_bad_option_value_is_refused_with_what_is_allowed(role, name, options, message):
     registry = _builtin_registry()
     with pytest.raises(ConfigError, match=re.escape(message)):
         registry.backend(role, name, options, uses=_uses(registry.entry(role, name)))
+
+
+@pytest.mark.parametrize("key", [f"{e.role}:{e.name}" for e in _builtin_registry().backends()])
+def test_every_builtin_backend_declares_its_options(key):
+    """An explicit `class Options` (bounds, choices, descriptions), not one read from a signature."""
+    import importlib
+
+    entry = _builtin_registry().entry(*key.split(":"))
+    module, _, attr = entry.target.partition(":")
+    options = getattr(importlib.import_module(module), attr).Options
+    assert options.__qualname__.endswith(".Options"), f"{entry.target} derives its options from its signature"
+
+
+@pytest.mark.parametrize("role, name, options", [
+    ("llm", "transformers", {"device": "CUDA:1", "dtype": "BF16"}),  # as it was read before: any case
+    ("captioner", "blip", {"device": "auto", "dtype": "auto"}),
+    ("llm", "openai", {"base_url": "https://api.openai.com/v1/", "json_mode": "json_schema", "timeout": 0.5}),
+    ("narrator", "openai", {"voices": ("zf_xiaobei", "zm_yunxi"), "languages": ["zh", "zh-CN"]}),
+    ("llm", "llamacpp", {"n_ctx": 512, "n_gpu_layers": -1, "repeat_penalty": 1, "prompt_cache_mb": 0}),
+])
+def test_good_option_values_pass(role, name, options):
+    _builtin_registry().check_options(role, name, options)
 
 
 def test_a_bad_option_reads_as_a_config_error_at_the_cli(tmp_path):

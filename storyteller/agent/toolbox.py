@@ -1,15 +1,18 @@
 """The backends and tools one configuration resolves to.
 
 Backends come from the process-wide registry, so two Toolboxes with the same settings (two
-stories at once, or a second story in one process) share loaded models.
+stories at once, or a second story in one process) share loaded models. The roles and the tools
+are the registry's: a tool is built with the backend of the role its class declares, so a role is
+named once, by the tool, and a plugin's role or tool needs nothing here.
 """
 
 from __future__ import annotations
 
 from functools import cached_property
+from typing import Any
 
 from storyteller.backends import Registry, get_registry
-from storyteller.backends.base import ROLES, Backend, LLMBackend
+from storyteller.backends.base import Backend, LLMBackend
 from storyteller.config import Settings
 
 
@@ -17,21 +20,29 @@ class Toolbox:
     def __init__(self, settings: Settings, registry: Registry | None = None):
         self.settings = settings
         self.registry = registry or get_registry()
-        # A bad option in the config is refused here, before any story or model starts.
-        for role in ROLES:
-            config = settings.role(role)
-            self.registry.check_options(role, config.backend, config.options)
+        # A role the registry does not have, or a bad option, is refused here, before any story or model starts.
+        settings.check_roles(self.registry)
+        for role in self.registry.roles():
+            config = settings.role(role.name, self.registry)
+            self.registry.check_options(role.name, config.backend, config.options)
         if settings.judge is not None:
             self.registry.check_options("llm", settings.judge.backend, settings.judge.options)
 
     def backend(self, role: str) -> Backend:
         """The configured backend of `role`, given the configured backends of the roles it uses."""
-        config = self.settings.role(role)
+        config = self.settings.role(role, self.registry)
         uses = {used: self.backend(used) for used in self.registry.entry(role, config.backend).uses}
         return self.registry.backend(role, config.backend, config.options, uses=uses)
 
-    def tool(self, name: str, role: str):
-        return self.registry.tool_class(name)(backend=self.backend(role))
+    def tool(self, name: str, **arguments: Any):
+        """The registered tool `name`, given the configured backend of the role it calls (its
+        class's `role`); `arguments` are the rest of what it is built with (memory=, allowed_dirs=,
+        response_format=...)."""
+        cls = self.registry.tool_class(name)
+        role = getattr(cls, "role", None)
+        if role is not None and "backend" not in arguments:
+            arguments["backend"] = self.backend(role)
+        return cls(**arguments)
 
     @cached_property
     def llm(self) -> LLMBackend:
@@ -45,18 +56,19 @@ class Toolbox:
             return self.registry.backend("llm", self.settings.judge.backend, self.settings.judge.options), "judge role"
         return self.llm, "the story's own LLM, not an independent judge: configure [judge] for one"
 
+    # The built-in tools the story graph calls, by name (any registered tool: `tool(name)`).
     @cached_property
     def illustrate(self):
-        return self.tool("illustrate", "illustrator")
+        return self.tool("illustrate")
 
     @cached_property
     def narrate(self):
-        return self.tool("narrate", "narrator")
+        return self.tool("narrate")
 
     @cached_property
     def caption(self):
-        return self.tool("caption", "captioner")
+        return self.tool("caption")
 
     @cached_property
     def ask(self):
-        return self.tool("ask", "vqa")
+        return self.tool("ask")

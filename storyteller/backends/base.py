@@ -20,10 +20,9 @@ from storyteller.errors import ConfigError
 from storyteller.events import ModelCall, emit
 from storyteller.story import Provenance, Shot
 
-Role = Literal["llm", "captioner", "vqa", "detector", "illustrator", "narrator", "image_embedder", "text_embedder",
-               "transcriber"]
-ROLES: tuple[Role, ...] = ("llm", "captioner", "vqa", "detector", "illustrator", "narrator", "image_embedder",
-                           "text_embedder", "transcriber")
+# A role's name ("llm", "narrator", a plugin's role). The roles are the registry's: each is declared
+# once, with `registry.add_role` (storyteller.backends; the built-in ones in builtin.py).
+Role = str
 
 T = TypeVar("T")
 
@@ -58,6 +57,11 @@ def options_error(backend: type[Backend], exc: ValidationError) -> ConfigError:
     )
 
 
+# Each role's interface, registered by its class statement (Backend.__init_subclass__): its
+# backends' constructor parameters named after a role are the backends they are built on.
+_ROLE_BASES: dict[str, type] = {}
+
+
 def _options_from_signature(cls: type) -> type[BackendOptions] | None:
     """An Options model with a field per keyword parameter of `cls.__init__`, on top of the
     parent's model where it passes **options on (None: the parent's model as it is). Parameters
@@ -78,7 +82,7 @@ def _options_from_signature(cls: type) -> type[BackendOptions] | None:
     fields = {
         name: (hints.get(name, Any), ... if p.default is inspect.Parameter.empty else p.default)
         for name, p in list(signature.parameters.items())[1:]
-        if name not in ROLES and p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+        if name not in _ROLE_BASES and p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
     }
     if base is not BackendOptions and not fields:
         return None  # the parent's model as it is
@@ -103,6 +107,11 @@ class Backend(abc.ABC):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        # The first class that names a role is that role's interface (LLMBackend, NarratorBackend,
+        # a plugin's own): what `registry.add_role(..., base=)` points at.
+        role = cls.__dict__.get("role")
+        if isinstance(role, str):
+            _ROLE_BASES.setdefault(role, cls)
         # A backend that takes its options as typed keyword parameters and declares no Options
         # model gets one read from that signature (types and defaults), so it too refuses an
         # unknown key and a value of the wrong type; bounds are the model's to declare.

@@ -1,4 +1,4 @@
-"""The built-in plugin: registers storyteller's own backends and tools.
+"""The built-in plugin: registers storyteller's own roles, backends, tools and export formats.
 
 It is wired up as the `builtin` entry point in pyproject.toml, the same way a third-party plugin
 is, so the built-ins have no privileged path. Targets are import paths: nothing heavy is imported
@@ -7,8 +7,42 @@ until a backend is actually used.
 
 from __future__ import annotations
 
+_BASE = "storyteller.backends.base"
+
 
 def register(registry) -> None:
+    # -- roles: what each does, its embedded default, and a real model's config (doctor shows it) --
+    role = registry.add_role
+    role("llm", base=f"{_BASE}:LLMBackend", default="llamacpp",
+         summary="the language model that plans and writes the story",
+         example='[llm]\nbackend = "openai"\noptions = { base_url = "http://127.0.0.1:11434/v1", model = "llama3.1" }')
+    role("captioner", base=f"{_BASE}:CaptionerBackend", default="classical",
+         summary="describes a picture (the reader's photo) in a sentence or two",
+         example='[captioner]\nbackend = "blip2"\noptions = { model = "/models/blip2-opt-2.7b" }')
+    role("vqa", base=f"{_BASE}:VQABackend", default="classical",
+         summary="answers questions about a picture (who and what is in a photo scene)",
+         example='[vqa]\nbackend = "qwen2-vl"\noptions = { model = "/models/Qwen2-VL-2B-Instruct" }')
+    role("detector", base=f"{_BASE}:DetectorBackend", default="ssd-mobilenet",
+         summary="finds the people, animals and things in a picture",
+         example='# photo scenes ask a neural vqa backend for boxes first; else:\n[detector]\n'
+                 'backend = "ssd-mobilenet"\noptions = { model = "/models/ssd_mobilenet_v2_coco" }')
+    role("illustrator", base=f"{_BASE}:IllustratorBackend", default="storyboard",
+         summary="draws each page's picture and the character sheets",
+         example='[illustrator]\nbackend = "diffusers"\noptions = { model = "/models/sdxl-turbo" }')
+    role("narrator", base=f"{_BASE}:NarratorBackend", default="ensemble",
+         summary="reads the pages aloud, with a voice for each character",
+         example='[narrator]\nbackend = "transformers-tts"\noptions = { model = "/models/mms-tts-eng" }')
+    role("image_embedder", base=f"{_BASE}:ImageEmbedderBackend", default="classical",
+         summary="image embeddings: what the memory retrieves with and the consistency gate scores with",
+         example='[image_embedder]\nbackend = "clip"\noptions = { model = "/models/clip-vit-base-patch32" }')
+    role("text_embedder", base=f"{_BASE}:TextEmbedderBackend", default="sentence-transformers",
+         summary="text embeddings: how the story's memory finds what it holds about something",
+         example='[text_embedder]\nbackend = "sentence-transformers"\noptions = { model = "/models/all-mpnet-base-v2" }')
+    role("transcriber", base=f"{_BASE}:TranscriberBackend", default="faster-whisper",
+         summary="speech to text: what a reader says (voice input, talk --say)",
+         example='# voice input (talk --say)\n[transcriber]\nbackend = "faster-whisper"\n'
+                 'options = { model = "/models/faster-whisper-small" }')
+
     add = registry.add_backend
     # -- embedded default: runs offline from PyPI packages ----------------------------------
     add("llm", "llamacpp", "storyteller.backends.llamacpp:LlamaCppLLM",
@@ -95,6 +129,11 @@ def register(registry) -> None:
     exporter("epub", "storyteller.export.epub:write", extension="epub",
              summary="an EPUB 3 book with read-aloud (media overlays)")
 
-    # -- tools of the story graph -------------------------------------------------------------
-    for tool in ("caption", "ask", "illustrate", "narrate", "remember", "retrieve"):
-        registry.add_tool(tool, f"storyteller.tools:{tool.capitalize()}Tool")
+    # -- tools of the story graph: each class declares its description, arguments and role --------
+    tool = registry.add_tool
+    tool("caption", "storyteller.tools:CaptionTool")
+    tool("ask", "storyteller.tools:AskTool")
+    tool("illustrate", "storyteller.tools:IllustrateTool")
+    tool("narrate", "storyteller.tools:NarrateTool")
+    tool("remember", "storyteller.tools:RememberTool")
+    tool("retrieve", "storyteller.tools:RetrieveTool")

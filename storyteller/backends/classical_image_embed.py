@@ -24,7 +24,7 @@ alignment needs a CLIP/SigLIP image embedder and is reported as "not measured" w
 
 from __future__ import annotations
 
-from storyteller.backends.base import ImageEmbedderBackend
+from storyteller.backends.base import BackendOptions, ImageEmbedderBackend
 from storyteller.errors import BackendUnavailable, InvalidInput
 
 SIZE = 96
@@ -157,6 +157,9 @@ class ClassicalImageEmbedder(ImageEmbedderBackend):
     # Boxes without masks (a detector's) and whole pictures score lower (whole pictures: 0.6-0.75
     # for the same character, about 0.2 recoloured). The gate's defaults are meant for CLIP.
     gate_thresholds = {"character": 0.5}
+
+    class Options(BackendOptions):
+        """None: the descriptor is fixed (its layout is versioned in model_id)."""
 
     @property
     def model_id(self) -> str:

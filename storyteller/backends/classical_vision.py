@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
-from storyteller.backends.base import (CaptionerBackend, Detection, DetectionResult, DetectorBackend, TextResult,
-                                       VQABackend)
+from storyteller.backends.base import (BackendOptions, CaptionerBackend, Detection, DetectionResult, DetectorBackend,
+                                       TextResult, VQABackend)
 from storyteller.backends.detectors import found_record, plural, where
 from storyteller.errors import BackendUnavailable
 from storyteller.install import install_hint, pip_hint
@@ -99,8 +100,12 @@ class _ClassicalLook:
 
     kind = "classical"
 
-    def __init__(self, detector: DetectorBackend):
-        super().__init__()
+    class Options(BackendOptions):
+        """None: what they find is the detector role's to configure ([detector] in the config)."""
+
+    def __init__(self, detector: DetectorBackend, **options: Any):
+        # `detector` is the detector role's backend, handed in by the Toolbox (registry `uses`), not an option.
+        super().__init__(**options)
         self.detector = detector
 
     @property
@@ -288,6 +293,9 @@ class HaarDetector(DetectorBackend):
     name = "classical"
     kind = "classical"
     model_id = "opencv-haar-cascades"
+
+    class Options(BackendOptions):
+        """None: the cascades are OpenCV's own, with the settings tuned in `_regions`."""
 
     def setup(self) -> None:
         try:

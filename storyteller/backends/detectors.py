@@ -18,8 +18,11 @@ import json
 import re
 import threading
 from pathlib import Path
+from typing import Any
 
-from storyteller.backends.base import Detection, DetectionResult, DetectorBackend
+from pydantic import Field, field_validator
+
+from storyteller.backends.base import BackendOptions, Detection, DetectionResult, DetectorBackend
 from storyteller.errors import BackendCallError, BackendUnavailable
 from storyteller.install import install_hint, pip_hint
 from storyteller.story import Provenance
@@ -42,16 +45,28 @@ GRAPH, CONFIG = "frozen_inference_graph.pb", "ssd_mobilenet_v2_coco_2018_03_29.p
 
 
 class SSDMobileNetDetector(DetectorBackend):
-    """options: model ("embedded", or a folder holding frozen_inference_graph.pb and its .pbtxt);
-    min_score (0.5: below it the model's guesses are mostly wrong, e.g. a 'mouse' on a sleeve)."""
+    """SSD-MobileNet-v2 (COCO) through OpenCV's dnn; its options are the fields of `Options` below."""
 
     name = "ssd-mobilenet"
 
-    def __init__(self, model: str = "embedded", min_score: float = 0.5):
-        super().__init__(model=model, min_score=min_score)
-        if not 0 < min_score < 1:
-            raise ValueError(f"min_score must be between 0 and 1, got {min_score}")
-        self.model, self.min_score = model, min_score
+    class Options(BackendOptions):
+        model: str = Field("embedded", min_length=1, description=(
+            f'"embedded", or a folder holding {GRAPH} and its .pbtxt'))
+        min_score: float = Field(0.5, description=(
+            "finds scored below it are dropped (below 0.5 the model's guesses are mostly wrong, "
+            "e.g. a 'mouse' on a sleeve)"))
+
+        @field_validator("min_score")
+        @classmethod
+        def _a_probability(cls, value: float) -> float:
+            # A score is a probability: 0 would keep every guess the model makes, 1 none.
+            if not 0 < value < 1:
+                raise ValueError(f"min_score must be between 0 and 1 (both excluded), got {value}")
+            return value
+
+    def __init__(self, **options: Any):
+        super().__init__(**options)
+        self.model, self.min_score = self.options.model, self.options.min_score
         self._net = None
         self._lock = threading.Lock()  # one net, one input at a time: two stories may look at photos at once
 

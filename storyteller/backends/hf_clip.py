@@ -14,8 +14,10 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from pydantic import Field
+
 from storyteller.backends import hf_common
-from storyteller.backends.base import ImageEmbedderBackend
+from storyteller.backends.base import BackendOptions, ImageEmbedderBackend
 from storyteller.errors import InvalidInput
 
 EXTRA = "vision"
@@ -29,19 +31,23 @@ FAMILIES: dict[str, tuple[str, str, str]] = {
 
 
 class ClipImageEmbedder(ImageEmbedderBackend):
-    """options: model (hub id or directory of a CLIP or SigLIP model); batch_size; device; dtype."""
+    """CLIP or SigLIP image and text embeddings; its options are the fields of `Options` below."""
 
     name = "clip"
     has_text_tower = True
 
-    def __init__(self, model: str = DEFAULT_MODEL, batch_size: int = 16, device: str | None = None,
-                 dtype: str | None = None):
-        super().__init__(model=model, batch_size=batch_size, device=device, dtype=dtype)
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-        self.model = model
-        self.batch_size = batch_size
-        self.device_option, self.dtype_option = device, dtype
+    class Options(BackendOptions):
+        model: str = Field(DEFAULT_MODEL, min_length=1, description="hub id or directory of a CLIP or SigLIP model")
+        batch_size: int = Field(16, ge=1, description="images or texts per forward pass")
+        device: hf_common.DeviceOption = Field(None, description=hf_common.DEVICE_HELP)
+        dtype: hf_common.DtypeOption = Field(None, description=hf_common.DTYPE_HELP)
+
+    def __init__(self, **options: Any):
+        super().__init__(**options)
+        o = self.options
+        self.model = o.model
+        self.batch_size = o.batch_size
+        self.device_option, self.dtype_option = o.device, o.dtype
         self.family: str | None = None
         self._model = self._processor = None
         self._dim = 0

@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
+
+from pydantic import AfterValidator
 
 from storyteller.errors import BackendUnavailable, InvalidInput
 from storyteller.install import install_hint
@@ -40,15 +43,47 @@ def require_transformers():
 
 
 # -- device and precision -----------------------------------------------------------------
+# What a `device` option may say: torch's device names this project runs on, or "auto" (as no
+# option: cuda, then mps, then cpu). cuda:N picks one GPU of several.
+_DEVICE = re.compile(r"cpu|mps|auto|cuda(:\d+)?")
+
+
+def check_device(option: str | None) -> str | None:
+    """A device option as given in a config (any case), lowered; ValueError naming what is allowed.
+    None or blank: no option (chosen for the machine), as it always was."""
+    device = "" if option is None else str(option).strip().lower()
+    if not device:
+        return None
+    if not _DEVICE.fullmatch(device):
+        raise ValueError(f"device must be cpu, cuda, cuda:N, mps or auto, not {option!r}")
+    return device
+
+
+def check_dtype(option: str | None) -> str | None:
+    """A dtype option (auto or a name in _DTYPE_NAMES, any case), lowered; ValueError naming what is allowed."""
+    name = "" if option is None else str(option).strip().lower()
+    if not name:
+        return None
+    if name != "auto" and name not in _DTYPE_NAMES:
+        raise ValueError(f"dtype must be one of auto, {', '.join(sorted(_DTYPE_NAMES))}, not {option!r}")
+    return name
+
+
+# The device and dtype options of every transformers backend's Options model (None: chosen for the
+# machine), checked when the config is read, by the same functions choose_device/choose_dtype use.
+DeviceOption = Annotated[str | None, AfterValidator(check_device)]
+DtypeOption = Annotated[str | None, AfterValidator(check_dtype)]
+DEVICE_HELP = "cpu, cuda, cuda:N, mps or auto (none: cuda if torch sees a GPU, then mps, then cpu)"
+DTYPE_HELP = "auto, float32/fp32, float16/fp16/half or bfloat16/bf16 (none or auto: bf16/fp16 on GPUs, fp32 on cpu)"
+
+
 def choose_device(option: str | None = None) -> str:
     """The option if given and usable, else cuda, then Apple's mps, then cpu."""
     import torch
 
-    if option:
-        device = str(option).lower()
+    device = check_device(option)
+    if device and device != "auto":
         kind = device.split(":")[0]
-        if kind not in ("cuda", "mps", "cpu"):
-            raise ValueError(f"device must be cpu, cuda, cuda:N or mps, not {option!r}")
         if kind == "cuda" and not torch.cuda.is_available():
             raise BackendUnavailable(f"device {option!r} was asked for but torch sees no CUDA GPU",
                                      fix="install a CUDA build of torch, or set the backend option device to cpu")
@@ -74,11 +109,9 @@ def choose_dtype(device: str, option: str | None = None):
     """fp32 on cpu (half precision is slow or unsupported there), bf16 on GPUs that have it, else fp16."""
     import torch
 
-    if option and str(option).lower() != "auto":
-        name = _DTYPE_NAMES.get(str(option).lower())
-        if name is None:
-            raise ValueError(f"dtype must be one of auto, {', '.join(sorted(_DTYPE_NAMES))}, not {option!r}")
-        return getattr(torch, name)
+    name = check_dtype(option)
+    if name and name != "auto":
+        return getattr(torch, _DTYPE_NAMES[name])
     if device.startswith("cuda"):
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     if device.startswith("mps"):

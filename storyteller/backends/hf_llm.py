@@ -11,9 +11,12 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
+
+from pydantic import Field
 
 from storyteller.backends import hf_common
-from storyteller.backends.base import Completion, LLMBackend, Usage
+from storyteller.backends.base import BackendOptions, Completion, LLMBackend, Usage
 from storyteller.errors import BackendCallError
 
 EXAMPLE_HUB_ID = "Qwen/Qwen2.5-1.5B-Instruct"
@@ -37,20 +40,27 @@ def _make_streamer(tokenizer, on_delta: Callable[[str], None]):
 
 
 class TransformersLLM(LLMBackend):
-    """options: model (hub id or directory), device (cpu/cuda/mps), dtype (auto/fp32/fp16/bf16),
-    context_length (default: the model's), trust_remote_code (default False)."""
+    """Any chat causal LM through transformers; its options are the fields of `Options` below."""
 
     name = "transformers"
 
-    def __init__(self, model: str = EXAMPLE_HUB_ID, device: str | None = None, dtype: str | None = None,
-                 context_length: int | None = None, trust_remote_code: bool = False):
-        super().__init__(model=model, device=device, dtype=dtype, context_length=context_length,
-                         trust_remote_code=trust_remote_code)
-        self._model_ref = str(model)
-        self._device_option = device
-        self._dtype_option = dtype
-        self._context_option = context_length
-        self.trust_remote_code = bool(trust_remote_code)
+    class Options(BackendOptions):
+        model: str = Field(EXAMPLE_HUB_ID, min_length=1, description="hub id or directory of a chat causal LM")
+        device: hf_common.DeviceOption = Field(None, description=hf_common.DEVICE_HELP)
+        dtype: hf_common.DtypeOption = Field(None, description=hf_common.DTYPE_HELP)
+        # The planner keeps a third of the context for the story so far (agent/graph.py), and a
+        # page's prompt with its schema needs a few hundred tokens besides: below 512 nothing fits.
+        context_length: int | None = Field(None, ge=512, description="tokens (none: the model's own)")
+        trust_remote_code: bool = Field(False, description="run the model folder's own Python code")
+
+    def __init__(self, **options: Any):
+        super().__init__(**options)
+        o = self.options
+        self._model_ref = str(o.model)
+        self._device_option = o.device
+        self._dtype_option = o.dtype
+        self._context_option = o.context_length
+        self.trust_remote_code = o.trust_remote_code
         self._model = None
         self._tokenizer = None
         self._context_length: int | None = None

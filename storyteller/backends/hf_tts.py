@@ -19,10 +19,13 @@ from __future__ import annotations
 import re
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from storyteller.backends.base import AudioResult, NarratorBackend, VoiceSpec
+from pydantic import AfterValidator, Field
+
 from storyteller.backends import hf_common
+from storyteller.backends.base import AudioResult, BackendOptions, NarratorBackend, VoiceSpec
+from storyteller.backends.speakers import check_languages
 from storyteller.errors import BackendCallError, BackendUnavailable, InvalidInput
 from storyteller.install import install_hint, pip_hint
 
@@ -45,48 +48,45 @@ def mms_languages(model: str) -> tuple[str, ...]:
 
 
 class TransformersNarrator(NarratorBackend):
-    """options: model (hub id or directory); vocoder (SpeechT5 only: HiFi-GAN hub id or directory);
-    speaker_embeddings (SpeechT5 only: .npy file or folder of .npy x-vectors); num_voices (synthetic
-    SpeechT5 voices when no embeddings are given); seed; max_chars (text is spoken sentence by
-    sentence in chunks of at most this many characters); pause_s (silence between chunks);
-    device, dtype (float32 by default everywhere: the models are small, so half precision saves
-    little; "auto" picks half precision on GPUs); languages (the story languages the model speaks,
-    e.g. ["zh"]; by default read from an MMS-TTS name, `mms-tts-eng` -> en, `mms-tts-cmn` -> zh,
-    else none named, and its voices are offered for any story).
-    """
+    """VITS/MMS-TTS or SpeechT5 narration; its options are the fields of `Options` below. Text is
+    spoken sentence by sentence in chunks of at most max_chars characters, with pause_s of
+    silence between them. Precision is float32 by default everywhere: the models are small, so
+    half precision saves little ("auto" picks half precision on GPUs)."""
 
     name = "transformers-tts"
 
-    def __init__(
-        self,
-        model: str = DEFAULT_MODEL,
-        vocoder: str | None = None,
-        speaker_embeddings: str | None = None,
-        num_voices: int = 4,
-        seed: int = 0,
-        max_chars: int = 300,
-        pause_s: float = 0.2,
-        device: str | None = None,
-        dtype: str | None = "float32",
-        languages: list[str] | None = None,
-    ):
-        super().__init__(model=model, vocoder=vocoder, speaker_embeddings=speaker_embeddings, num_voices=num_voices,
-                         seed=seed, max_chars=max_chars, pause_s=pause_s, device=device, dtype=dtype, languages=languages)
-        self.languages = tuple(languages) if languages is not None else mms_languages(model)
-        if num_voices < 1:
-            raise ValueError(f"num_voices must be >= 1, got {num_voices}")
-        if max_chars < 20:
-            raise ValueError(f"max_chars must be >= 20, got {max_chars}")
-        if pause_s < 0:
-            raise ValueError(f"pause_s must be >= 0, got {pause_s}")
-        self.model = model
-        self.vocoder_source = vocoder
-        self.speaker_embeddings = speaker_embeddings
-        self.num_voices = num_voices
-        self.seed = seed
-        self.max_chars = max_chars
-        self.pause_s = pause_s
-        self.device_option, self.dtype_option = device, dtype
+    class Options(BackendOptions):
+        model: str = Field(DEFAULT_MODEL, min_length=1, description="hub id or directory of a VITS or SpeechT5 model")
+        vocoder: str | None = Field(None, description=(
+            f"SpeechT5 only: HiFi-GAN hub id or directory (none: {DEFAULT_VOCODER})"))
+        speaker_embeddings: str | None = Field(None, description=(
+            "SpeechT5 only: a .npy file or a folder of .npy x-vectors (none: synthetic voices)"))
+        num_voices: int = Field(4, ge=1, description="synthetic SpeechT5 voices when no speaker_embeddings are given")
+        # The synthetic voices are drawn from numpy generators seeded seed + 1000*i, which take no negative seed.
+        seed: int = Field(0, ge=0, description="seeds the synthesis noise and the synthetic voices")
+        # A chunk is what the model speaks in one go; below 20 characters it is a word or two, and
+        # the sentence's intonation is lost between chunks.
+        max_chars: int = Field(300, ge=20, description="longest chunk of text spoken at once, in characters")
+        # A pause is between sentences; seconds of silence would read as the narration stopping.
+        pause_s: float = Field(0.2, ge=0, le=5, description="silence between chunks, in seconds")
+        device: hf_common.DeviceOption = Field(None, description=hf_common.DEVICE_HELP)
+        dtype: hf_common.DtypeOption = Field("float32", description=hf_common.DTYPE_HELP)
+        languages: Annotated[list[str] | None, AfterValidator(check_languages)] = Field(None, description=(
+            'the story languages the model speaks, e.g. ["zh"] (none: read from an MMS-TTS name, '
+            "mms-tts-eng -> en, mms-tts-cmn -> zh, else its voices are offered for any story)"))
+
+    def __init__(self, **options: Any):
+        super().__init__(**options)
+        o = self.options
+        self.languages = tuple(o.languages) if o.languages is not None else mms_languages(o.model)
+        self.model = o.model
+        self.vocoder_source = o.vocoder
+        self.speaker_embeddings = o.speaker_embeddings
+        self.num_voices = o.num_voices
+        self.seed = o.seed
+        self.max_chars = o.max_chars
+        self.pause_s = o.pause_s
+        self.device_option, self.dtype_option = o.device, o.dtype
         self.family: str | None = None
         self.sample_rate = 0
         self._model = self._tokenizer = self._vocoder = None

@@ -15,8 +15,10 @@ import inspect
 import threading
 from typing import Any, ClassVar
 
+from pydantic import Field, field_validator
+
 from storyteller.backends import hf_common
-from storyteller.backends.base import Backend, CaptionerBackend, TextResult, VQABackend, Usage
+from storyteller.backends.base import Backend, BackendOptions, CaptionerBackend, TextResult, VQABackend, Usage
 from storyteller.errors import BackendUnavailable, InvalidInput
 
 DESCRIBE_PROMPT = "Describe this picture in one or two sentences."
@@ -29,23 +31,27 @@ class _HFVisionBackend(Backend):
     example_hub_id: ClassVar[str]
     model_types: ClassVar[tuple[str, ...]]
 
-    def __init__(self, model: str | None = None, device: str | None = None, dtype: str | None = None,
-                 max_tokens: int = 64, temperature: float = 0.0, seed: int | None = 0,
-                 trust_remote_code: bool = False):
-        model = model or self.example_hub_id
-        super().__init__(model=model, device=device, dtype=dtype, max_tokens=max_tokens, temperature=temperature,
-                         seed=seed, trust_remote_code=trust_remote_code)
-        if int(max_tokens) < 1:
-            raise ValueError(f"max_tokens must be at least 1, got {max_tokens}")
-        if float(temperature) < 0:
-            raise ValueError(f"temperature must be >= 0, got {temperature}")
-        self._model_ref = str(model)
-        self._device_option = device
-        self._dtype_option = dtype
-        self.max_tokens = int(max_tokens)
-        self.temperature = float(temperature)
-        self.seed = seed
-        self.trust_remote_code = bool(trust_remote_code)
+    class Options(BackendOptions):
+        model: str | None = Field(None, description="hub id or directory (none: the family's example model)")
+        device: hf_common.DeviceOption = Field(None, description=hf_common.DEVICE_HELP)
+        dtype: hf_common.DtypeOption = Field(None, description=hf_common.DTYPE_HELP)
+        max_tokens: int = Field(64, ge=1, description="most tokens generated per answer or caption")
+        # 0 decodes greedily (the same answer every time); above 2 sampling is noise.
+        temperature: float = Field(0.0, ge=0, le=2, description="sampling temperature (0: greedy)")
+        seed: int | None = Field(0, ge=0, description="seeds sampling (none: not seeded)")
+        trust_remote_code: bool = Field(False, description="run the model folder's own Python code")
+
+    def __init__(self, **options: Any):
+        # The family's example model when none is named, so the options say what runs (doctor).
+        super().__init__(**{**options, "model": options.get("model") or self.example_hub_id})
+        o = self.options
+        self._model_ref = str(o.model)
+        self._device_option = o.device
+        self._dtype_option = o.dtype
+        self.max_tokens = o.max_tokens
+        self.temperature = o.temperature
+        self.seed = o.seed
+        self.trust_remote_code = o.trust_remote_code
         self.device = "cpu"
         self.dtype = None
         self._model = None
@@ -235,14 +241,21 @@ class QwenVLVQA(_HFVisionBackend, VQABackend):
     IMAGE_PAD = "<|image_pad|>"
     SYSTEM = "You are a helpful assistant."
 
-    def __init__(self, model: str | None = None, device: str | None = None, dtype: str | None = None,
-                 max_tokens: int = 64, temperature: float = 0.0, seed: int | None = 0,
-                 trust_remote_code: bool = False, max_pixels: int = 1024 * 28 * 28):
-        super().__init__(model=model, device=device, dtype=dtype, max_tokens=max_tokens, temperature=temperature,
-                         seed=seed, trust_remote_code=trust_remote_code)
-        if int(max_pixels) < 28 * 28:
-            raise ValueError(f"max_pixels must be at least {28 * 28}, got {max_pixels}")
-        self.max_pixels = int(max_pixels)
+    class Options(_HFVisionBackend.Options):
+        max_pixels: int = Field(1024 * 28 * 28, description=(
+            "pictures are scaled down to at most this many pixels first (one token per 28x28 patch)"))
+
+        @field_validator("max_pixels")
+        @classmethod
+        def _one_patch_at_least(cls, value: int) -> int:
+            # Below one patch the picture would be no token at all.
+            if value < 28 * 28:
+                raise ValueError(f"max_pixels must be at least {28 * 28} (one 28x28 patch), got {value}")
+            return value
+
+    def __init__(self, **options: Any):
+        super().__init__(**options)
+        self.max_pixels = self.options.max_pixels
         self.processing = "processor"
         self._image_processor = None
 

@@ -16,8 +16,11 @@ import time
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from storyteller.backends.base import Completion, LLMBackend, Usage
+from pydantic import Field, field_validator
+
+from storyteller.backends.base import BackendOptions, Completion, LLMBackend, Usage
 from storyteller.errors import BackendCallError, BackendUnavailable
 from storyteller.events import Preparing, emit
 from storyteller.paths import cache_dir
@@ -305,26 +308,48 @@ def _llama_class():
 
 
 class LlamaCppLLM(LLMBackend):
-    """options: model (an embedded name) or model_path (a .gguf file); n_ctx; n_threads;
-    n_gpu_layers (layers offloaded to a GPU when llama-cpp-python was built with GPU support);
-    repeat_penalty (over the last 64 tokens; 1 turns it off); prompt_cache_mb (RAM for the states
-    of earlier prompts, so a prompt that shares a start with any of them, not only with the last
-    one, skips computing that start; 0 turns it off)."""
+    """GGUF chat models through llama.cpp; its options are the fields of `Options` below."""
 
     name = "llamacpp"
 
-    def __init__(self, model: str = DEFAULT_EMBEDDED, model_path: str | None = None, n_ctx: int = 4096,
-                 n_threads: int | None = None, n_gpu_layers: int = 0, repeat_penalty: float = 1.15,
-                 prompt_cache_mb: int = 256):
-        super().__init__(model=model, model_path=model_path, n_ctx=n_ctx, n_threads=n_threads, n_gpu_layers=n_gpu_layers,
-                         repeat_penalty=repeat_penalty, prompt_cache_mb=prompt_cache_mb)
-        self.prompt_cache_mb = prompt_cache_mb
-        self.n_gpu_layers = n_gpu_layers
-        self.repeat_penalty = repeat_penalty
-        self._embedded = None if model_path else model
-        self._path = Path(model_path).expanduser() if model_path else None
-        self.n_ctx = n_ctx
-        self.n_threads = n_threads or max(1, os.cpu_count() or 1)
+    class Options(BackendOptions):
+        model: str = Field(DEFAULT_EMBEDDED, description=f"an embedded model: {', '.join(EMBEDDED_MODELS)}")
+        model_path: str | None = Field(None, description="a .gguf file to run instead of the embedded model")
+        # The planner keeps a third of the context for the story so far (agent/graph.py), and a
+        # page's prompt with its schema needs a few hundred tokens besides: below 512 nothing fits.
+        # (llama.cpp would read 0 as "the model's own", but this backend must know the number.)
+        # llama.cpp allocates the whole KV cache up front: at 1M tokens the embedded 1.5B model's
+        # would be 30 GB (29 KB a token), so a larger number is a typo, not a plan.
+        n_ctx: int = Field(4096, ge=512, le=1 << 20, description="context length, in tokens")
+        n_threads: int | None = Field(None, ge=1, description="CPU threads (none: one per core)")
+        # -1 is llama.cpp's "every layer".
+        n_gpu_layers: int = Field(0, ge=-1, description=(
+            "layers offloaded to a GPU when llama-cpp-python was built with GPU support (-1: all)"))
+        # The penalty weakens the logits of recent tokens: 1 leaves them, below 1 would reward the
+        # loops it is there to break, and 2 is far past any useful strength (the default is 1.15).
+        repeat_penalty: float = Field(1.15, ge=1, le=2, description="penalty on the last 64 tokens (1: off)")
+        prompt_cache_mb: int = Field(256, ge=0, description=(
+            "RAM for the states of earlier prompts, so a prompt sharing a start with any of them skips "
+            "computing it (0: off)"))
+
+        @field_validator("model")
+        @classmethod
+        def _embedded(cls, value: str) -> str:
+            if value not in EMBEDDED_MODELS:
+                raise ValueError(f"model must be one of the embedded models ({', '.join(EMBEDDED_MODELS)}); "
+                                 "a .gguf file is given as model_path")
+            return value
+
+    def __init__(self, **options: Any):
+        super().__init__(**options)
+        o = self.options
+        self.prompt_cache_mb = o.prompt_cache_mb
+        self.n_gpu_layers = o.n_gpu_layers
+        self.repeat_penalty = o.repeat_penalty
+        self._embedded = None if o.model_path else o.model
+        self._path = Path(o.model_path).expanduser() if o.model_path else None
+        self.n_ctx = o.n_ctx
+        self.n_threads = o.n_threads or max(1, os.cpu_count() or 1)
         self._llama = None
         # One llama.cpp context is not safe to use from two threads; concurrent stories queue here.
         self._call_lock = threading.Lock()

@@ -22,13 +22,18 @@ from __future__ import annotations
 import base64
 import io
 import os
+import re
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
-from storyteller.backends.base import (AudioResult, CaptionerBackend, Completion, LLMBackend, NarratorBackend, TextResult,
-                                       Usage, VoiceSpec, VQABackend)
+from pydantic import AfterValidator, Field, field_validator
+
+from storyteller.backends.base import (AudioResult, BackendOptions, CaptionerBackend, Completion, LLMBackend,
+                                       NarratorBackend, TextResult, Usage, VoiceSpec, VQABackend)
+from storyteller.backends.speakers import check_languages
 from storyteller.errors import BackendCallError, BackendUnavailable, InvalidInput
 from storyteller.install import install_hint
 
@@ -38,7 +43,8 @@ DEFAULT_BASE_URL = "http://127.0.0.1:8000/v1"
 # keep a story waiting for ever. Generous, so that a server honouring max_tokens never reaches them.
 STREAM_CHUNKS_PER_TOKEN = 4
 STREAM_CHARS_PER_TOKEN = 64
-JSON_MODES = ("none", "json_schema", "json_object")
+# The `json_mode` option: how this server takes a JSON schema (see the module docstring).
+JsonMode = Literal["none", "json_schema", "json_object"]
 START_SERVER_HINT = (
     "start an OpenAI-compatible server there, e.g. `python -m llama_cpp.server --model FILE.gguf --port 8000`, "
     "`ollama serve` (then base_url=http://127.0.0.1:11434/v1) or `vllm serve ORG/NAME`, "
@@ -56,6 +62,37 @@ def image_data_url(image) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
+class _ClientOptions(BackendOptions):
+    """The connection options every role of this backend has."""
+
+    base_url: str = Field(DEFAULT_BASE_URL, description="the server's OpenAI API root, e.g. http://127.0.0.1:11434/v1")
+    model: str | None = Field(None, description="the served model's name (none: the first the server lists)")
+    api_key_env: str = Field("OPENAI_API_KEY", description=(
+        "the environment variable holding the API key (local servers need none)"))
+    # Seconds per request. Above an hour a request is a hung server, not a slow model.
+    timeout: float = Field(120.0, gt=0, le=3600, description="seconds to wait for one request")
+    # Each retry may wait a whole timeout again: ten already keep a story waiting ten times as long.
+    max_retries: int = Field(2, ge=0, le=10, description=(
+        "retries of a failed request (no connection, a timeout, an HTTP 429 or 5xx answer)"))
+
+    @field_validator("base_url")
+    @classmethod
+    def _an_http_url(cls, value: str) -> str:
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"base_url must be an http:// or https:// URL such as {DEFAULT_BASE_URL}")
+        return value.strip()
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _a_variable_name(cls, value: str) -> str:
+        # The key itself never goes in a config file: this names the variable that holds it.
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
+            raise ValueError("api_key_env is the name of an environment variable, such as OPENAI_API_KEY "
+                             "(not the key itself)")
+        return value
+
+
 class _OpenAIClientMixin:
     """Connection handling shared by the three roles: options, lazy client, error translation."""
 
@@ -63,13 +100,13 @@ class _OpenAIClientMixin:
     served = True
     start_hint = START_SERVER_HINT
 
-    def _init_client_options(self, base_url: str, model: str | None, api_key_env: str, timeout: float,
-                             max_retries: int) -> None:
-        self.base_url = base_url.rstrip("/")
-        self._model = model
-        self.api_key_env = api_key_env
-        self.timeout = float(timeout)
-        self.max_retries = int(max_retries)
+    def _init_client_options(self) -> None:
+        o = self.options
+        self.base_url = o.base_url.rstrip("/")
+        self._model = o.model
+        self.api_key_env = o.api_key_env
+        self.timeout = float(o.timeout)
+        self.max_retries = int(o.max_retries)
         self._client = None
 
     @property
@@ -128,18 +165,21 @@ class _OpenAIClientMixin:
 
 
 class OpenAICompatLLM(_OpenAIClientMixin, LLMBackend):
-    """options: base_url, model (default: the first the server lists), api_key_env, timeout,
-    json_mode ("none" | "json_schema" | "json_object"), context_length, max_retries."""
+    """A chat model behind an OpenAI-compatible server; its options are the fields of `Options` below."""
 
-    def __init__(self, base_url: str = DEFAULT_BASE_URL, model: str | None = None, api_key_env: str = "OPENAI_API_KEY",
-                 timeout: float = 120.0, json_mode: str = "none", context_length: int = 4096, max_retries: int = 2):
-        if json_mode not in JSON_MODES:
-            raise ValueError(f"json_mode must be one of {', '.join(JSON_MODES)}, not {json_mode!r}")
-        super().__init__(base_url=base_url, model=model, api_key_env=api_key_env, timeout=timeout,
-                         json_mode=json_mode, context_length=context_length, max_retries=max_retries)
-        self._init_client_options(base_url, model, api_key_env, timeout, max_retries)
-        self.json_mode = json_mode
-        self._context_length = int(context_length)
+    class Options(_ClientOptions):
+        json_mode: JsonMode = Field("none", description=(
+            "how the server takes a JSON schema: json_schema (OpenAI, vLLM, Ollama), json_object (llama.cpp's "
+            "servers), none (it cannot: the schema is described in the prompt)"))
+        # The planner keeps a third of the context for the story so far (agent/graph.py), and a
+        # page's prompt with its schema needs a few hundred tokens besides: below 512 nothing fits.
+        context_length: int = Field(4096, ge=512, description="the served model's context, in tokens")
+
+    def __init__(self, **options: Any):
+        super().__init__(**options)
+        self._init_client_options()
+        self.json_mode = self.options.json_mode
+        self._context_length = self.options.context_length
 
     @property
     def context_length(self) -> int:
@@ -233,18 +273,20 @@ def _usage(reported, chunks: int, first_token_s: float | None) -> Usage:
 
 class OpenAICompatVQA(_OpenAIClientMixin, VQABackend):
     """Visual questions to a vision chat model behind an OpenAI-compatible server (the image goes
-    inline as a PNG data URL). options: base_url, model, api_key_env, timeout, max_tokens,
-    temperature, seed, max_retries."""
+    inline as a PNG data URL); its options are the fields of `Options` below."""
 
-    def __init__(self, base_url: str = DEFAULT_BASE_URL, model: str | None = None, api_key_env: str = "OPENAI_API_KEY",
-                 timeout: float = 120.0, max_tokens: int = 128, temperature: float = 0.0, seed: int | None = 0,
-                 max_retries: int = 2):
-        super().__init__(base_url=base_url, model=model, api_key_env=api_key_env, timeout=timeout,
-                         max_tokens=max_tokens, temperature=temperature, seed=seed, max_retries=max_retries)
-        self._init_client_options(base_url, model, api_key_env, timeout, max_retries)
-        self.max_tokens = int(max_tokens)
-        self.temperature = float(temperature)
-        self.seed = seed
+    class Options(_ClientOptions):
+        max_tokens: int = Field(128, ge=1, description="most tokens per answer or caption")
+        # The OpenAI API's own range: 0 (greedy) to 2.
+        temperature: float = Field(0.0, ge=0, le=2, description="sampling temperature (0: greedy)")
+        seed: int | None = Field(0, ge=0, description="sent with each request (none: not sent)")
+
+    def __init__(self, **options: Any):
+        super().__init__(**options)
+        self._init_client_options()
+        self.max_tokens = self.options.max_tokens
+        self.temperature = self.options.temperature
+        self.seed = self.options.seed
         # A VQA backend may be shared by concurrent stories; the client is thread-safe, this only
         # keeps request bodies from being built for two images at once on tiny machines.
         self._lock = threading.Lock()
@@ -295,10 +337,8 @@ OPENAI_VOICES = ("alloy", "echo", "fable", "onyx", "nova", "shimmer")
 
 
 class OpenAICompatNarrator(_OpenAIClientMixin, NarratorBackend):
-    """Narration by a speech server (`/v1/audio/speech`). options: base_url, model ("tts-1"),
-    voices (the server's voice names, most neutral first: the first narrates), languages (the story
-    languages they speak, e.g. ["zh"]; empty: any story is given them), api_key_env, timeout,
-    max_retries.
+    """Narration by a speech server (`/v1/audio/speech`); its options are the fields of `Options`
+    below (the API cannot list a server's voices, so they are named there).
 
     A voice's pace is the API's `speed`; its pitch is shifted here by resampling, as for every
     embedded engine, so the characters' voices differ the same way whatever speaks them."""
@@ -308,18 +348,33 @@ class OpenAICompatNarrator(_OpenAIClientMixin, NarratorBackend):
                   "OpenAI front end, or OpenAI itself with base_url=https://api.openai.com/v1), "
                   "or set the narrator option base_url to the server you run")
 
-    def __init__(self, base_url: str = DEFAULT_BASE_URL, model: str = "tts-1", voices: list[str] | tuple[str, ...] = OPENAI_VOICES,
-                 languages: list[str] | tuple[str, ...] = (), api_key_env: str = "OPENAI_API_KEY", timeout: float = 120.0,
-                 max_retries: int = 2):
-        super().__init__(base_url=base_url, model=model, voices=list(voices), languages=list(languages),
-                         api_key_env=api_key_env, timeout=timeout, max_retries=max_retries)
-        if isinstance(voices, str) or not voices or not all(isinstance(v, str) and v.strip() for v in voices):
-            raise InvalidInput(f"the narrator option voices must be a list of the server's voice names, got {voices!r}")
-        if isinstance(languages, str):
-            raise InvalidInput(f"the narrator option languages must be a list such as [\"zh\"], got {languages!r}")
-        self._init_client_options(base_url, model, api_key_env, timeout, max_retries)
-        self._voice_names = [v.strip() for v in voices]
-        self.languages = tuple(languages)
+    class Options(_ClientOptions):
+        model: str = Field("tts-1", min_length=1, description="the speech model's name on the server")
+        voices: list[str] = Field(default_factory=lambda: list(OPENAI_VOICES), description=(
+            "the server's voice names, most neutral first: the first narrates"))
+        languages: Annotated[list[str], AfterValidator(check_languages)] = Field(default_factory=list, description=(
+            'the story languages the voices speak, e.g. ["zh"] (empty: they are offered for any story)'))
+
+        @field_validator("voices", mode="before")
+        @classmethod
+        def _a_list(cls, value: Any) -> Any:
+            if isinstance(value, str):  # one name where a list was meant: not a list of its letters
+                raise ValueError(f'voices must be a list of the server\'s voice names, such as ["{value}"]')
+            return value
+
+        @field_validator("voices")
+        @classmethod
+        def _names(cls, value: list[str]) -> list[str]:
+            names = [v.strip() for v in value]
+            if not names or not all(names):
+                raise ValueError("voices must be a list of the server's voice names, none of them empty")
+            return names
+
+    def __init__(self, **options: Any):
+        super().__init__(**options)
+        self._init_client_options()
+        self._voice_names = list(self.options.voices)
+        self.languages = tuple(self.options.languages)
 
     def setup(self) -> None:
         self._connect()

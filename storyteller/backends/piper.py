@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Any
 
-from storyteller.backends.base import AudioResult, NarratorBackend, VoiceSpec
+from pydantic import Field, field_validator
+
+from storyteller.backends.base import AudioResult, BackendOptions, NarratorBackend, VoiceSpec
 from storyteller.backends.speakers import engine_pace, pitch_factor, resample
 from storyteller.errors import BackendCallError, BackendUnavailable, InvalidInput
 from storyteller.install import install_hint
@@ -25,15 +28,27 @@ _VARIANTS = [("", 1.0, 0.0), ("-high", 0.92, 3.0), ("-low", 1.08, -3.0), ("-brig
 
 
 class PiperNarrator(NarratorBackend):
-    """options: model ("embedded" or a path to a Piper .onnx voice; its .onnx.json beside it);
-    seed (0: the voice's noise generator, see setup)."""
+    """Piper ONNX voices; its options are the fields of `Options` below."""
 
     name = "piper"
 
-    def __init__(self, model: str = "embedded", seed: int = 0):
-        super().__init__(model=model, seed=seed)
-        self.model = model
-        self.seed = seed
+    class Options(BackendOptions):
+        model: str = Field("embedded", description=(
+            '"embedded" (en_US-joe-medium) or the path of a Piper .onnx voice, its .onnx.json beside it'))
+        seed: int = Field(0, ge=0, description="seeds the voice's noise generator (see setup)")
+
+        @field_validator("model")
+        @classmethod
+        def _a_voice_file(cls, value: str) -> str:
+            # A Piper voice is an .onnx file; its config is found by adding .json to that name.
+            if value != "embedded" and not value.strip().lower().endswith(".onnx"):
+                raise ValueError('model must be "embedded" or the path of a Piper .onnx voice file')
+            return value
+
+    def __init__(self, **options: Any):
+        super().__init__(**options)
+        self.model = self.options.model
+        self.seed = self.options.seed
         self._voice = None
         self._lock = threading.Lock()
 

@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Any
 
-from storyteller.backends.base import TextEmbedderBackend
+from pydantic import Field
+
+from storyteller.backends.base import BackendOptions, TextEmbedderBackend
+from storyteller.backends.hf_common import DEVICE_HELP, DeviceOption
 from storyteller.errors import BackendUnavailable
 from storyteller.install import install_hint, pip_hint
 
@@ -37,17 +41,23 @@ def embedded_model_dir() -> Path:
 
 
 class SentenceTransformerEmbedder(TextEmbedderBackend):
-    """options: model ("embedded", a model directory, or a cached hub id); device; batch_size."""
+    """sentence-transformers text embeddings; its options are the fields of `Options` below."""
 
     name = "sentence-transformers"
 
-    def __init__(self, model: str = EMBEDDED, device: str = "cpu", batch_size: int = 32):
-        super().__init__(model=model, device=device, batch_size=batch_size)
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-        self.model = model
-        self.device = device
-        self.batch_size = batch_size
+    class Options(BackendOptions):
+        model: str = Field(EMBEDDED, min_length=1, description=(
+            f'"{EMBEDDED}" ({EMBEDDED_NAME}), a model directory, or a hub id already in the Hugging Face cache'))
+        device: DeviceOption = Field("cpu", description=DEVICE_HELP)
+        batch_size: int = Field(32, ge=1, description="texts per forward pass")
+
+    def __init__(self, **options: Any):
+        super().__init__(**options)
+        o = self.options
+        self.model = o.model
+        # sentence-transformers chooses the device itself when given none.
+        self.device = None if o.device == "auto" else o.device
+        self.batch_size = o.batch_size
         self._model = None
         self._dim: int | None = None
         # A torch module is not guaranteed re-entrant; concurrent stories queue here.

@@ -36,8 +36,11 @@ import threading
 import wave
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
-from storyteller.backends.base import AudioResult, NarratorBackend, VoiceSpec
+from pydantic import Field, field_validator
+
+from storyteller.backends.base import AudioResult, BackendOptions, NarratorBackend, VoiceSpec
 from storyteller.errors import BackendCallError, BackendUnavailable, InvalidInput
 from storyteller.install import install_hint
 
@@ -73,6 +76,21 @@ def _check_text(text: str) -> None:
         raise InvalidInput("nothing to narrate: the text is empty")
 
 
+# An espeak-ng voice name ("en-us", "en-gb-x-rp", "cmn-latn-pinyin+f3").
+_ESPEAK_VOICE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_+-]*")
+# A story language as Story.language holds it (BCP-47: "en", "zh", "zh-CN", "zh-Hans").
+_LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")
+
+
+def check_languages(tags: list[str] | None) -> list[str] | None:
+    """The `languages` option of a narrator (the story languages its voices speak): BCP-47 tags;
+    ValueError naming the first that is not one."""
+    for tag in tags or ():
+        if not _LANGUAGE_TAG.fullmatch(tag):
+            raise ValueError(f'languages are BCP-47 tags such as "en", "zh" or "zh-CN", not {tag!r}')
+    return tags
+
+
 def _installed(module: str) -> bool:
     try:
         return importlib.util.find_spec(module) is not None
@@ -84,14 +102,17 @@ def _installed(module: str) -> bool:
 # hibari: Kokoro af_heart, distilled
 # =============================================================================================
 class HibariNarrator(NarratorBackend):
-    """options: threads (onnxruntime threads, 2)."""
+    """hibari's one voice (heart); its options are the fields of `Options` below."""
 
     name = "hibari"
     SAMPLE_RATE = 24000
 
-    def __init__(self, threads: int = 2):
-        super().__init__(threads=threads)
-        self.threads = threads
+    class Options(BackendOptions):
+        threads: int = Field(2, ge=1, description="onnxruntime threads")
+
+    def __init__(self, **options: Any):
+        super().__init__(**options)
+        self.threads = self.options.threads
         self._tts = None
         self._lock = threading.Lock()
 
@@ -153,7 +174,7 @@ _KOKORO_VOICES = {"kokoro-kumo": ("jm_kumo", -1), "kokoro-alpha": ("jf_alpha", 1
 
 
 class KokoroNarrator(NarratorBackend):
-    """options: espeak_voice (espeak-ng's voice for English phonemes, "en-us"), threads (2).
+    """Kokoro-82M's voices; its options are the fields of `Options` below.
 
     A line with Chinese characters is read as Mandarin: misaki's ZHG2P (jieba words, pypinyin
     readings, pinyin to IPA with tone arrows), the input Kokoro v1.0 was trained on; English
@@ -163,9 +184,22 @@ class KokoroNarrator(NarratorBackend):
     SAMPLE_RATE = 24000
     MAX_TOKENS = 500
 
-    def __init__(self, espeak_voice: str = "en-us", threads: int = 2):
-        super().__init__(espeak_voice=espeak_voice, threads=threads)
-        self.espeak_voice, self.threads = espeak_voice, threads
+    class Options(BackendOptions):
+        espeak_voice: str = Field("en-us", description="espeak-ng's voice for English phonemes, e.g. en-us or en-gb")
+        threads: int = Field(2, ge=1, description="onnxruntime threads")
+
+        @field_validator("espeak_voice")
+        @classmethod
+        def _a_voice_name(cls, value: str) -> str:
+            # Passed to espeak-ng as `-v NAME`: what its voice names are made of (letters, digits, - + _).
+            if not _ESPEAK_VOICE_NAME.fullmatch(value):
+                raise ValueError("espeak_voice must be an espeak-ng voice name such as en-us or en-gb "
+                                 "(`espeak-ng --voices=en` lists them)")
+            return value
+
+    def __init__(self, **options: Any):
+        super().__init__(**options)
+        self.espeak_voice, self.threads = self.options.espeak_voice, self.options.threads
         self._session = self._vocab = self._styles = self._zh = None
         self._lock = threading.Lock()
 
@@ -306,14 +340,17 @@ _FLITE_VOICES = {"flite-slt": ("slt", 1), "flite-awb": ("awb", 0), "flite-rms": 
 
 
 class FliteNarrator(NarratorBackend):
-    """options: binary (the flite program, "flite")."""
+    """CMU Flite's voices; its options are the fields of `Options` below."""
 
     name = "flite"
     kind = "classical"
 
-    def __init__(self, binary: str = "flite"):
-        super().__init__(binary=binary)
-        self.binary = binary
+    class Options(BackendOptions):
+        binary: str = Field("flite", min_length=1, description="the flite program: a name on PATH or a path")
+
+    def __init__(self, **options: Any):
+        super().__init__(**options)
+        self.binary = self.options.binary
         self._offered: list[str] = []
 
     @property
@@ -368,14 +405,17 @@ _ESPEAK_VOICES = {"espeak-cmn": (_PINYIN, 0), "espeak-cmn-f3": (_PINYIN + "+f3",
 
 
 class EspeakNarrator(NarratorBackend):
-    """options: binary (the espeak-ng program, "espeak-ng")."""
+    """espeak-ng's Mandarin voices; its options are the fields of `Options` below."""
 
     name = "espeak"
     kind = "classical"
 
-    def __init__(self, binary: str = "espeak-ng"):
-        super().__init__(binary=binary)
-        self.binary = binary
+    class Options(BackendOptions):
+        binary: str = Field("espeak-ng", min_length=1, description="the espeak-ng program: a name on PATH or a path")
+
+    def __init__(self, **options: Any):
+        super().__init__(**options)
+        self.binary = self.options.binary
 
     @property
     def model_id(self) -> str:
@@ -452,17 +492,29 @@ ORDER = ("joe", "heart", "kokoro-kumo", "flite-slt", "flite-awb", "kokoro-alpha"
 
 
 class EnsembleNarrator(NarratorBackend):
-    """options: engines (which of piper, hibari, kokoro, flite, espeak to offer; default all that
-    are installed), sample_rate (every line comes out at this rate, 24000)."""
+    """The embedded engines' voices behind one voice list; its options are the fields of `Options` below."""
 
     name = "ensemble"
 
-    def __init__(self, engines: list[str] | tuple[str, ...] = ENGINES, sample_rate: int = 24000):
-        super().__init__(engines=list(engines), sample_rate=sample_rate)
-        unknown = [e for e in engines if e not in ENGINES]
-        if unknown or "piper" not in engines:
-            raise ValueError(f"engines are {', '.join(ENGINES)}, and piper (the narrator) is one of them; got {list(engines)}")
-        self.engines, self.sample_rate = list(engines), sample_rate
+    class Options(BackendOptions):
+        engines: list[str] = Field(default_factory=lambda: list(ENGINES), description=(
+            f"which of {', '.join(ENGINES)} to offer (those not installed are left out and doctor says why)"))
+        # The engines speak at 16-24 kHz (flite 16, Piper and espeak-ng 22.05, Kokoro and hibari 24):
+        # below telephone quality (8 kHz) consonants are lost, and above 48 kHz resampling adds only size.
+        sample_rate: int = Field(24000, ge=8000, le=48000, description="every line comes out at this rate, in Hz")
+
+        @field_validator("engines")
+        @classmethod
+        def _known_with_piper(cls, engines: list[str]) -> list[str]:
+            # Piper's joe narrates: the voice list starts with him (ORDER).
+            if any(e not in ENGINES for e in engines) or "piper" not in engines:
+                raise ValueError(f"engines are {', '.join(ENGINES)}, and piper (the narrator) is one of them; "
+                                 f"got {engines}")
+            return engines
+
+    def __init__(self, **options: Any):
+        super().__init__(**options)
+        self.engines, self.sample_rate = list(self.options.engines), self.options.sample_rate
         self._members: dict[str, NarratorBackend] = {}
         self.missing: dict[str, str] = {}  # engine -> why it is not offered
         self._by_voice: dict[str, tuple[NarratorBackend, VoiceSpec]] = {}

@@ -12,8 +12,11 @@ import importlib.util
 import shutil
 import threading
 from pathlib import Path
+from typing import Any
 
-from storyteller.backends.base import TranscriberBackend, Transcript
+from pydantic import Field
+
+from storyteller.backends.base import BackendOptions, TranscriberBackend, Transcript
 from storyteller.errors import BackendCallError, BackendUnavailable, InvalidInput
 from storyteller.install import install_hint
 
@@ -50,13 +53,22 @@ def embedded_model_folder() -> Path:
 
 
 class WhisperTranscriber(TranscriberBackend):
-    """options: model ("embedded" or a faster-whisper model folder), beam_size (1), threads (2)."""
+    """Whisper through faster-whisper (CTranslate2, int8 on the CPU); its options are the fields of `Options` below."""
 
     name = "faster-whisper"
 
-    def __init__(self, model: str = "embedded", beam_size: int = 1, threads: int = 2):
-        super().__init__(model=model, beam_size=beam_size, threads=threads)
-        self.model, self.beam_size, self.threads = model, beam_size, threads
+    class Options(BackendOptions):
+        model: str = Field("embedded", min_length=1, description=(
+            '"embedded" (Whisper base) or a faster-whisper (CTranslate2) model folder'))
+        # 1 is greedy decoding. Each beam is one more hypothesis decoded at every step, so time
+        # grows with it; Whisper was evaluated with 5 (faster-whisper's default), 10 is twice that.
+        beam_size: int = Field(1, ge=1, le=10, description="beams searched while decoding (1: greedy)")
+        threads: int = Field(2, ge=1, description="CPU threads for CTranslate2")
+
+    def __init__(self, **options: Any):
+        super().__init__(**options)
+        o = self.options
+        self.model, self.beam_size, self.threads = o.model, o.beam_size, o.threads
         self._whisper = None
         self._lock = threading.Lock()
 

@@ -5,54 +5,46 @@ from __future__ import annotations
 import time
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from storyteller.backends.base import ROLES
 from storyteller.errors import StorytellerError
 
-# What a user with bigger hardware would put in storyteller.toml for each role (see README).
-REAL_MODEL_HINTS = {
-    "llm": '[llm]\nbackend = "openai"\noptions = { base_url = "http://127.0.0.1:11434/v1", model = "llama3.1" }',
-    "captioner": '[captioner]\nbackend = "blip2"\noptions = { model = "/models/blip2-opt-2.7b" }',
-    "vqa": '[vqa]\nbackend = "qwen2-vl"\noptions = { model = "/models/Qwen2-VL-2B-Instruct" }',
-    "detector": '# photo scenes ask a neural vqa backend for boxes first; else:\n[detector]\nbackend = "ssd-mobilenet"\n'
-                'options = { model = "/models/ssd_mobilenet_v2_coco" }',
-    "illustrator": '[illustrator]\nbackend = "diffusers"\noptions = { model = "/models/sdxl-turbo" }',
-    "narrator": '[narrator]\nbackend = "transformers-tts"\noptions = { model = "/models/mms-tts-eng" }',
-    "text_embedder": '[text_embedder]\nbackend = "sentence-transformers"\noptions = { model = "/models/all-mpnet-base-v2" }',
-    "image_embedder": '[image_embedder]\nbackend = "clip"\noptions = { model = "/models/clip-vit-base-patch32" }',
-    "transcriber": '# voice input (talk --say)\n[transcriber]\nbackend = "faster-whisper"\noptions = { model = "/models/faster-whisper-small" }',
-    "judge": '# scores stories (eval --judge); any LLM backend\n[judge]\nbackend = "openai"\n'
-             'options = { base_url = "http://127.0.0.1:8000/v1", model = "Qwen2.5-72B-Instruct" }',
-}
+# The judge is no role (any llm backend, configured apart); each role's own example is its
+# registration's (registry.add_role(..., example=)).
+JUDGE_HINT = ('# scores stories (eval --judge); any LLM backend\n[judge]\nbackend = "openai"\n'
+              'options = { base_url = "http://127.0.0.1:8000/v1", model = "Qwen2.5-72B-Instruct" }')
 
 
 def run_doctor(teller, console: Console) -> bool:
     table = Table(title="storyteller backends", show_lines=True)
-    for column in ("role", "backend", "status", "other backends / real model"):
+    for column in ("role", "backend", "status", "what it does / other backends / real model"):
         table.add_column(column, overflow="fold")
     all_ok = True
     registry = teller.toolbox.registry
-    for role in ROLES:
-        config = teller.settings.role(role)
-        others = ", ".join(sorted(e.name for e in registry.backends(role) if e.name != config.backend))
-        hint = f"{others}\n{REAL_MODEL_HINTS[role]}" if others else REAL_MODEL_HINTS[role]
+    for role in registry.roles():  # the built-in roles and the plugins'
+        config = teller.settings.role(role.name, registry)
+        others = ", ".join(sorted(e.name for e in registry.backends(role.name) if e.name != config.backend))
+        plugin = f" (plugin {role.plugin})" if role.plugin not in ("builtin", "?") else ""
+        # Escaped: a config example's [table] is text, not rich markup.
+        hint = escape("\n".join(part for part in (role.summary + plugin, others and f"other backends: {others}",
+                                                   role.example) if part))
         started = time.perf_counter()
         try:
-            backend = teller.toolbox.backend(role)
+            backend = teller.toolbox.backend(role.name)
             backend.ensure_setup()
             status = f"[green]loads[/green] in {time.perf_counter() - started:.1f}s\n{backend.kind}: {backend.model_id}"
             status += options_line(backend)
-            if role == "narrator" and hasattr(backend, "unavailable"):  # the ensemble: engines it could not offer
+            if hasattr(backend, "unavailable"):  # the narrator ensemble: engines it could not offer
                 status += "".join(f"\n[yellow]not offered[/yellow]: {engine}: {why}" for engine, why in backend.unavailable().items())
         except StorytellerError as exc:
             all_ok = False
-            status = f"[red]does not load[/red]: {exc.message}" + (f"\nfix: {exc.fix}" if exc.fix else "")
-        table.add_row(role, config.backend, status, hint)
+            status = f"[red]does not load[/red]: {escape(exc.message)}" + (f"\nfix: {escape(exc.fix)}" if exc.fix else "")
+        table.add_row(role.name, config.backend, status, hint)
     judge = teller.settings.judge
     if judge is None:
         table.add_row("judge", "(the llm role)", "not configured: `eval --judge` asks the story's own LLM and "
-                      "labels the scores as not independent", REAL_MODEL_HINTS["judge"])
+                      "labels the scores as not independent", escape(JUDGE_HINT))
     else:
         try:
             backend, _ = teller.toolbox.judge
@@ -60,8 +52,9 @@ def run_doctor(teller, console: Console) -> bool:
             table.add_row("judge", judge.backend, f"[green]loads[/green]\n{backend.kind}: {backend.model_id}", "")
         except StorytellerError as exc:
             all_ok = False
-            table.add_row("judge", judge.backend, f"[red]does not load[/red]: {exc.message}", REAL_MODEL_HINTS["judge"])
+            table.add_row("judge", judge.backend, f"[red]does not load[/red]: {escape(exc.message)}", escape(JUDGE_HINT))
     console.print(table)
+    console.print(tool_table(registry))
     console.print(export_table(registry))
     console.print(language_table(teller))
     return _show_installation(console) and all_ok
@@ -74,6 +67,25 @@ def options_line(backend) -> str:
         return "\noptions: none"
     shown = [f"{name}={value!r}" if len(repr(value)) <= 40 else f"{name}=…" for name, value in values.items()]
     return "\noptions: " + ", ".join(shown)
+
+
+def tool_table(registry) -> Table:
+    """The tools (storyteller.langchain.tools, the story graph's), built-in and from plugins, and the
+    role whose backend each calls."""
+    table = Table(title="tools", show_lines=False)
+    for column in ("tool", "what it does", "calls the role", "plugin"):
+        table.add_column(column, overflow="fold")
+    for entry in registry.tools():
+        try:
+            cls = registry.tool_class(entry.name)
+        except StorytellerError as exc:
+            table.add_row(entry.name, f"[red]cannot be used[/red]: {escape(exc.message)}", "", entry.plugin)
+            continue
+        fields = getattr(cls, "model_fields", {})  # a LangChain tool declares its description as a field
+        description = getattr(fields.get("description"), "default", None) or ""
+        role = getattr(cls, "role", None) or ("(none: the story's memory)" if "memory" in fields else "(none)")
+        table.add_row(entry.name, escape(description), role, entry.plugin)
+    return table
 
 
 def export_table(registry) -> Table:

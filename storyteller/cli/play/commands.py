@@ -154,6 +154,7 @@ def _characters(play: Play, rest: str) -> None:
 @command("character", "NAME [voice VOICE [rate R] [pitch P]]",
          "a character's sheet, reference picture and consistency scores; with `voice`, list voices or give it another")
 def _character(play: Play, rest: str) -> None:
+    from storyteller.agent.voices import describe_voice
     from storyteller.export.source import StorySource
 
     if not rest:
@@ -175,8 +176,7 @@ def _character(play: Play, rest: str) -> None:
         if value:
             table.add_row(label, value)
     if character.voice:
-        v = character.voice
-        table.add_row("voice", f"{v.voice_id} (speed ×{1 / v.length_scale:.2f}, pitch {v.pitch_shift:+.1f})")
+        table.add_row("voice", describe_voice(character.voice))
     for asset in character.reference_assets:
         table.add_row("reference", str((play.folder / asset.path).resolve()))
     scores = StorySource(play.folder, play.story).consistency_scores(character)
