@@ -400,6 +400,15 @@ def register_fakes(registry) -> None:
     registry.add_backend("text_embedder", "hash", "fakes:HashEmbedder")
 
 
+def fakes_config(llm: str, llm_options: str, **settings: object) -> str:
+    """A storyteller.toml selecting these fakes: `llm` with its inline `llm_options`, the solid
+    illustrator, the tone narrator and the hash embedder, after the top-level `settings`."""
+    top = "".join(f"{key} = {value}\n" for key, value in settings.items())
+    return (f"{top}\n[llm]\nbackend = \"{llm}\"\noptions = {{ {llm_options} }}\n\n"
+            "[illustrator]\nbackend = \"solid\"\n\n[narrator]\nbackend = \"tone\"\n\n"
+            "[text_embedder]\nbackend = \"hash\"\n")
+
+
 def fake_plugin_env(site: Path, config: str) -> dict[str, str]:
     """Environment for running the real CLI or an example script in a subprocess on these fakes:
     a plugin (an entry point in a dist-info on PYTHONPATH) that registers them, and `config` as the

@@ -20,16 +20,7 @@ from PIL import Image  # noqa: E402
 from storyteller.backends.base import Figure, IllustrationRequest  # noqa: E402
 from storyteller.backends.diffusion import DiffusersIllustrator  # noqa: E402
 from storyteller.errors import BackendUnavailable, ConfigError, InvalidInput  # noqa: E402
-from tiny_models import build_controlnet, build_ip_adapter, build_lora, build_pixart, build_sd15, build_sdxl  # noqa: E402
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny models run fastest on one thread; two threads on a busy 2-core machine spin and stall."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+from tiny_models import one_thread, build_controlnet, build_ip_adapter, build_lora, build_pixart, build_sd15, build_sdxl  # noqa: E402, F401 (one_thread: an autouse fixture)
 
 
 @pytest.fixture(scope="module")

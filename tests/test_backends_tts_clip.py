@@ -23,16 +23,7 @@ from storyteller.backends.base import VoiceSpec  # noqa: E402
 from storyteller.backends.hf_clip import ClipImageEmbedder  # noqa: E402
 from storyteller.backends.hf_tts import TransformersNarrator, resample_pitch, split_text  # noqa: E402
 from storyteller.errors import BackendUnavailable, ConfigError, InvalidInput  # noqa: E402
-from tiny_models import build_clip, build_siglip, build_speecht5, build_vits, train_sentencepiece  # noqa: E402
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny models run fastest on one thread; two threads on a busy 2-core machine spin and stall."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+from tiny_models import one_thread, build_clip, build_siglip, build_speecht5, build_vits, train_sentencepiece  # noqa: E402, F401 (one_thread: an autouse fixture)
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
-from fakes import fake_plugin_env
+from fakes import fake_plugin_env, fakes_config
 
 from storyteller.batch import (REPORT_FILE, BatchPlanned, BatchReport, StoryEvent, StoryFinished, StoryStarted,
                                read_premises, run_batch)
@@ -32,24 +32,8 @@ from storyteller.session import STORY_FILE, load_story
 STORYTELLER = [sys.executable, "-c", "from storyteller.cli import main; main()"]
 PREMISES = ["A fox who finds a lantern in the snow", "An owl who cannot sleep", "A hare who wants to touch the moon"]
 # What the CLI, the Ray workers and make_teller(llm=...) select: the fakes, small pictures.
-FAKES_CONFIG = """
-page_candidates = 1
-image_width = 64
-image_height = 64
-
-[llm]
-backend = "stateless"
-options = { page_delay = %s }
-
-[illustrator]
-backend = "solid"
-
-[narrator]
-backend = "tone"
-
-[text_embedder]
-backend = "hash"
-"""
+def fakes_batch_config(page_delay: float) -> str:
+    return fakes_config("stateless", f"page_delay = {page_delay}", page_candidates=1, image_width=64, image_height=64)
 
 
 def fakes_teller(make_teller, **llm):
@@ -225,7 +209,7 @@ def test_abatch_runs_in_a_worker_thread(make_teller, tmp_path):
 # =============================================================================================
 @pytest.fixture(scope="module")
 def cli_env(tmp_path_factory):
-    return fake_plugin_env(tmp_path_factory.mktemp("batch-fakes"), FAKES_CONFIG % 0.15)
+    return fake_plugin_env(tmp_path_factory.mktemp("batch-fakes"), fakes_batch_config(0.15))
 
 
 def _words(done) -> str:
@@ -310,7 +294,7 @@ def ray_cluster(tmp_path_factory):
     """A one-node Ray cluster (`ray start --head` on 127.0.0.1, 2 CPUs) whose workers find the
     fakes plugin; stopped (and its files removed) after the module's tests."""
     pytest.importorskip("ray")
-    env = fake_plugin_env(tmp_path_factory.mktemp("ray-fakes"), FAKES_CONFIG % 0.3)
+    env = fake_plugin_env(tmp_path_factory.mktemp("ray-fakes"), fakes_batch_config(0.3))
     env["RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S"] = "0"  # stop at once when the test is done
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

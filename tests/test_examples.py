@@ -14,28 +14,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from fakes import fake_plugin_env
+from fakes import fake_plugin_env, fakes_config
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 
-CONFIG = """
-image_width = 192
-image_height = 128
-
-[llm]
-backend = "planning"
-options = { page_delay = 0.03 }
-
-[illustrator]
-backend = "solid"
-
-[narrator]
-backend = "tone"
-
-[text_embedder]
-backend = "hash"
-"""
+CONFIG = fakes_config("planning", "page_delay = 0.03", image_width=192, image_height=128)
 
 
 @pytest.fixture(scope="module")

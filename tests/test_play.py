@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 import pytest
-from fakes import fake_plugin_env, plan_json
+from fakes import fake_plugin_env, fakes_config, plan_json
 
 from storyteller.errors import InvalidInput
 from storyteller.session import StoryFolder, load_story
@@ -30,24 +30,7 @@ pexpect = pytest.importorskip("pexpect")
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = Path(sys.executable).with_name("storyteller")
 
-CONFIG = """
-image_width = 160
-image_height = 112
-gate_attempts = 1
-
-[llm]
-backend = "planning"
-options = { word_delay = 0.0 }
-
-[illustrator]
-backend = "solid"
-
-[narrator]
-backend = "tone"
-
-[text_embedder]
-backend = "hash"
-"""
+CONFIG = fakes_config("planning", "word_delay = 0.0", image_width=160, image_height=112, gate_attempts=1)
 
 ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()][0-9A-Za-z]|\x1b[@-Z\\-_=>]")
 PROMPT = re.compile(r"(\S+) · page (\d+) ›\s*$")

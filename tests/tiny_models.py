@@ -19,7 +19,21 @@ import json
 import string
 from pathlib import Path
 
+import pytest
+
 HAS_TORCHVISION = importlib.util.find_spec("torchvision") is not None
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """Tiny models run fastest on one thread; two threads on a busy 2-core machine spin and stall.
+    (Imported by the test modules that build tiny models, where it applies to every test.)"""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 def _folder(folder) -> Path:

@@ -23,7 +23,7 @@ from urllib.parse import quote
 
 from storyteller.errors import StorytellerError
 from storyteller.export.source import StorySource
-from storyteller.export.html import TEMPLATES, _provenance_rows
+from storyteller.export.html import TEMPLATES, _provenance_rows, environment
 from storyteller.story import Asset
 
 # Characters XML 1.0 forbids; model text could contain them and they would break the book.
@@ -147,17 +147,8 @@ def render(source: StorySource) -> bytes:
 
 
 def _environment():
-    from jinja2 import Environment, FileSystemLoader, StrictUndefined
-
-    return Environment(
-        loader=FileSystemLoader(TEMPLATES),
-        autoescape=True,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        # Runs before escaping: strips characters that would make the XHTML ill-formed.
-        finalize=lambda value: _INVALID_XML.sub("", value) if isinstance(value, str) else value,
-    )
+    # Runs before escaping: strips characters that would make the XHTML ill-formed.
+    return environment(finalize=lambda value: _INVALID_XML.sub("", value) if isinstance(value, str) else value)
 
 
 def _zip(files: dict[str, bytes], opf: bytes, date_time: tuple) -> bytes:

@@ -49,18 +49,13 @@ def write_folder(source: StorySource, out: Path) -> None:
 
 
 # -- rendering ---------------------------------------------------------------------------------
-def _environment():
+def environment(**options):
+    """Jinja over the export templates (the EPUB's too): autoescaped for every template (the .jinja
+    suffix would escape nothing under select_autoescape), strict about undefined names."""
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-    # autoescape=True for every template (the .jinja suffix would escape select_autoescape).
-    return Environment(
-        loader=FileSystemLoader(TEMPLATES),
-        autoescape=True,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
+    return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined,
+                       trim_blocks=True, lstrip_blocks=True, **options)
 
 
 def _csp_hash(text: str) -> str:
@@ -142,7 +137,7 @@ def _render(source: StorySource, *, inline: bool) -> str:
         )
 
     return (
-        _environment()
+        environment(keep_trailing_newline=True)
         .get_template("story.html.jinja")
         .render(
             story=story,
