@@ -6,26 +6,17 @@ Run again, the story node finds Mira's story in mira-story/ and resumes it inste
 over: a node that LangGraph runs twice (a retry, a replayed checkpoint) does no work twice.
 """
 
-from typing import TypedDict
-
 from langgraph.graph import END, START, StateGraph
 
 from storyteller import Storyteller
-from storyteller.langchain import story_graph
+from storyteller.langchain import StoryGraphState, story_graph
 
 
-class Bedtime(TypedDict, total=False):
+class Bedtime(StoryGraphState, total=False):
+    """Your graph's state: what the story subgraph reads (premise, out, pages, ...) and writes
+    (folder, title, texts, images, narrations) come from StoryGraphState; the rest is yours."""
+
     child: str
-    # what the story subgraph reads ...
-    premise: str
-    out: str
-    pages: int
-    # ... and what it writes
-    folder: str
-    title: str
-    texts: list[str]
-    images: list[str]
-    narrations: list[str]
     message: str
 
 

@@ -209,18 +209,21 @@ def free_folder(name: str | Path) -> Path:
     return folder
 
 
+def read_bytes(path: Path, *, missing: StoryFolderError) -> bytes:
+    """A story file's bytes: `missing` is raised when it is not there, the system's reason otherwise."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise missing from None
+    except OSError as exc:
+        raise StoryFolderError(f"cannot read {path}: {exc.strerror}") from exc
+
+
 def load_story(path: Path) -> Story:
     """Read and validate story.json; any problem becomes a StoryFolderError naming the file."""
     story_file = Path(path) / STORY_FILE
-    try:
-        raw = story_file.read_bytes()
-    except FileNotFoundError:
-        raise StoryFolderError(
-            f"{path} is not a story folder (no {STORY_FILE})",
-            fix="create one with `storyteller new PREMISE --out DIR`",
-        ) from None
-    except OSError as exc:
-        raise StoryFolderError(f"cannot read {story_file}: {exc.strerror}") from exc
+    raw = read_bytes(story_file, missing=StoryFolderError(f"{path} is not a story folder (no {STORY_FILE})",
+                                                          fix="create one with `storyteller new PREMISE --out DIR`"))
     try:
         return Story.model_validate_json(raw)
     except ValidationError as exc:

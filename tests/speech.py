@@ -28,6 +28,14 @@ def transcribe(wav_path: Path, language: str = "en") -> str:
     return " ".join(s.text for s in segments).strip()
 
 
+def hear(audio, path: Path, language: str = "en") -> str:
+    """What the packaged Whisper hears in a backend's AudioResult, written as a WAV at `path`."""
+    from storyteller.agent.graph import wav_bytes
+
+    path.write_bytes(wav_bytes(audio.samples, audio.sample_rate))
+    return transcribe(path, language=language)
+
+
 # Whisper writes contractions out or not as it hears them: compare them written out.
 _CONTRACTIONS = [("i'm", "i am"), ("n't", " not"), ("'re", " are"), ("'ll", " will"), ("'ve", " have"), ("it's", "it is")]
 

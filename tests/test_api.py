@@ -441,23 +441,13 @@ def test_memory_tools_remember_and_retrieve(registry):
 # LangGraph: the story graph as a subgraph; the Runnable
 # =============================================================================================
 def test_story_graph_is_a_subgraph_of_a_users_graph(make_teller, tmp_path):
-    from typing import TypedDict
-
     from langgraph.checkpoint.memory import InMemorySaver
     from langgraph.graph import END, START, StateGraph
 
-    from storyteller.langchain import story_graph
+    from storyteller.langchain import StoryGraphState, story_graph
 
-    class State(TypedDict, total=False):
+    class State(StoryGraphState, total=False):
         request: str
-        premise: str
-        out: str
-        pages: int
-        folder: str
-        title: str
-        texts: list[str]
-        images: list[str]
-        narrations: list[str]
         blurb: str
 
     teller = make_teller(llm={"plans": [plan_json(2)]})

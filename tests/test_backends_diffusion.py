@@ -69,25 +69,29 @@ def test_same_seed_same_pixels_different_seed_different(sd):
     assert np.abs(pixels(a) - pixels(c)).mean() > 1.0
 
 
+class Recording:
+    """A pipeline that records the keyword arguments of each call, then runs it."""
+
+    def __init__(self, real):
+        self.real, self.calls = real, []
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+    def __call__(self, **kwargs):
+        self.calls.append(kwargs)
+        return self.real(**kwargs)
+
+
 def test_requests_of_one_size_share_one_pipeline_call(sd):
     sd.ensure_setup()
-    calls = []
     real = sd._pipe
-
-    class Counting:
-        def __getattr__(self, name):
-            return getattr(real, name)
-
-        def __call__(self, **kwargs):
-            calls.append(len(kwargs["prompt"]))
-            return real(**kwargs)
-
-    sd._pipe = Counting()
+    sd._pipe = recording = Recording(real)
     try:
         results = sd.illustrate([request(seed=1), request(seed=2, width=72), request(seed=3), request(seed=1)])
     finally:
         sd._pipe = real
-    assert sorted(calls) == [1, 3]
+    assert sorted(len(call["prompt"]) for call in recording.calls) == [1, 3]
     assert [r.image.size for r in results] == [(64, 64), (72, 64), (64, 64), (64, 64)]
     assert [r.provenance.seed for r in results] == [1, 2, 3, 1]
     assert results[0].provenance.parameters["batch_size"] == 3
@@ -291,18 +295,9 @@ def test_controlnet_gets_the_shot_layout_and_reports_the_regions(models):
                                    controlnet=str(models / "controlnet"), layout="edges")
     backend.ensure_setup()
     assert type(backend._control).__name__ == "StableDiffusionControlNetPipeline"
-    seen = []
     real = backend._control
-
-    class Recording:
-        def __getattr__(self, name):
-            return getattr(real, name)
-
-        def __call__(self, **kwargs):
-            seen.append(kwargs)
-            return real(**kwargs)
-
-    backend._control = Recording()
+    backend._control = recording = Recording(real)
+    seen = recording.calls
     try:
         [a] = backend.illustrate([staged_request(seed=5)])
         [b] = backend.illustrate([staged_request(seed=5)])

@@ -397,7 +397,7 @@ def _kokoro_speaks(text, voice, speed):
 def test_a_speech_server_narrates_chinese_that_whisper_hears(speech_server, tmp_path):
     """A speech server that really speaks (Kokoro behind the HTTP API, as Kokoro-FastAPI serves it),
     configured as the narrator: a Chinese story is given its voices, and Whisper hears the Mandarin."""
-    from speech import character_error_rate, transcribe
+    from speech import character_error_rate, hear
 
     from storyteller.agent.voices import voices_for
     from storyteller.backends import get_registry
@@ -410,7 +410,5 @@ def test_a_speech_server_narrates_chinese_that_whisper_hears(speech_server, tmp_
     assert [v.voice_id for v in voices_for("zh", narrator.voices())] == ["anna", "bo"]
     line = "小狐狸在雪地里找到了一盏灯笼。"
     audio = narrator.synthesize(line, narrator.voices()[0])
-    path = tmp_path / "line.wav"
-    path.write_bytes(wav_bytes(audio.samples, audio.sample_rate))
-    heard = transcribe(path, language="zh")
+    heard = hear(audio, tmp_path / "line.wav", language="zh")
     assert character_error_rate(line, heard) <= 0.4, heard

@@ -40,16 +40,22 @@ def test_wheel_has_one_top_level_package(wheel):
             assert f"{inside}/{source.relative_to(ROOT / top).as_posix()}" in names, source
 
 
-def test_wheel_installs_into_a_fresh_venv(wheel, tmp_path):
+def _venv_with(wheel: Path, tmp_path: Path) -> tuple[Path, Path]:
+    """A fresh venv with the wheel alone installed (unpacked, as pip would), its dependencies coming
+    from this test environment through a .pth line: it sees the wheel's storyteller, never the
+    repository checkout (the checkout's editable finder is not activated from a .pth'd folder).
+    Returns its python and its site-packages."""
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=False)
     python = env_dir / "bin" / "python"
     site = Path(subprocess.check_output([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], text=True).strip())
-    # Install the wheel alone (unpacked, as pip would), and let its dependencies come from this
-    # test environment through a .pth line: the fresh venv sees the wheel's storyteller, never the
-    # repository checkout (the checkout's editable finder is not activated from a .pth'd folder).
     zipfile.ZipFile(wheel).extractall(site)
     (site / "deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    return python, site
+
+
+def test_wheel_installs_into_a_fresh_venv(wheel, tmp_path):
+    python, site = _venv_with(wheel, tmp_path)
     check = (
         "import storyteller, storyteller.tools, storyteller.memory, storyteller.prompts, sys;"
         "print(storyteller.__file__); print(storyteller.tools.__file__);"
@@ -82,12 +88,7 @@ def test_hints_fit_how_the_wheel_was_installed(wheel, tmp_path):
     """The wheel installed as pip would from an index, a folder, an archive or a VCS URL (pip's
     direct_url.json, PEP 610), and beside storyteller-core (another project with a top-level
     `storyteller`): each install_hint is the command that adds the extra to that installation."""
-    env_dir = tmp_path / "venv"
-    venv.create(env_dir, with_pip=False)
-    python = env_dir / "bin" / "python"
-    site = Path(subprocess.check_output([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], text=True).strip())
-    zipfile.ZipFile(wheel).extractall(site)
-    (site / "deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    python, site = _venv_with(wheel, tmp_path)
     dist_info = next(site.glob("storyteller-*.dist-info"))
     name = json.loads(subprocess.check_output([python, "-c", "import json, importlib.metadata as m; "
                                                "print(json.dumps(m.distribution('storyteller').metadata['Name']))"], text=True))

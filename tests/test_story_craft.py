@@ -95,7 +95,27 @@ def test_clones_of_the_hero_are_refused_unless_the_premise_names_several():
     assert any("both have the role friend" in p for p in found)
 
 
-class ClonePlanner(PlanningLLM):
+class AnsweringLLM(PlanningLLM):
+    """The planning fake, answering some prompts its own way (`reply`), recorded like the others."""
+
+    def reply(self, messages, json_schema, text: str) -> Completion:
+        with self._lock:
+            self.calls.append({"messages": messages, "json_schema": json_schema})
+        result, provenance = self.timed("complete", lambda: text)
+        return Completion(text=result, output_tokens=1, provenance=provenance)
+
+
+def teller_on(registry, make_teller, llm: type, **settings):
+    """A storyteller whose LLM is the fake class `llm` of this module (registered under its name)."""
+    from storyteller import Storyteller
+    from storyteller.config import RoleConfig
+
+    registry.add_backend("llm", llm.name, f"test_story_craft:{llm.__name__}")
+    base = make_teller()
+    return Storyteller(base.settings.model_copy(update={"llm": RoleConfig(backend=llm.name), **settings}), registry=registry)
+
+
+class ClonePlanner(AnsweringLLM):
     """A small model's habit: the hero and two more of its kind, every time it is asked."""
 
     name = "cloner"
@@ -105,20 +125,12 @@ class ClonePlanner(PlanningLLM):
             answer = json.loads(stage_answer(plan_json(0), messages[1]["content"], json_schema=json_schema))
             answer["cast"] = [{**answer["protagonist"], "name": n, "role": r} for n, r in (("John", "friend"), ("Tom", "helper"))]
             text = json.dumps(answer)
-            with self._lock:
-                self.calls.append({"messages": messages, "json_schema": json_schema})
-            result, provenance = self.timed("complete", lambda: text)
-            return Completion(text=result, output_tokens=1, provenance=provenance)
+            return self.reply(messages, json_schema, text)
         return super().complete(messages, json_schema=json_schema, on_text=on_text, **kwargs)
 
 
 def test_a_planner_that_clones_its_hero_is_reasked_then_repaired(registry, make_teller, tmp_path):
-    registry.add_backend("llm", "cloner", "test_story_craft:ClonePlanner")
-    from storyteller import Storyteller
-    from storyteller.config import RoleConfig
-
-    base = make_teller()
-    teller = Storyteller(base.settings.model_copy(update={"llm": RoleConfig(backend="cloner")}), registry=registry)
+    teller = teller_on(registry, make_teller, ClonePlanner)
     story = teller.new_story("A fox who finds a lantern in the snow", out=tmp_path / "s", pages=2)
     bible_calls = [c for c in teller.toolbox.llm.calls if "Decide the story's bible" in c["messages"][1]["content"]]
     assert len(bible_calls) == 3  # re-asked with the problem, up to the bound
@@ -164,13 +176,7 @@ class DraftLLM(PlanningLLM):
 
 
 def test_page_candidates_are_scored_and_the_best_is_kept_with_every_score(registry, make_teller, tmp_path):
-    registry.add_backend("llm", "drafts", "test_story_craft:DraftLLM")
-    from storyteller import Storyteller
-    from storyteller.config import RoleConfig
-
-    base = make_teller()
-    settings = base.settings.model_copy(update={"llm": RoleConfig(backend="drafts"), "page_candidates": 2})
-    story = Storyteller(settings, registry=registry).new_story("A fox", out=tmp_path / "s", pages=1)
+    story = teller_on(registry, make_teller, DraftLLM, page_candidates=2).new_story("A fox", out=tmp_path / "s", pages=1)
     page = story.pages[0]
     assert page.text == 'Fern and Owl follow the tracks to the frozen pond. "Look, a lost hare!" says Fern. ' \
                         "The hare smiles and waves its paw."  # the slots composed into prose
@@ -297,7 +303,7 @@ def test_a_missing_or_wrong_part_is_a_clear_error(split_model):
         llamacpp.resolve_embedded("fake")
 
 
-class JudgeLLM(PlanningLLM):
+class JudgeLLM(AnsweringLLM):
     """A judge that scores every book 4, 3, 2, 5 (interest, coherence, education, warmth)."""
 
     name = "judge"
@@ -305,21 +311,15 @@ class JudgeLLM(PlanningLLM):
     def complete(self, messages, *, json_schema=None, on_text=None, **kwargs):
         if "Score the book" not in messages[1]["content"]:
             return super().complete(messages, json_schema=json_schema, on_text=on_text, **kwargs)
-        with self._lock:
-            self.calls.append({"messages": messages, "json_schema": json_schema})
-        text = json.dumps({"reasons": "Warm, but the middle drags.", "interest": 4, "coherence": 3, "education": 2,
-                           "warmth": 5})
-        result, provenance = self.timed("complete", lambda: text)
-        return Completion(text=result, output_tokens=1, provenance=provenance)
+        return self.reply(messages, json_schema, json.dumps({"reasons": "Warm, but the middle drags.", "interest": 4,
+                                                            "coherence": 3, "education": 2, "warmth": 5}))
 
 
 def test_eval_judge_scores_with_the_judge_role_or_says_it_is_the_storys_own_llm(registry, make_teller, tmp_path):
-    registry.add_backend("llm", "judge", "test_story_craft:JudgeLLM")
     from storyteller import Storyteller
     from storyteller.config import RoleConfig
 
-    base = make_teller()
-    own = Storyteller(base.settings.model_copy(update={"llm": RoleConfig(backend="judge")}), registry=registry)
+    own = teller_on(registry, make_teller, JudgeLLM)
     own.new_story("A fox", out=tmp_path / "s", pages=2)
     report = own.evaluate(tmp_path / "s", judge=True)
     assert (report.judge.interest, report.judge.coherence, report.judge.education, report.judge.warmth) == (4, 3, 2, 5)
@@ -329,7 +329,7 @@ def test_eval_judge_scores_with_the_judge_role_or_says_it_is_the_storys_own_llm(
     assert report.text is not None and report.text.beats == 2
     assert own.evaluate(tmp_path / "s").judge is None  # only when asked
 
-    apart = Storyteller(base.settings.model_copy(update={"judge": RoleConfig(backend="judge")}), registry=registry)
+    apart = Storyteller(own.settings.model_copy(update={"judge": RoleConfig(backend="judge")}), registry=registry)
     assert apart.evaluate(tmp_path / "s", judge=True).judge.judge.endswith("(judge role)")
 
 
@@ -363,7 +363,7 @@ def test_text_measures_read_chinese():
         "Fern runs.", '"Look!" said Owl.', "小狐狸说：“你好。”然后走了。"]
 
 
-class ChineseLLM(PlanningLLM):
+class ChineseLLM(AnsweringLLM):
     """Answers the planner like PlanningLLM, with Chinese names, and writes Chinese pages."""
 
     name = "chinese"
@@ -388,21 +388,13 @@ class ChineseLLM(PlanningLLM):
                                "says": f"我们快到了{number}次", "after": "风轻轻地吹着松树。"}, ensure_ascii=False)
         else:
             return super().complete(messages, json_schema=json_schema, on_text=on_text, **kwargs)
-        with self._lock:
-            self.calls.append({"messages": messages, "json_schema": json_schema})
-        result, provenance = self.timed("complete", lambda: text)
-        return Completion(text=result, output_tokens=1, provenance=provenance)
+        return self.reply(messages, json_schema, text)
 
 
 def test_a_chinese_premise_is_planned_and_written_in_chinese(registry, make_teller, tmp_path):
     import re as _re
 
-    registry.add_backend("llm", "chinese", "test_story_craft:ChineseLLM")
-    from storyteller import Storyteller
-    from storyteller.config import RoleConfig
-
-    base = make_teller()
-    teller = Storyteller(base.settings.model_copy(update={"llm": RoleConfig(backend="chinese")}), registry=registry)
+    teller = teller_on(registry, make_teller, ChineseLLM)
     story = teller.new_story("小狐狸在雪地里找到一盏灯笼", out=tmp_path / "s", pages=2)
     assert story.language == "zh"  # detected from the premise
     prompts_seen = [c["messages"][1]["content"] for c in teller.toolbox.llm.calls]

@@ -150,7 +150,7 @@ def test_a_story_is_given_only_voices_that_speak_its_language():
 def test_mandarin_voices_are_heard_as_what_they_say(tmp_path):
     """espeak-ng's Mandarin voices, transcribed by the packaged Whisper: most syllables heard are
     those written (toneless pinyin, so a homophone counts), over the ensemble's five voices."""
-    from speech import character_error_rate, syllable_error_rate, transcribe
+    from speech import character_error_rate, hear, syllable_error_rate
 
     from storyteller.backends.speakers import EspeakNarrator
 
@@ -161,11 +161,7 @@ def test_mandarin_voices_are_heard_as_what_they_say(tmp_path):
     errors = {}
     for voice in voices:
         audio = narrator.synthesize(line, voice)
-        path = tmp_path / f"{voice.voice_id}.wav"
-        with wave.open(str(path), "wb") as wav:
-            wav.setnchannels(1), wav.setsampwidth(2), wav.setframerate(audio.sample_rate)
-            wav.writeframes((np.clip(audio.samples, -1, 1) * 32767).astype("<i2").tobytes())
-        heard = transcribe(path, language="zh")
+        heard = hear(audio, tmp_path / f"{voice.voice_id}.wav", language="zh")
         errors[voice.voice_id] = (syllable_error_rate(line, heard), character_error_rate(line, heard), heard)
         assert audio.provenance.backend == "espeak" and audio.provenance.kind == "classical"
     # Measured: 0.3-0.5 of the syllables missed per voice (Whisper base on a robotic voice; README,
@@ -177,9 +173,8 @@ def test_kokoro_speaks_mandarin_that_whisper_hears(tmp_path):
     """Kokoro-82M reads a Chinese line through misaki's pinyin phonemes (an English name in it
     through espeak-ng's), and Whisper hears most characters: the embedded default's neural
     Mandarin (benchmarks/voices.py --language zh measures all voices)."""
-    from speech import character_error_rate, transcribe
+    from speech import character_error_rate, hear
 
-    from storyteller.agent.graph import wav_bytes
     from storyteller.backends.speakers import KokoroNarrator
 
     why = KokoroNarrator.available() or (None if KokoroNarrator.speaks_mandarin() else "misaki[zh] is not installed")
@@ -192,9 +187,7 @@ def test_kokoro_speaks_mandarin_that_whisper_hears(tmp_path):
     assert "Tom" not in phonemes and "ˈ" in phonemes  # the name in espeak-ng's IPA (its stress marks)
     line = "小狐狸在雪地里找到了一盏灯笼。"
     audio = narrator.synthesize(line, narrator.voices()[0])
-    path = tmp_path / "kokoro-zh.wav"
-    path.write_bytes(wav_bytes(audio.samples, audio.sample_rate))
-    heard = transcribe(path, language="zh")
+    heard = hear(audio, tmp_path / "kokoro-zh.wav", language="zh")
     # Measured: CER 0.24-0.36 per voice over five sentences (README, "Stories in Chinese").
     assert character_error_rate(line, heard) <= 0.4, heard
     assert "misaki" in audio.provenance.model

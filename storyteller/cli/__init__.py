@@ -24,6 +24,8 @@ ConfigOption = Annotated[
     Optional[Path],
     typer.Option("--config", "-c", help="TOML config file (default: ./storyteller.toml or ~/.config/storyteller/config.toml)."),
 ]
+FolderArgument = Annotated[Path, typer.Argument(help="A story folder.")]
+PageArgument = Annotated[int, typer.Argument(help="Page number.")]
 
 
 def _console():
@@ -157,7 +159,7 @@ def talk(
 
 @app.command()
 def voice(
-    folder: Annotated[Path, typer.Argument(help="A story folder.")],
+    folder: FolderArgument,
     character: Annotated[Optional[str], typer.Argument(help="A character's name, or 'narrator'. Leave out to list voices.")] = None,
     voice_id: Annotated[Optional[str], typer.Argument(metavar="VOICE", help="A voice id or its number from the list.")] = None,
     rate: Annotated[Optional[float], typer.Option(help="Speed, e.g. 1.1 for 10 % faster.")] = None,
@@ -259,8 +261,8 @@ def batch(
 
 @app.command()
 def ask(
-    folder: Annotated[Path, typer.Argument(help="A story folder.")],
-    page: Annotated[int, typer.Argument(help="Page number.")],
+    folder: FolderArgument,
+    page: PageArgument,
     question: Annotated[str, typer.Argument(help="A question about the page's illustration.")],
     config: ConfigOption = None,
 ) -> None:
@@ -272,8 +274,8 @@ def ask(
 
 @app.command()
 def reillustrate(
-    folder: Annotated[Path, typer.Argument(help="A story folder.")],
-    page: Annotated[int, typer.Argument(help="Page number.")],
+    folder: FolderArgument,
+    page: PageArgument,
     seed: Annotated[Optional[int], typer.Option(min=0, help="Seed of the first attempt (default: a fresh one).")] = None,
     config: ConfigOption = None,
 ) -> None:
@@ -284,8 +286,8 @@ def reillustrate(
 
 @app.command()
 def renarrate(
-    folder: Annotated[Path, typer.Argument(help="A story folder.")],
-    page: Annotated[int, typer.Argument(help="Page number.")],
+    folder: FolderArgument,
+    page: PageArgument,
     voice: Annotated[Optional[str], typer.Option(help="A narrator voice, by id or number (see `storyteller voice DIR`).")] = None,
     config: ConfigOption = None,
 ) -> None:
@@ -296,7 +298,7 @@ def renarrate(
 
 @app.command()
 def export(
-    folder: Annotated[Path, typer.Argument(help="A story folder.")],
+    folder: FolderArgument,
     format: Annotated[str, typer.Option("--format", "-f", help="html, json, mp4, epub, or a format a plugin adds (`storyteller doctor` lists them).")] = "html",
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output path (default: FOLDER/exports/TITLE.EXT).")] = None,
     as_folder: Annotated[bool, typer.Option("--as-folder", help="HTML only: a folder with index.html and asset files instead of one self-contained file.")] = False,

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from storyteller.errors import StoryFolderError
-from storyteller.session import asset_file, load_story
+from storyteller.session import asset_file, load_story, read_bytes
 from storyteller.story import Asset, Character, Page, Story
 
 
@@ -68,15 +68,9 @@ class StorySource:
 
     def _read_verified(self, asset: Asset) -> bytes:
         path = asset_file(self.folder, asset.path)
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            raise StoryFolderError(
-                f"{path} is referenced by story.json ({asset.kind}) but does not exist",
-                fix="restore the file from a backup, or regenerate that page",
-            ) from None
-        except OSError as exc:
-            raise StoryFolderError(f"cannot read {path}: {exc.strerror}") from exc
+        data = read_bytes(path, missing=StoryFolderError(
+            f"{path} is referenced by story.json ({asset.kind}) but does not exist",
+            fix="restore the file from a backup, or regenerate that page"))
         digest = hashlib.sha256(data).hexdigest()
         if digest != asset.sha256:
             raise StoryFolderError(
