@@ -109,38 +109,22 @@ class DiffusersIllustrator(IllustratorBackend):
     def __init__(self, **options: Any):
         super().__init__(**options)  # checked before any weights load, so a bad config fails at once
         o = self.options
-        model, steps, guidance_scale, scheduler = o.model, o.steps, o.guidance_scale, o.scheduler
-        negative_prompt, lora, lora_weight_name, lora_scale = o.negative_prompt, o.lora, o.lora_weight_name, o.lora_scale
-        ip_adapter, ip_adapter_subfolder = o.ip_adapter, o.ip_adapter_subfolder
-        ip_adapter_weight_name, ip_adapter_scale = o.ip_adapter_weight_name, o.ip_adapter_scale
-        reference_mode, strength, batch_size = o.reference_mode, o.strength, o.batch_size
-        device, dtype, variant = o.device, o.dtype, o.variant
-        cpu_offload, vae_slicing, vae_tiling, max_side = o.cpu_offload, o.vae_slicing, o.vae_tiling, o.max_side
-        call_options, controlnet, controlnet_scale, layout = o.call_options, o.controlnet, o.controlnet_scale, o.layout
-        self.model = model
-        self.steps = steps
-        self.guidance_scale = guidance_scale
-        self.scheduler = scheduler
-        self.negative_prompt = negative_prompt
-        self.lora = lora
-        self.lora_weight_name = lora_weight_name
-        self.lora_scale = lora_scale
-        self.ip_adapter = ip_adapter
-        self.ip_adapter_subfolder = ip_adapter_subfolder
-        self.ip_adapter_weight_name = ip_adapter_weight_name
-        self.ip_adapter_scale = ip_adapter_scale
-        if reference_mode == "auto":
+        self.model, self.steps, self.guidance_scale, self.scheduler = o.model, o.steps, o.guidance_scale, o.scheduler
+        self.negative_prompt = o.negative_prompt
+        self.lora, self.lora_weight_name, self.lora_scale = o.lora, o.lora_weight_name, o.lora_scale
+        self.ip_adapter, self.ip_adapter_subfolder = o.ip_adapter, o.ip_adapter_subfolder
+        self.ip_adapter_weight_name, self.ip_adapter_scale = o.ip_adapter_weight_name, o.ip_adapter_scale
+        self.reference_mode = o.reference_mode
+        if self.reference_mode == "auto":
             # Not img2img by default: a story's reference is a whole earlier page, and repainting
             # it would redraw page 1's scene on every page. img2img is there to ask for explicitly.
-            reference_mode = "ip_adapter" if ip_adapter else "none"
-        self.reference_mode = reference_mode
-        self.strength = strength
-        self.batch_size = batch_size
-        self.device_option, self.dtype_option, self.variant = device, dtype, variant
-        self.cpu_offload, self.vae_slicing, self.vae_tiling = cpu_offload, vae_slicing, vae_tiling
-        self.max_side = max_side
-        self.call_options = dict(call_options or {})
-        self.controlnet, self.controlnet_scale, self.layout = controlnet, controlnet_scale, layout
+            self.reference_mode = "ip_adapter" if o.ip_adapter else "none"
+        self.strength, self.batch_size = o.strength, o.batch_size
+        self.device_option, self.dtype_option, self.variant = o.device, o.dtype, o.variant
+        self.cpu_offload, self.vae_slicing, self.vae_tiling = o.cpu_offload, o.vae_slicing, o.vae_tiling
+        self.max_side = o.max_side
+        self.call_options = dict(o.call_options or {})
+        self.controlnet, self.controlnet_scale, self.layout = o.controlnet, o.controlnet_scale, o.layout
         self._pipe = None
         self._control = None  # the ControlNet pipeline, sharing every component of _pipe
         self._img2img = None
@@ -155,13 +139,7 @@ class DiffusersIllustrator(IllustratorBackend):
 
     # -- loading -----------------------------------------------------------------------------
     def setup(self) -> None:
-        try:
-            import diffusers
-            import torch  # noqa: F401
-        except ImportError as exc:
-            raise BackendUnavailable(f"diffusers is not installed ({exc})",
-                                     fix=install_hint(EXTRA)) from exc
-
+        diffusers = hf_common.require("torch", "diffusers", extra=EXTRA)
         source, local = resolve_pipeline_source(self.model)
         self._device, dtype = pipeline_device_and_dtype(self.device_option, self.dtype_option)
         kwargs: dict[str, Any] = dtype_kwarg(diffusers, dtype, since="0.42")

@@ -32,14 +32,25 @@ _DTYPE_NAMES = {
 }
 
 
+def require(*modules: str, extra: str, failure: str = "{module} is not installed ({exc})"):
+    """Import `modules` in order and return the last, or raise BackendUnavailable with the install
+    hint of `extra`. The ones before the last are what it needs to be of use (torch, for the model
+    classes of transformers and diffusers), imported so that a missing one fails here, with the
+    fix, not in the middle of a load. `failure` is the message, formatted with the last module's
+    name and the ImportError."""
+    try:
+        for name in modules:
+            # What `import name` runs (builtins.__import__), so import hooks see it the same; top-level names only.
+            module = __import__(name)
+    except ImportError as exc:
+        raise BackendUnavailable(failure.format(module=modules[-1], exc=exc), fix=install_hint(extra)) from exc
+    return module
+
+
 def require_transformers():
     """Import transformers (and torch) or say which extra brings them."""
-    try:
-        import torch  # noqa: F401  (transformers' model classes need it; fail here with the fix)
-        import transformers
-    except ImportError as exc:
-        raise BackendUnavailable(f"transformers backends need torch and transformers: {exc}", fix=install_hint("vision")) from exc
-    return transformers
+    return require("torch", "transformers", extra="vision",
+                   failure="transformers backends need torch and transformers: {exc}")
 
 
 # -- device and precision -----------------------------------------------------------------

@@ -100,13 +100,7 @@ class TransformersNarrator(NarratorBackend):
 
     # -- loading -----------------------------------------------------------------------------
     def setup(self) -> None:
-        try:
-            import torch  # noqa: F401
-            import transformers
-        except ImportError as exc:
-            raise BackendUnavailable(f"transformers is not installed ({exc})",
-                                     fix=install_hint(EXTRA)) from exc
-
+        transformers = hf_common.require("torch", "transformers", extra=EXTRA)
         source = hf_common.resolve_source(self.model, example_hub_id=DEFAULT_MODEL, family="text-to-speech",
                                           model_types=FAMILIES)
         config = self._load(transformers.AutoConfig, source, "config")

@@ -138,19 +138,18 @@ def _question(question: str) -> str:
 
 
 # -- captioners ------------------------------------------------------------------------------------
-class Blip2Captioner(_HFVisionBackend, CaptionerBackend):
-    """BLIP-2 captions. With a prompt (e.g. "Question: who is in the picture? Answer:") the model
-    continues it and only the continuation is returned. options: model, device, dtype, max_tokens,
-    temperature, seed."""
+class _BlipFamilyCaptioner(_HFVisionBackend, CaptionerBackend):
+    """BLIP and BLIP-2: a processor and a conditional-generation model, captioning the picture
+    with the prompt, if any, as the text it starts from. options: model, device, dtype,
+    max_tokens, temperature, seed."""
 
-    name = "blip2"
-    family = "BLIP-2"
-    example_hub_id = "Salesforce/blip2-opt-2.7b"
-    model_types = ("blip-2",)
+    _classes = {"blip-2": "Blip2ForConditionalGeneration", "blip": "BlipForConditionalGeneration"}
+    # Whether a prompt is taken off the caption (BLIP-2) or stays in it (BLIP).
+    strips_prompt: ClassVar[bool]
 
     def _load(self, transformers, source, config) -> None:
-        self._processor = self._from_pretrained(transformers.AutoProcessor, source, "BLIP-2 processor")
-        self._model = self._load_model(transformers.Blip2ForConditionalGeneration, source)
+        self._processor = self._from_pretrained(transformers.AutoProcessor, source, f"{self.family} processor")
+        self._model = self._load_model(getattr(transformers, self._classes[config.model_type]), source)
 
     def caption(self, image, prompt: str | None = None) -> TextResult:
         prompt = (prompt or "").strip() or None
@@ -158,33 +157,31 @@ class Blip2Captioner(_HFVisionBackend, CaptionerBackend):
         def run(picture):
             inputs = self._processor(images=picture, text=prompt, return_tensors="pt")
             # Unprompted, BLIP-2 returns image placeholders + BOS + caption: special tokens, dropped on decode.
-            return self._generate(self._to_device(inputs), strip_prompt=prompt is not None)
+            return self._generate(self._to_device(inputs), strip_prompt=self.strips_prompt and prompt is not None)
 
         return self._call("caption", image, prompt, run)
 
 
-class BlipCaptioner(_HFVisionBackend, CaptionerBackend):
+class Blip2Captioner(_BlipFamilyCaptioner):
+    """BLIP-2 captions. With a prompt (e.g. "Question: who is in the picture? Answer:") the model
+    continues it and only the continuation is returned."""
+
+    name = "blip2"
+    family = "BLIP-2"
+    example_hub_id = "Salesforce/blip2-opt-2.7b"
+    model_types = ("blip-2",)
+    strips_prompt = True
+
+
+class BlipCaptioner(_BlipFamilyCaptioner):
     """BLIP captions. A prompt is a prefix the caption continues ("a watercolour of"), and stays in
-    the returned caption, as BLIP was trained. options: model, device, dtype, max_tokens,
-    temperature, seed."""
+    the returned caption, as BLIP was trained."""
 
     name = "blip"
     family = "BLIP"
     example_hub_id = "Salesforce/blip-image-captioning-large"
     model_types = ("blip",)
-
-    def _load(self, transformers, source, config) -> None:
-        self._processor = self._from_pretrained(transformers.AutoProcessor, source, "BLIP processor")
-        self._model = self._load_model(transformers.BlipForConditionalGeneration, source)
-
-    def caption(self, image, prompt: str | None = None) -> TextResult:
-        prompt = (prompt or "").strip() or None
-
-        def run(picture):
-            inputs = self._processor(images=picture, text=prompt, return_tensors="pt")
-            return self._generate(self._to_device(inputs), strip_prompt=False)
-
-        return self._call("caption", image, prompt, run)
+    strips_prompt = False
 
 
 # -- visual question answering ------------------------------------------------------------------------
