@@ -1,4 +1,5 @@
-"""Builds small, valid story folders for tests: real PNGs (Pillow), real WAVs (numpy + wave).
+"""Builds small, valid story folders for tests: real PNGs (Pillow), real WAVs (numpy + wave), both
+encoded by the agent's own writers (storyteller.agent.graph).
 
 The folder is written through the session (StoryFolder), exactly as the agent writes one, so the
 fixture cannot drift from the real on-disk format. Text deliberately includes markup, template
@@ -7,13 +8,12 @@ syntax, right-to-left script and emoji, which every export must show as plain te
 
 from __future__ import annotations
 
-import io
-import wave
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
 
+from storyteller.agent import graph
 from storyteller.session import StoryFolder
 from storyteller.story import Appearance, Character, Page, PageBeat, Provenance, Story, StyleGuide, Turn, Voice
 
@@ -35,23 +35,14 @@ def png_bytes(size: tuple[int, int], colour: tuple[int, int, int], label: str) -
     draw.ellipse((w * 0.3, h * 0.3, w * 0.7, h * 0.85), fill=(255, 255, 255))
     draw.polygon([(w * 0.35, h * 0.35), (w * 0.42, h * 0.1), (w * 0.5, h * 0.33)], fill=(90, 50, 20))
     draw.text((10, 10), label, fill=(0, 0, 0))
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return buffer.getvalue()
+    return graph.png_bytes(image)
 
 
 def wav_bytes(seconds: float, rate: int, frequency: float) -> bytes:
     """A 16-bit PCM mono tone, faded in and out so it does not click."""
     t = np.arange(int(round(seconds * rate))) / rate
     envelope = np.minimum(1.0, np.minimum(t, seconds - t) / 0.05)
-    samples = (0.3 * np.sin(2 * np.pi * frequency * t) * envelope * 32767).astype("<i2")
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(rate)
-        out.writeframes(samples.tobytes())
-    return buffer.getvalue()
+    return graph.wav_bytes(0.3 * np.sin(2 * np.pi * frequency * t) * envelope, rate)
 
 
 def _prov(backend: str, model: str, kind: str, **extra) -> Provenance:

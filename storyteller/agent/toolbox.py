@@ -16,6 +16,11 @@ from storyteller.backends.base import Backend, LLMBackend
 from storyteller.config import Settings
 
 
+def _built(name: str) -> cached_property:
+    """A Toolbox attribute holding the registered tool `name`, built once with its role's backend."""
+    return cached_property(lambda toolbox: toolbox.tool(name))
+
+
 class Toolbox:
     def __init__(self, settings: Settings, registry: Registry | None = None):
         self.settings = settings
@@ -56,19 +61,8 @@ class Toolbox:
             return self.registry.backend("llm", self.settings.judge.backend, self.settings.judge.options), "judge role"
         return self.llm, "the story's own LLM, not an independent judge: configure [judge] for one"
 
-    # The built-in tools the story graph calls, by name (any registered tool: `tool(name)`).
-    @cached_property
-    def illustrate(self):
-        return self.tool("illustrate")
-
-    @cached_property
-    def narrate(self):
-        return self.tool("narrate")
-
-    @cached_property
-    def caption(self):
-        return self.tool("caption")
-
-    @cached_property
-    def ask(self):
-        return self.tool("ask")
+    # The built-in tools the story graph calls, built on first use (any registered tool: `tool(name)`).
+    illustrate = _built("illustrate")
+    narrate = _built("narrate")
+    caption = _built("caption")
+    ask = _built("ask")

@@ -55,12 +55,7 @@ class TransformersLLM(LLMBackend):
 
     def __init__(self, **options: Any):
         super().__init__(**options)
-        o = self.options
-        self._model_ref = str(o.model)
-        self._device_option = o.device
-        self._dtype_option = o.dtype
-        self._context_option = o.context_length
-        self.trust_remote_code = o.trust_remote_code
+        self._model_ref = str(self.options.model)
         self._model = None
         self._tokenizer = None
         self._context_length: int | None = None
@@ -75,8 +70,8 @@ class TransformersLLM(LLMBackend):
 
     @property
     def context_length(self) -> int:
-        if self._context_option:
-            return int(self._context_option)
+        if self.options.context_length:
+            return int(self.options.context_length)
         return self._context_length or 4096
 
     @property
@@ -86,9 +81,9 @@ class TransformersLLM(LLMBackend):
     def setup(self) -> None:
         transformers = hf_common.require_transformers()
         source = hf_common.resolve_source(self._model_ref, example_hub_id=EXAMPLE_HUB_ID, family="causal LM")
-        self.device = hf_common.choose_device(self._device_option)
-        dtype = hf_common.choose_dtype(self.device, self._dtype_option)
-        common = dict(what="tokenizer", example_hub_id=EXAMPLE_HUB_ID, trust_remote_code=self.trust_remote_code)
+        self.device = hf_common.choose_device(self.options.device)
+        dtype = hf_common.choose_dtype(self.device, self.options.dtype)
+        common = dict(what="tokenizer", example_hub_id=EXAMPLE_HUB_ID, trust_remote_code=self.options.trust_remote_code)
         self._tokenizer = hf_common.load_pretrained(transformers.AutoTokenizer.from_pretrained, source, **common)
         common["what"] = "causal language model"
         model = hf_common.load_pretrained(transformers.AutoModelForCausalLM.from_pretrained, source,

@@ -44,14 +44,7 @@ class _HFVisionBackend(Backend):
     def __init__(self, **options: Any):
         # The family's example model when none is named, so the options say what runs (doctor).
         super().__init__(**{**options, "model": options.get("model") or self.example_hub_id})
-        o = self.options
-        self._model_ref = str(o.model)
-        self._device_option = o.device
-        self._dtype_option = o.dtype
-        self.max_tokens = o.max_tokens
-        self.temperature = o.temperature
-        self.seed = o.seed
-        self.trust_remote_code = o.trust_remote_code
+        self._model_ref = str(self.options.model)
         self.device = "cpu"
         self.dtype = None
         self._model = None
@@ -67,8 +60,8 @@ class _HFVisionBackend(Backend):
         transformers = hf_common.require_transformers()
         source = hf_common.resolve_source(self._model_ref, example_hub_id=self.example_hub_id, family=self.family,
                                           model_types=self.model_types)
-        self.device = hf_common.choose_device(self._device_option)
-        self.dtype = hf_common.choose_dtype(self.device, self._dtype_option)
+        self.device = hf_common.choose_device(self.options.device)
+        self.dtype = hf_common.choose_dtype(self.device, self.options.dtype)
         config = self._from_pretrained(transformers.AutoConfig, source, "config")
         # A local folder was checked already; a hub id can only be checked once its config is here.
         hf_common.check_model_type(getattr(config, "model_type", None), self.model_types, where=source.ref,
@@ -78,7 +71,7 @@ class _HFVisionBackend(Backend):
 
     def _from_pretrained(self, cls, source: hf_common.ModelSource, what: str, **kwargs):
         return hf_common.load_pretrained(cls.from_pretrained, source, what=what, example_hub_id=self.example_hub_id,
-                                         trust_remote_code=self.trust_remote_code, **kwargs)
+                                         trust_remote_code=self.options.trust_remote_code, **kwargs)
 
     def _load_model(self, cls, source: hf_common.ModelSource):
         return self._from_pretrained(cls, source, f"{self.family} model", **hf_common.dtype_kwarg(self.dtype))
@@ -100,12 +93,12 @@ class _HFVisionBackend(Backend):
     def _generate(self, inputs: dict[str, Any], *, strip_prompt: bool) -> tuple[str, int]:
         import torch
 
-        gen_kwargs: dict[str, Any] = dict(max_new_tokens=self.max_tokens)
-        if self.temperature == 0:
+        gen_kwargs: dict[str, Any] = dict(max_new_tokens=self.options.max_tokens)
+        if self.options.temperature == 0:
             gen_kwargs["do_sample"] = False
         else:
-            gen_kwargs.update(do_sample=True, temperature=self.temperature)
-        with self._call_lock, hf_common.seeded(self.seed, self.device), torch.inference_mode():
+            gen_kwargs.update(do_sample=True, temperature=self.options.temperature)
+        with self._call_lock, hf_common.seeded(self.options.seed, self.device), torch.inference_mode():
             output = self._model.generate(**inputs, **gen_kwargs)
         row = output[0]
         prompt_ids = inputs.get("input_ids")
@@ -124,8 +117,8 @@ class _HFVisionBackend(Backend):
     def _call(self, operation: str, image, text: str | None, run) -> TextResult:
         picture = hf_common.as_rgb_image(image)
         (answer, tokens), provenance = self.timed(
-            operation, lambda: run(picture), seed=self.seed, prompt=text,
-            parameters={"max_tokens": self.max_tokens, "temperature": self.temperature, "device": self.device},
+            operation, lambda: run(picture), seed=self.options.seed, prompt=text,
+            parameters={"max_tokens": self.options.max_tokens, "temperature": self.options.temperature, "device": self.device},
             usage=lambda r: Usage(completion_tokens=r[1]),
         )
         return TextResult(text=answer, provenance=provenance, details={"image_size": list(picture.size)})

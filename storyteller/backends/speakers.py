@@ -27,6 +27,7 @@ and shortens it by `f` again, so the pace heard is the asked one.
 
 from __future__ import annotations
 
+import abc
 import importlib.util
 import io
 import re
@@ -333,33 +334,76 @@ class KokoroNarrator(NarratorBackend):
 
 
 # =============================================================================================
-# flite: CMU Flite voices from Debian
+# flite and espeak: Debian programs that write a WAV to stdout
 # =============================================================================================
-# Voice id -> (flite's voice name, register). kal16 is kal at 16 kHz (plain kal is 8 kHz).
-_FLITE_VOICES = {"flite-slt": ("slt", 1), "flite-awb": ("awb", 0), "flite-rms": ("rms", -1), "flite-kal": ("kal16", -1)}
+class _WavProgramNarrator(NarratorBackend):
+    """A classical engine run as a program that writes a WAV to stdout. flite and espeak-ng differ
+    only in their voice table, their setup checks and their command line (`_command`); how they
+    are found, list voices and speak a line is this one code."""
 
-
-class FliteNarrator(NarratorBackend):
-    """CMU Flite's voices; its options are the fields of `Options` below."""
-
-    name = "flite"
     kind = "classical"
+    PROGRAM = ""                                    # the program's usual name, also its Debian package's
+    VOICES: dict[str, tuple[str, int]] = {}         # voice id -> (the program's voice name, register)
+    LANGUAGES: tuple[str, ...] = ()
 
-    class Options(BackendOptions):
-        binary: str = Field("flite", min_length=1, description="the flite program: a name on PATH or a path")
+    class Options(BackendOptions):  # each engine gives `binary` its own program as the default
+        binary: str = Field(min_length=1, description="the program: a name on PATH or a path")
 
     def __init__(self, **options: Any):
         super().__init__(**options)
         self.binary = self.options.binary
-        self._offered: list[str] = []
+        self._offered: list[str] = []  # setup fills it: the VOICES this install has
+
+    @classmethod
+    def available(cls, binary: str | None = None) -> str | None:
+        # The reason names the Debian package (what to install), whatever `binary` was asked for.
+        if shutil.which(binary or cls.PROGRAM):
+            return None
+        return f"{cls.PROGRAM} is not installed (Debian package {cls.PROGRAM})"
+
+    def voices(self) -> list[VoiceSpec]:
+        self.ensure_setup()
+        return [VoiceSpec(v, speaker=f"{self.name}:{self.VOICES[v][0]}", register=self.VOICES[v][1],
+                          languages=self.LANGUAGES) for v in self._offered]
+
+    @abc.abstractmethod
+    def _command(self, voice: VoiceSpec, text: str) -> tuple[list[str], str | None]:
+        """The command line that speaks `text` in `voice`, and what to give it on stdin (None: nothing)."""
+
+    def synthesize(self, text: str, voice: VoiceSpec | None = None) -> AudioResult:
+        _check_text(text)
+        voice = voice or self.voices()[0]
+        self.ensure_setup()
+        if voice.voice_id not in self._offered:
+            raise InvalidInput(f"voice {voice.voice_id!r} is not offered by {self.name} "
+                               f"(voices: {', '.join(self._offered)})")
+
+        def run():
+            command, stdin = self._command(voice, text)
+            return _wav_of(command, self.PROGRAM, text, voice, stdin=stdin)
+
+        (samples, rate), provenance = self.timed("synthesize", run, prompt=text, parameters=_voice_parameters(voice))
+        return AudioResult(samples=samples, sample_rate=rate, provenance=provenance)
+
+
+# flite: CMU Flite voices. kal16 is kal at 16 kHz (plain kal is 8 kHz).
+_FLITE_VOICES = {"flite-slt": ("slt", 1), "flite-awb": ("awb", 0), "flite-rms": ("rms", -1), "flite-kal": ("kal16", -1)}
+
+
+class FliteNarrator(_WavProgramNarrator):
+    """CMU Flite's voices; its options are the fields of `Options` below."""
+
+    name = "flite"
+    PROGRAM = "flite"
+    VOICES = _FLITE_VOICES
+    LANGUAGES = ("en",)
+
+    class Options(BackendOptions):
+        binary: str = Field("flite", min_length=1, description="the flite program: a name on PATH or a path")
 
     @property
     def model_id(self) -> str:
         return "flite 2.2 (Debian): cmu_us slt, awb, rms, kal16"
-
-    @staticmethod
-    def available(binary: str = "flite") -> str | None:
-        return None if shutil.which(binary) else "flite is not installed (Debian package flite)"
 
     def setup(self) -> None:
         if shutil.which(self.binary) is None:
@@ -370,60 +414,35 @@ class FliteNarrator(NarratorBackend):
             raise BackendUnavailable(f"{self.binary} has none of the voices {', '.join(n for n, _ in _FLITE_VOICES.values())}",
                                      fix=APT_HINT.format(package="flite"))
 
-    def voices(self) -> list[VoiceSpec]:
-        self.ensure_setup()
-        return [VoiceSpec(v, speaker=f"flite:{_FLITE_VOICES[v][0]}", register=_FLITE_VOICES[v][1], languages=("en",))
-                for v in self._offered]
-
-    def synthesize(self, text: str, voice: VoiceSpec | None = None) -> AudioResult:
-        _check_text(text)
-        voice = voice or self.voices()[0]
-        self.ensure_setup()
-        if voice.voice_id not in self._offered:
-            raise InvalidInput(f"voice {voice.voice_id!r} is not offered by flite (voices: {', '.join(self._offered)})")
-
-        def run():
-            command = [self.binary, "-voice", _FLITE_VOICES[voice.voice_id][0],
-                       "--setf", f"duration_stretch={1 / engine_pace(voice):.4f}", "-t", text, "-o", "/dev/stdout"]
-            return _wav_of(command, "flite", text, voice)
-
-        (samples, rate), provenance = self.timed("synthesize", run, prompt=text, parameters=_voice_parameters(voice))
-        return AudioResult(samples=samples, sample_rate=rate, provenance=provenance)
+    def _command(self, voice: VoiceSpec, text: str) -> tuple[list[str], str | None]:
+        return [self.binary, "-voice", _FLITE_VOICES[voice.voice_id][0],
+                "--setf", f"duration_stretch={1 / engine_pace(voice):.4f}", "-t", text, "-o", "/dev/stdout"], None
 
 
-# =============================================================================================
-# espeak: espeak-ng's Mandarin, for stories in Chinese
-# =============================================================================================
-# Voice id -> (espeak-ng voice, register). The variants change the formants and pitch of one
-# synthesiser; they are as different from each other as espeak-ng's voices get (so each counts
-# as its own speaker). espeak-ng reads Hanzi through its cmn dictionary (characters to pinyin);
-# the plain `cmn` voice of espeak-ng 1.51 then reads that pinyin as English letters and digits,
-# so the voice is `cmn-latn-pinyin`, which reads it as Mandarin.
+# espeak: espeak-ng's Mandarin, for stories in Chinese. The variants change the formants and pitch
+# of one synthesiser; they are as different from each other as espeak-ng's voices get (so each
+# counts as its own speaker). espeak-ng reads Hanzi through its cmn dictionary (characters to
+# pinyin); the plain `cmn` voice of espeak-ng 1.51 then reads that pinyin as English letters and
+# digits, so the voice is `cmn-latn-pinyin`, which reads it as Mandarin.
 _PINYIN = "cmn-latn-pinyin"
 _ESPEAK_VOICES = {"espeak-cmn": (_PINYIN, 0), "espeak-cmn-f3": (_PINYIN + "+f3", 1), "espeak-cmn-m7": (_PINYIN + "+m7", -1),
                   "espeak-cmn-f5": (_PINYIN + "+f5", 1), "espeak-cmn-m1": (_PINYIN + "+m1", -1)}
 
 
-class EspeakNarrator(NarratorBackend):
+class EspeakNarrator(_WavProgramNarrator):
     """espeak-ng's Mandarin voices; its options are the fields of `Options` below."""
 
     name = "espeak"
-    kind = "classical"
+    PROGRAM = "espeak-ng"
+    VOICES = _ESPEAK_VOICES
+    LANGUAGES = ("zh",)
 
     class Options(BackendOptions):
         binary: str = Field("espeak-ng", min_length=1, description="the espeak-ng program: a name on PATH or a path")
 
-    def __init__(self, **options: Any):
-        super().__init__(**options)
-        self.binary = self.options.binary
-
     @property
     def model_id(self) -> str:
         return "espeak-ng (Debian): Mandarin cmn-latn-pinyin and its variants f3, m7, f5, m1"
-
-    @staticmethod
-    def available(binary: str = "espeak-ng") -> str | None:
-        return None if shutil.which(binary) else "espeak-ng is not installed (Debian package espeak-ng)"
 
     def setup(self) -> None:
         if shutil.which(self.binary) is None:
@@ -433,28 +452,13 @@ class EspeakNarrator(NarratorBackend):
         if _PINYIN not in listed.split():
             raise BackendUnavailable(f"{self.binary} has no Mandarin voice ({_PINYIN})",
                                      fix=APT_HINT.format(package="espeak-ng-data"))
+        self._offered = list(_ESPEAK_VOICES)  # the variants come with the voice
 
-    def voices(self) -> list[VoiceSpec]:
-        self.ensure_setup()
-        return [VoiceSpec(v, speaker=f"espeak:{name}", register=register, languages=("zh",))
-                for v, (name, register) in _ESPEAK_VOICES.items()]
-
-    def synthesize(self, text: str, voice: VoiceSpec | None = None) -> AudioResult:
-        _check_text(text)
-        voice = voice or self.voices()[0]
-        self.ensure_setup()
-        if voice.voice_id not in _ESPEAK_VOICES:
-            raise InvalidInput(f"voice {voice.voice_id!r} is not offered by espeak (voices: {', '.join(_ESPEAK_VOICES)})")
-
-        def run():
-            # -s: words per minute (espeak-ng's default pace is 175); the text on stdin, so a line
-            # that starts with "-" is never read as an option.
-            command = [self.binary, "-v", _ESPEAK_VOICES[voice.voice_id][0], "-s", str(round(175 * engine_pace(voice))),
-                       "--stdout"]
-            return _wav_of(command, "espeak-ng", text, voice, stdin=text)
-
-        (samples, rate), provenance = self.timed("synthesize", run, prompt=text, parameters=_voice_parameters(voice))
-        return AudioResult(samples=samples, sample_rate=rate, provenance=provenance)
+    def _command(self, voice: VoiceSpec, text: str) -> tuple[list[str], str | None]:
+        # -s: words per minute (espeak-ng's default pace is 175); the text on stdin, so a line
+        # that starts with "-" is never read as an option.
+        return [self.binary, "-v", _ESPEAK_VOICES[voice.voice_id][0], "-s", str(round(175 * engine_pace(voice))),
+                "--stdout"], text
 
 
 def _wav_of(command: list[str], engine: str, text: str, voice: VoiceSpec, stdin: str | None = None):

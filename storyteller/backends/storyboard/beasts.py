@@ -197,9 +197,7 @@ def draw_quadruped(pen: Pen, look: Look, spec: Beast, pose: Pose) -> tuple[float
                       (cx + L * 0.22, cy - D * 0.45), (cx + L * 0.3, cy - D * 0.2), (head_x - R * 0.3, head_y + R * 0.5)],
                      rgba(look.color(1, (250, 200, 230) if look.species == "unicorn" else shade(main, 0.55))))
         else:
-            for i in range(12):
-                a = 2 * np.pi * i / 12
-                pen.circle(head_x + np.cos(a) * R * 1.05, head_y + np.sin(a) * R * 1.05, R * 0.42, rgba(shade(main, 0.62)))
+            _mane_ring(pen, head_x, head_y, R, main)
     _ears(pen, spec.ears, head_x, head_y, R, main, second)
     if "antlers" in spec.marks:
         for side in (-1, 1):
@@ -216,12 +214,7 @@ def draw_quadruped(pen: Pen, look: Look, spec: Beast, pose: Pose) -> tuple[float
     pen.ellipse(head_x, head_y, head_rx, R * (0.95 if spec.snout != "long" else 1.05), rgba(main if "panda" not in spec.marks else main))
     if "horn" in spec.marks:
         pen.poly([(head_x - 2.5, head_y - R * 0.85), (head_x, head_y - R * 2.1), (head_x + 2.5, head_y - R * 0.85)], (250, 220, 120, 255))
-    if "mask" in spec.marks:
-        pen.ellipse(head_x, head_y - R * 0.05, R * 0.95, R * 0.32, rgba(shade(main, 0.35)), outline=False)
-    if "panda" in spec.marks:
-        for side in (-1, 1):
-            pen.ellipse(head_x + side * R * 0.42, head_y - R * 0.02, R * 0.28, R * 0.34, rgba(second), outline=False)
-    _snout(pen, spec, look, head_x, head_y, R, main, second)
+    _head_features(pen, spec, look, head_x, head_y, R, main, second)
     return paw
 
 
@@ -259,20 +252,13 @@ def _front_view(pen: Pen, look: Look, spec: Beast) -> tuple[float, float]:
                  radius=leg_w * 0.45)
     head_x, head_y = cx, cy - D * 0.55 - R * 0.55
     if "mane" in spec.marks and spec.snout != "long":
-        for i in range(12):
-            a = 2 * np.pi * i / 12
-            pen.circle(head_x + np.cos(a) * R * 1.05, head_y + np.sin(a) * R * 1.05, R * 0.42, rgba(shade(main, 0.62)))
+        _mane_ring(pen, head_x, head_y, R, main)
     _ears(pen, spec.ears, head_x, head_y, R, main, second)
     if "horns" in spec.marks or "horn" in spec.marks:
         pen.poly([(head_x - 2.5, head_y - R * 0.85), (head_x, head_y - R * 1.9), (head_x + 2.5, head_y - R * 0.85)],
                  (250, 226, 150, 255))
     pen.ellipse(head_x, head_y, R * 1.1, R * 0.98, rgba(main))
-    if "mask" in spec.marks:
-        pen.ellipse(head_x, head_y - R * 0.05, R * 0.95, R * 0.32, rgba(shade(main, 0.35)), outline=False)
-    if "panda" in spec.marks:
-        for side in (-1, 1):
-            pen.ellipse(head_x + side * R * 0.42, head_y - R * 0.02, R * 0.28, R * 0.34, rgba(second), outline=False)
-    _snout(pen, spec, look, head_x, head_y, R, main, second)
+    _head_features(pen, spec, look, head_x, head_y, R, main, second)
     return paw
 
 
@@ -324,6 +310,24 @@ def _ears(pen: Pen, style: str, hx, hy, R, main: RGB, second: RGB) -> None:
             pen.ellipse(ex - side * R * 0.15, hy - R * 1.5, R * 0.14, R * 0.7, rgba(second), outline=False)
         elif style == "floppy":
             pen.ellipse(ex + side * R * 0.48, hy + R * 0.05, R * 0.32, R * 0.68, rgba(shade(main, 0.72)))
+
+
+def _mane_ring(pen: Pen, hx, hy, R, main: RGB) -> None:
+    """A short-snouted beast's mane (a lion's): a ring of tufts round the head, drawn before it."""
+    for i in range(12):
+        a = 2 * np.pi * i / 12
+        pen.circle(hx + np.cos(a) * R * 1.05, hy + np.sin(a) * R * 1.05, R * 0.42, rgba(shade(main, 0.62)))
+
+
+def _head_features(pen: Pen, spec: Beast, look: Look, hx, hy, R, main: RGB, second: RGB) -> None:
+    """Everything drawn on the head, the same in profile and head-on: the marks that lie under
+    the eyes (a raccoon's mask, a panda's eye patches), then the snout with the eyes."""
+    if "mask" in spec.marks:
+        pen.ellipse(hx, hy - R * 0.05, R * 0.95, R * 0.32, rgba(shade(main, 0.35)), outline=False)
+    if "panda" in spec.marks:
+        for side in (-1, 1):
+            pen.ellipse(hx + side * R * 0.42, hy - R * 0.02, R * 0.28, R * 0.34, rgba(second), outline=False)
+    _snout(pen, spec, look, hx, hy, R, main, second)
 
 
 def _snout(pen: Pen, spec: Beast, look: Look, hx, hy, R, main: RGB, second: RGB) -> None:

@@ -156,18 +156,16 @@ def style_oil(image: Image.Image, rng: np.random.Generator) -> Image.Image:
     return _to_image(arr * varnish)
 
 
+# The treatments drawn with seeded noise (each from its own generator, seeded by treatment and
+# request); pixel art uses none, and flat is the picture as drawn.
+_NOISY_STYLES = {"watercolor": style_watercolor, "pencil": style_pencil, "crayon": style_crayon, "ink": style_ink,
+                 "oil": style_oil}
+
+
 def apply_style(image: Image.Image, treatment: str, palette: list[RGB], seed: int) -> Image.Image:
-    rng = np.random.default_rng(stable_int("style", treatment, seed))
-    if treatment == "watercolor":
-        return style_watercolor(image, rng)
-    if treatment == "pencil":
-        return style_pencil(image, rng)
-    if treatment == "crayon":
-        return style_crayon(image, rng)
     if treatment == "pixel":
         return style_pixel(image, palette)
-    if treatment == "ink":
-        return style_ink(image, rng)
-    if treatment == "oil":
-        return style_oil(image, rng)
-    return image
+    style = _NOISY_STYLES.get(treatment)
+    if style is None:
+        return image
+    return style(image, np.random.default_rng(stable_int("style", treatment, seed)))
