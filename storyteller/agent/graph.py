@@ -149,14 +149,16 @@ class StoryRun:
              if action == "plan" else TurnCommitted(turn=turn.number, action=action, pages=turn.pages))
         return turn
 
-    def open_memory(self) -> None:
+    def open_memory(self, *, start_lorebook: bool = True) -> None:
+        """The story's memory; for a story whose memory has no sheets yet (a new one), its lorebook
+        is started from the plan (sheets, portraits, style) unless `start_lorebook` is False."""
         from storyteller.images import load_image
         from storyteller.memory import Memory
 
         story = self.opened.story
         self.memory = Memory.open(self.opened.root, self.toolbox.backend("text_embedder"),
                                   self.toolbox.backend("image_embedder"), story=story)
-        if not self.memory.sheets:  # a new story: its lorebook starts with the plan
+        if start_lorebook and not self.memory.sheets:  # a new story: its lorebook starts with the plan
             for character in story.characters:
                 self.memory.add_character(character)
                 if character.reference_assets:  # a photo scene's characters come with their crop of the photo

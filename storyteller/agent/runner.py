@@ -193,7 +193,7 @@ def _edit(run: StoryRun, request: EditStory) -> None:
         if not path.is_file() or hashlib.sha256(path.read_bytes()).hexdigest() != asset.sha256:
             raise InvalidInput(f"the story names {asset.path}, which is missing or does not match its sha256")
     opened.story = edited  # saved by the commit, with the memory that follows it
-    run.open_memory()
+    run.open_memory(start_lorebook=False)  # an edit updates what it changed; it draws nothing
     before = {p.number: p for p in current.pages}
     changed = sorted(p.number for p in edited.pages if before.get(p.number) != p)
     for number in changed:
