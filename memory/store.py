@@ -374,6 +374,11 @@ class Memory:
     # =========================================================================================
     # undo / branch
     # =========================================================================================
+    def forget(self, ids: Iterable[int]) -> int:
+        """Drop records by id (those it no longer has are skipped); how many went."""
+        with self._lock:
+            return self._remove([i for i in ids if i in self.records])
+
     def _remove(self, ids: Iterable[int]) -> int:
         ids = list(ids)
         if not ids:

@@ -31,8 +31,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from storyteller.cancel import CancelToken, SupportsIsSet
 from storyteller.config import Settings, load_settings
 from storyteller.events import BaseEvent
-from storyteller.requests import (Ask, ContinueStory, EditStory, NewStory, PhotoScene, Reillustrate, Renarrate, Request,
-                                  Resume, SetVoice, Talk)
+from storyteller.requests import (Ask, Chat, ContinueStory, EditStory, FindPictures, NewStory, PhotoScene, Reillustrate,
+                                  Remember, Renarrate, Request, Resume, SetVoice, Talk)
 from storyteller.session import StoryFolder, load_story
 from storyteller.story import Story, Voice
 
@@ -41,6 +41,8 @@ if TYPE_CHECKING:
     from storyteller.batch import BatchReport
     from storyteller.export import Format
     from storyteller.backends.base import TextResult, Transcript
+    from storyteller.agent.chat import ChatReply
+    from storyteller.agent.search import PictureHit
     from storyteller.history import BranchInfo, Undone
     from storyteller.langchain import StoryRunnable
     from storyteller.memory import EvalReport
@@ -185,6 +187,28 @@ class Storyteller:
     # =========================================================================================
     # pages
     # =========================================================================================
+    def chat(self, folder: str | Path, message: str, *, image: str | Path | None = None, max_steps: int = 4,
+             on_event: EventCallback | None = None, cancel: SupportsIsSet | None = None) -> ChatReply:
+        """Say something about a story in your own words; the agent answers it or calls the
+        operations that do it (each one a turn `undo` takes back). Returns the reply (`.text`),
+        the steps (`.steps`: tool, arguments, result) and the story as it is now (`.story`)."""
+        from storyteller.agent.chat import chat
+
+        return chat(self, Chat(folder=folder, message=message, image=image, max_steps=max_steps),
+                    on_event=on_event, cancel=cancel)
+
+    def search(self, folder: str | Path, query: str | None = None, *, image: str | Path | None = None,
+               k: int = 3) -> list[PictureHit]:
+        """The pages whose pictures best match `query` (or the picture `image`), best first; each
+        hit says how it was found (storyteller.agent.search)."""
+        from storyteller.agent.search import find_pictures
+
+        return find_pictures(self.toolbox, FindPictures(folder=folder, query=query, image=image, k=k))
+
+    def remember(self, folder: str | Path, fact: str, *, on_event: EventCallback | None = None) -> Story:
+        """Keep a fact of the story for the pages to come (a "fact" turn; undo forgets it)."""
+        return self.run(Remember(folder=folder, fact=fact), on_event=on_event)
+
     def ask(self, folder: str | Path, page: int, question: str) -> TextResult:
         """Answer a question about a page's illustration with the VQA backend (answer + provenance)."""
         from storyteller.agent.runner import ask
@@ -333,6 +357,10 @@ class Storyteller:
     async def arenarrate(self, folder: str | Path, page: int, *, cancel: SupportsIsSet | None = None,
                          **kwargs: Any) -> Story:
         return await self._athread(self.renarrate, folder, page, cancel=cancel, **kwargs)
+
+    async def achat(self, folder: str | Path, message: str, *, cancel: SupportsIsSet | None = None,
+                    **kwargs: Any) -> ChatReply:
+        return await self._athread(self.chat, folder, message, cancel=cancel, **kwargs)
 
     async def aask(self, folder: str | Path, page: int, question: str) -> TextResult:
         return await asyncio.to_thread(self.ask, folder, page, question)

@@ -130,6 +130,27 @@ class StoryDone(_Event):
     title: str = ""
 
 
+class AgentStep(_Event):
+    """One step of the agent (storyteller.agent.chat): a tool it called and what came back, or a
+    call it made that was refused (`error`: the reason, given back to the model)."""
+
+    type: Literal["agent_step"] = "agent_step"
+    step: int
+    tool: str
+    arguments: dict = Field(default_factory=dict)
+    result: str | None = None
+    error: str | None = None
+    repairs: list[str] = Field(default_factory=list, description="Deterministic fixes made to the call, recorded.")
+
+
+class AgentReply(_Event):
+    """What the agent says back to the reader (the last event of a chat, before StoryDone)."""
+
+    type: Literal["agent_reply"] = "agent_reply"
+    text: str
+    tools: list[str] = Field(default_factory=list, description="The tools it called, in order.")
+
+
 class Error(_Event):
     """The work stopped with an exception (which is raised right after this event)."""
 
@@ -149,7 +170,7 @@ class Error(_Event):
 
 Event = Annotated[
     Union[ModelCall, Preparing, PlanReady, PlanProgress, PlanRetry, PageTextDelta, PageWritten, ImageReady, ConsistencyScored, ConsistencyRetry,
-          AudioReady, TurnCommitted, StoryDone, Error],
+          AudioReady, TurnCommitted, AgentStep, AgentReply, StoryDone, Error],
     Field(discriminator="type"),
 ]
 

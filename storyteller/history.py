@@ -86,6 +86,8 @@ def undo_last_turn(opened: StoryFolder, open_memory: MemoryOpener) -> Undone:
         return _undo_replacement(opened, open_memory, last)
     if last.action == "voice" and last.previous is not None:
         return _undo_voice(opened, open_memory, last)
+    if last.action == "fact" and last.previous is not None:
+        return _undo_fact(opened, open_memory, last)
     raise InvalidInput(f"turn {last.number} ({last.action}: {last.summary}) cannot be undone",
                        fix="an edit keeps no copy of what it changed; load the story, edit it back and save it")
 
@@ -128,6 +130,16 @@ def _undo_voice(opened: StoryFolder, open_memory: MemoryOpener, turn: Turn) -> U
     deleted = _commit_undo(opened, open_memory, after, [])
     who = "the narrator" if slug is None else after.character(slug).name
     return Undone(turn=turn, story=after, summary=f"{who}: voice back to {old.voice_id if old else 'none'}", deleted=deleted)
+
+
+def _undo_fact(opened: StoryFolder, open_memory: MemoryOpener, turn: Turn) -> Undone:
+    """Forget a remembered fact (a "fact" turn)."""
+    after = opened.story.model_copy(deep=True)
+    after.history.pop()
+    record = turn.previous.get("record")
+    deleted = _commit_undo(opened, open_memory, after, [],
+                           lambda memory: memory.forget([record]) if isinstance(record, int) else None)
+    return Undone(turn=turn, story=after, summary=f"forgot: {turn.previous.get('fact', '')}", deleted=deleted)
 
 
 def _undo_replacement(opened: StoryFolder, open_memory: MemoryOpener, turn: Turn) -> Undone:

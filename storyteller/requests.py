@@ -249,3 +249,36 @@ class Ask(_OnFolder):
     page: PageNumber
     question: Question
 
+
+
+class Remember(_OnFolder):
+    """A fact of the story to keep (a "fact" turn): the writer's context holds it from then on."""
+
+    what: ClassVar[str] = "remember"
+    fact: text("fact", 500)
+
+
+class FindPictures(_OnFolder):
+    """The pages whose pictures best match words, or another picture (read only: no turn)."""
+
+    what: ClassVar[str] = "picture search"
+    query: text("query", 500) | None = None
+    image: Photo = None
+    k: between("k", 1, 50) = 3
+
+    @model_validator(mode="after")
+    def _one_of(self) -> FindPictures:
+        if (self.query is None) == (self.image is None):
+            raise InvalidInput("a picture search takes words or a picture, one of the two",
+                               fix='e.g. storyteller search fox "the sea", or --image photo.png')
+        return self
+
+
+class Chat(_OnFolder):
+    """What the reader says about a story, in their own words: the agent (storyteller.agent.chat)
+    answers, or calls the operations that do what was asked (each a turn the reader can undo)."""
+
+    what: ClassVar[str] = "chat"
+    message: text("message", MAX_DIRECTION_CHARS)
+    image: Photo = None  # a photo the reader brings with the message (a direction's picture)
+    max_steps: between("max_steps", 1, 8) = 4

@@ -15,12 +15,18 @@ import re
 import secrets
 import stat
 import threading
+from contextvars import ContextVar
 from pathlib import Path
 
 from pydantic import ValidationError
 
 from storyteller.errors import StoryFolderError, StoryFolderWriteError, StoryLocked
 from storyteller.story import Asset, AssetKind, Provenance, Story, Turn, slugify
+
+# The agent's step that is at work (storyteller.agent.chat sets it around a tool's operation):
+# every turn committed meanwhile records it, so a story's history says which request of the
+# reader's, which tool and which arguments made each change.
+agent_step: ContextVar[dict | None] = ContextVar("storyteller_agent_step", default=None)
 
 STORY_FILE = "story.json"
 LOCK_FILE = ".storyteller.lock"
@@ -328,7 +334,7 @@ class StoryFolder:
     def commit(self, action: str, summary: str, pages: list[int] | None = None, previous: dict | None = None) -> Turn:
         """Record a completed turn in the history and save the story: the unit of durability."""
         turn = Turn(number=len(self.story.history) + 1, action=action, summary=summary, pages=pages or [],
-                    previous=previous)
+                    previous=previous, agent=agent_step.get())
         self.story.history.append(turn)
         self.save()
         return turn

@@ -314,6 +314,8 @@ class Turn(StoryModel):
     summary: str
     pages: list[int] = Field(default_factory=list)
     previous: dict[str, Any] | None = Field(default=None, description="What the turn replaced, for undo (voice turns).")
+    agent: dict[str, Any] | None = Field(default=None, description=(
+        "The agent's step that made the turn: the reader's message, the tool, its arguments, the model call."))
     at: datetime = Field(default_factory=utc_now)
 
 

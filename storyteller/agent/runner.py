@@ -22,8 +22,8 @@ from storyteller.agent.toolbox import Toolbox
 from storyteller.cancel import SupportsIsSet, as_token
 from storyteller.errors import InvalidInput, StoryFolderError
 from storyteller.events import BaseEvent, Error, StoryDone, emit, listening
-from storyteller.requests import (Ask, ContinueStory, EditStory, NewStory, PhotoScene, Reillustrate, Renarrate, Request,
-                                  Resume, SetVoice, Talk)
+from storyteller.requests import (Ask, ContinueStory, EditStory, NewStory, PhotoScene, Reillustrate, Remember,
+                                  Renarrate, Request, Resume, SetVoice, Talk)
 from storyteller.session import STORY_FILE, asset_file, load_story
 from storyteller.story import Story, Voice
 
@@ -205,3 +205,12 @@ def _edit(run: StoryRun, request: EditStory) -> None:
     if edited.style != current.style:
         run.memory.add_style(edited.style)
     run.commit("edit", request.summary, pages=changed)
+
+
+@handles(Remember)
+def _remember(run: StoryRun, request: Remember) -> None:
+    run.open_memory(start_lorebook=False)
+    record = run.memory.add_fact(request.fact, page=len(run.opened.story.pages))
+    # The fact lives in the memory (the writer's context reads it); the turn keeps its text and
+    # record, so undo forgets it and a rebuilt memory could learn it again.
+    run.commit("fact", f"remembered: {request.fact}", previous={"fact": request.fact, "record": record})

@@ -214,11 +214,145 @@ class Usage:
 
 
 @dataclass
+class ToolCall:
+    """A tool the model asked for: its name and arguments (validated by the caller, which knows the
+    tool's schema). `id` pairs the call with its result where the server gives one."""
+
+    name: str
+    arguments: dict[str, Any]
+    id: str = ""
+
+
+@dataclass
 class Completion:
     text: str
     output_tokens: int
     provenance: Provenance
     usage: Usage | None = None
+    # What the model called instead of (or besides) writing text, when it was offered tools.
+    tool_calls: list[ToolCall] = field(default_factory=list)
+
+
+# A tool offered to an LLM, in the OpenAI form every backend takes:
+# {"type": "function", "function": {"name": ..., "description": ..., "parameters": JSON schema}}.
+ToolSpec = dict[str, Any]
+
+
+def tool_names(tools: list[ToolSpec]) -> list[str]:
+    return [t["function"]["name"] for t in tools]
+
+
+def parse_tool_call(text: str, tools: list[ToolSpec]) -> ToolCall | None:
+    """A tool call a model wrote as text: `{"name": ..., "arguments": {...}}` (Hermes, Qwen, SmolLM
+    templates, optionally inside <tool_call> tags or a ``` fence) or `{"tool": ..., "arguments": ...}`
+    (the llama.cpp backend's grammar). None when the text is not a call of one of `tools`."""
+    import json
+    import re
+
+    match = re.search(r"<tool_call>(.*?)(?:</tool_call>|$)", text, re.S)
+    body = match.group(1) if match else text
+    fenced = re.search(r"```(?:json)?\s*(.*?)```", body, re.S)
+    if fenced:
+        body = fenced.group(1)
+    start, end = body.find("{"), body.rfind("}")
+    if start == -1 or end < start:
+        return None
+    try:
+        value = json.loads(body[start:end + 1])
+    except ValueError:
+        return None
+    if not isinstance(value, dict):
+        return None
+    name = value.get("name", value.get("tool"))
+    arguments = value.get("arguments", value.get("parameters", {}))
+    if isinstance(arguments, str):  # some templates write the arguments as a JSON string
+        try:
+            arguments = json.loads(arguments)
+        except ValueError:
+            return None
+    if name not in tool_names(tools) or not isinstance(arguments, dict):
+        return None
+    return ToolCall(name=name, arguments=arguments)
+
+
+def tool_schema(tools: list[ToolSpec], tool_choice: str = "auto") -> dict[str, Any]:
+    """One JSON schema for "call one of these tools, or reply": the union of `{"tool": NAME,
+    "arguments": <its parameters>}` objects, plus `{"reply": text}` when `tool_choice` is "auto".
+    Under a grammar a model can then only name a tool that exists, with arguments of the right
+    shape (what a tool's own checks refuse is still re-asked by the caller)."""
+    chosen = [t for t in tools if tool_choice in ("auto", "required") or t["function"]["name"] == tool_choice]
+    if not chosen:
+        raise ValueError(f"tool_choice {tool_choice!r} names none of the tools ({', '.join(tool_names(tools))})")
+    alternatives: list[dict[str, Any]] = [
+        {"type": "object", "additionalProperties": False, "required": ["tool", "arguments"],
+         "properties": {"tool": {"const": t["function"]["name"]},
+                        "arguments": t["function"].get("parameters") or {"type": "object", "properties": {}}}}
+        for t in chosen]
+    if tool_choice == "auto":
+        alternatives.append({"type": "object", "additionalProperties": False, "required": ["reply"],
+                             "properties": {"reply": {"type": "string"}}})
+    return alternatives[0] if len(alternatives) == 1 else {"anyOf": alternatives}
+
+
+def tool_prompt(tools: list[ToolSpec], tool_choice: str = "auto") -> str:
+    """The tools described for a model that reads them from its prompt (no tool-aware template)."""
+    import json
+
+    lines = ["You can call these tools. Answer with one JSON object: "
+             '{"tool": NAME, "arguments": {...}} to call one'
+             + (', or {"reply": TEXT} to answer in words.' if tool_choice == "auto" else ".")]
+    for t in tools:
+        f = t["function"]
+        params = (f.get("parameters") or {}).get("properties", {})
+        described = ", ".join(f"{k}: {v.get('description') or v.get('type', 'value')}" for k, v in params.items())
+        lines.append(f"- {f['name']}({described}): {f.get('description', '')}")
+    if tool_choice not in ("auto", "required"):
+        lines.append(f"Call {tool_choice}.")
+    return "\n".join(lines)
+
+
+def with_tool_prompt(messages: list[dict[str, str]], tools: list[ToolSpec], tool_choice: str) -> list[dict[str, str]]:
+    """`messages` with the tools described at the end of the system message (one is added if none)."""
+    described = tool_prompt(tools, tool_choice)
+    if messages and messages[0]["role"] == "system":
+        return [{"role": "system", "content": messages[0]["content"] + "\n\n" + described}, *messages[1:]]
+    return [{"role": "system", "content": described}, *messages]
+
+
+def read_tool_answer(text: str, tools: list[ToolSpec]) -> tuple[str, list[ToolCall]]:
+    """(reply, calls) from a model's answer to a tool prompt: a call of one of `tools`, else the
+    `reply` of a {"reply": ...} object, else the text itself."""
+    import json
+
+    call = parse_tool_call(text, tools)
+    if call is not None:
+        return "", [call]
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return text.strip(), []
+    if isinstance(value, dict) and isinstance(value.get("reply"), str):
+        return value["reply"].strip(), []
+    return text.strip(), []
+
+
+def text_messages(messages: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """A conversation with tool calls and tool results, as plain user/assistant text, for a model
+    whose chat template has no tool roles: a call becomes the JSON the model wrote, a result a
+    user message that says which tool it came from."""
+    import json
+
+    plain: list[dict[str, str]] = []
+    for m in messages:
+        if m.get("role") == "tool":
+            plain.append({"role": "user", "content": f"Result of the tool {m.get('name', '')}:\n{m['content']}"})
+        elif m.get("tool_calls"):
+            calls = [{"tool": c["function"]["name"], "arguments": json.loads(c["function"]["arguments"])}
+                     for c in m["tool_calls"]]
+            plain.append({"role": "assistant", "content": json.dumps(calls[0] if len(calls) == 1 else calls)})
+        else:
+            plain.append({"role": m["role"], "content": m.get("content") or ""})
+    return plain
 
 
 class LLMBackend(Backend):
@@ -233,18 +367,29 @@ class LLMBackend(Backend):
         """True when `json_schema` constrains decoding; otherwise it is only described in the prompt."""
         return False
 
+    # Whether `complete(tools=...)` can answer with tool calls (every built-in LLM backend can).
+    supports_tools: ClassVar[bool] = False
+
     @abc.abstractmethod
     def complete(
         self,
-        messages: list[dict[str, str]],
+        messages: list[dict[str, Any]],
         *,
         max_tokens: int = 512,
         temperature: float = 0.7,
         seed: int | None = None,
         json_schema: dict | None = None,
         on_text: Callable[[str], None] | None = None,
+        tools: list[ToolSpec] | None = None,
+        tool_choice: str = "auto",
     ) -> Completion:
-        """Chat completion. `on_text` receives text deltas as they are generated."""
+        """Chat completion. `on_text` receives text deltas as they are generated.
+
+        With `tools` (ToolSpec, the OpenAI form) the model either writes a reply (`.text`) or calls
+        tools (`.tool_calls`, arguments as the model gave them: the caller validates them against
+        the tool's schema). `tool_choice`: "auto" (reply or call), "required" (a call), or a
+        tool's name (a call of that tool). `messages` may hold the assistant's earlier calls
+        (`tool_calls`) and their results (role "tool")."""
 
 
 @dataclass

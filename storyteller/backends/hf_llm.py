@@ -16,7 +16,8 @@ from typing import Any
 from pydantic import Field
 
 from storyteller.backends import hf_common
-from storyteller.backends.base import BackendOptions, Completion, LLMBackend, Usage
+from storyteller.backends.base import (BackendOptions, Completion, LLMBackend, Usage, read_tool_answer, text_messages,
+                                       with_tool_prompt)
 from storyteller.errors import BackendCallError
 
 EXAMPLE_HUB_ID = "Qwen/Qwen2.5-1.5B-Instruct"
@@ -43,6 +44,7 @@ class TransformersLLM(LLMBackend):
     """Any chat causal LM through transformers; its options are the fields of `Options` below."""
 
     name = "transformers"
+    supports_tools = True
 
     class Options(BackendOptions):
         model: str = Field(EXAMPLE_HUB_ID, min_length=1, description="hub id or directory of a chat causal LM")
@@ -94,9 +96,19 @@ class TransformersLLM(LLMBackend):
                                 or getattr(config, "n_positions", None) or 4096)
 
     # -- prompt ------------------------------------------------------------------------------
-    def _prompt_ids(self, messages: list[dict[str, str]]):
+    def _prompt_ids(self, messages: list[dict[str, Any]], tools=None, tool_choice="auto"):
         tok = self._tokenizer
-        if getattr(tok, "chat_template", None):
+        template = getattr(tok, "chat_template", None) or ""
+        if tools and "tools" in template:
+            # The model's own tool format (Qwen2.5, Llama 3.1, Hermes templates); these templates
+            # take a call's arguments as an object, not as the JSON text the OpenAI form holds.
+            offered = [t for t in tools if tool_choice in ("auto", "required") or t["function"]["name"] == tool_choice]
+            text = tok.apply_chat_template(_with_object_arguments(messages), tools=offered, tokenize=False,
+                                           add_generation_prompt=True)
+            return tok(text, return_tensors="pt", add_special_tokens=False)
+        if tools:  # a template without tools: they are described in the prompt
+            messages = with_tool_prompt(text_messages(messages), tools, tool_choice)
+        if template:
             text = tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
         else:
             # A base model without a template: a plain transcript is the honest best effort.
@@ -105,7 +117,7 @@ class TransformersLLM(LLMBackend):
         return tok(text, return_tensors="pt", add_special_tokens=False)
 
     def complete(self, messages, *, max_tokens=512, temperature=0.7, seed=None, json_schema=None,
-                 on_text: Callable[[str], None] | None = None) -> Completion:
+                 on_text: Callable[[str], None] | None = None, tools=None, tool_choice="auto") -> Completion:
         if max_tokens < 1:
             raise ValueError(f"max_tokens must be at least 1, got {max_tokens}")
         if temperature < 0:
@@ -114,7 +126,7 @@ class TransformersLLM(LLMBackend):
         def run() -> tuple[str, int]:
             import torch
 
-            encoded = self._prompt_ids(messages).to(self.device)
+            encoded = self._prompt_ids(messages, tools, tool_choice).to(self.device)
             prompt_len = encoded["input_ids"].shape[1]
             room = self.context_length - prompt_len
             if room < 1:
@@ -151,9 +163,26 @@ class TransformersLLM(LLMBackend):
                                prompt_evaluated=prompt_len, first_token_s=first[0] if first else None)
 
         (text, usage), provenance = self.timed(
-            "complete", run, seed=seed, prompt=messages[-1]["content"],
+            "complete", run, seed=seed, prompt=messages[-1].get("content") or "",
             parameters={"max_tokens": max_tokens, "temperature": temperature,
-                        "json_schema": json_schema is not None, "json_constrained": False},
+                        "json_schema": json_schema is not None, "json_constrained": False,
+                        **({"tools": [t["function"]["name"] for t in tools], "tool_choice": tool_choice} if tools else {})},
             usage=lambda r: r[1],
         )
-        return Completion(text=text, output_tokens=usage.completion_tokens, provenance=provenance, usage=usage)
+        calls = []
+        if tools:  # unconstrained: the caller validates the call and re-asks when it is wrong
+            text, calls = read_tool_answer(text, tools)
+        return Completion(text=text, output_tokens=usage.completion_tokens, provenance=provenance, usage=usage,
+                          tool_calls=calls)
+
+
+def _with_object_arguments(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    import json
+
+    out = []
+    for m in messages:
+        if m.get("tool_calls"):
+            m = {**m, "tool_calls": [{**c, "function": {**c["function"], "arguments": json.loads(c["function"]["arguments"])}}
+                                     for c in m["tool_calls"]]}
+        out.append(m)
+    return out

@@ -20,7 +20,8 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from storyteller.backends.base import BackendOptions, Completion, LLMBackend, Usage
+from storyteller.backends.base import (BackendOptions, Completion, LLMBackend, Usage, read_tool_answer, text_messages,
+                                       tool_schema, with_tool_prompt)
 from storyteller.errors import BackendCallError, BackendUnavailable
 from storyteller.events import Preparing, emit
 from storyteller.paths import cache_dir
@@ -311,6 +312,7 @@ class LlamaCppLLM(LLMBackend):
     """GGUF chat models through llama.cpp; its options are the fields of `Options` below."""
 
     name = "llamacpp"
+    supports_tools = True
 
     class Options(BackendOptions):
         model: str = Field(DEFAULT_EMBEDDED, description=f"an embedded model: {', '.join(EMBEDDED_MODELS)}")
@@ -392,7 +394,13 @@ class LlamaCppLLM(LLMBackend):
             raise BackendUnavailable(f"llama.cpp could not load {path}: {exc}", fix="check the file is a complete GGUF model") from exc
 
     def complete(self, messages, *, max_tokens=512, temperature=0.7, seed=None, json_schema=None,
-                 on_text: Callable[[str], None] | None = None) -> Completion:
+                 on_text: Callable[[str], None] | None = None, tools=None, tool_choice="auto") -> Completion:
+        if tools:
+            # Tools as a grammar: the answer is JSON that names one of them with arguments of its
+            # schema's shape, or (tool_choice "auto") a reply; the tools are described in the
+            # system message, since the embedded models' templates know no tool roles.
+            messages = with_tool_prompt(text_messages(messages), tools, tool_choice)
+            json_schema = tool_schema(tools, tool_choice)
         kwargs = dict(messages=messages, max_tokens=max_tokens, temperature=temperature, stream=True)
         if seed is not None:
             kwargs["seed"] = seed
@@ -431,7 +439,12 @@ class LlamaCppLLM(LLMBackend):
 
         (text, usage), provenance = self.timed(
             "complete", run, seed=seed, prompt=messages[-1]["content"],
-            parameters={"max_tokens": max_tokens, "temperature": temperature, "json_schema": json_schema is not None},
+            parameters={"max_tokens": max_tokens, "temperature": temperature, "json_schema": json_schema is not None,
+                        **({"tools": [t["function"]["name"] for t in tools], "tool_choice": tool_choice} if tools else {})},
             usage=lambda r: r[1],
         )
-        return Completion(text=text, output_tokens=usage.completion_tokens, provenance=provenance, usage=usage)
+        calls = []
+        if tools:
+            text, calls = read_tool_answer(text, tools)
+        return Completion(text=text, output_tokens=usage.completion_tokens, provenance=provenance, usage=usage,
+                          tool_calls=calls)

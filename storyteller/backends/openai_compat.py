@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import os
 import re
 import threading
@@ -32,7 +33,8 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, Field, field_validator
 
 from storyteller.backends.base import (AudioResult, BackendOptions, CaptionerBackend, Completion, LLMBackend,
-                                       NarratorBackend, TextResult, Usage, VoiceSpec, VQABackend)
+                                       NarratorBackend, TextResult, ToolCall, Usage, VoiceSpec, VQABackend,
+                                       read_tool_answer, tool_names)
 from storyteller.backends.speakers import check_languages
 from storyteller.errors import BackendCallError, BackendUnavailable, InvalidInput
 from storyteller.install import install_hint
@@ -165,7 +167,10 @@ class _OpenAIClientMixin:
 
 
 class OpenAICompatLLM(_OpenAIClientMixin, LLMBackend):
-    """A chat model behind an OpenAI-compatible server; its options are the fields of `Options` below."""
+    """A chat model behind an OpenAI-compatible server; its options are the fields of `Options` below.
+    Tools go to the server as `tools`/`tool_choice` and come back as its `tool_calls`."""
+
+    supports_tools = True
 
     class Options(_ClientOptions):
         json_mode: JsonMode = Field("none", description=(
@@ -202,7 +207,7 @@ class OpenAICompatLLM(_OpenAIClientMixin, LLMBackend):
         return None  # cannot constrain: the caller described the schema in its prompt
 
     def complete(self, messages, *, max_tokens=512, temperature=0.7, seed=None, json_schema=None,
-                 on_text: Callable[[str], None] | None = None) -> Completion:
+                 on_text: Callable[[str], None] | None = None, tools=None, tool_choice="auto") -> Completion:
         # include_usage: the last chunk carries the server's token counts (vLLM, llama.cpp's server,
         # Ollama and OpenAI send it; a server that does not simply sends no usage chunk).
         kwargs: dict[str, Any] = dict(messages=messages, max_tokens=max_tokens, temperature=temperature, stream=True,
@@ -211,8 +216,15 @@ class OpenAICompatLLM(_OpenAIClientMixin, LLMBackend):
             kwargs["seed"] = seed
         if json_schema is not None and (fmt := self._response_format(json_schema)) is not None:
             kwargs["response_format"] = fmt
+        if tools:
+            kwargs["tools"] = tools
+            kwargs["tool_choice"] = tool_choice if tool_choice in ("auto", "required") else \
+                {"type": "function", "function": {"name": tool_choice}}
 
         cut_off: list[str] = []
+        # Streamed tool calls arrive in pieces, by index: the id and name once (llama.cpp's server
+        # repeats them in every piece), the arguments as fragments of one JSON text.
+        streamed: dict[int, dict[str, str]] = {}
 
         def run() -> tuple[str, Usage]:
             pieces: list[str] = []
@@ -227,6 +239,12 @@ class OpenAICompatLLM(_OpenAIClientMixin, LLMBackend):
                         reported = chunk.usage
                     if not chunk.choices:
                         continue
+                    for piece in (chunk.choices[0].delta.tool_calls if chunk.choices[0].delta else None) or ():
+                        call = streamed.setdefault(piece.index or 0, {"id": "", "name": "", "arguments": ""})
+                        call["id"] = call["id"] or (piece.id or "")
+                        if piece.function is not None:
+                            call["name"] = call["name"] or (piece.function.name or "")
+                            call["arguments"] += piece.function.arguments or ""
                     delta = chunk.choices[0].delta.content if chunk.choices[0].delta else None
                     if delta:
                         if first is None:
@@ -249,14 +267,35 @@ class OpenAICompatLLM(_OpenAIClientMixin, LLMBackend):
             return "".join(pieces), _usage(reported, len(pieces), first)
 
         (text, usage), provenance = self.timed(
-            "complete", run, seed=seed, prompt=messages[-1]["content"],
+            "complete", run, seed=seed, prompt=messages[-1].get("content") or "",
             parameters={"max_tokens": max_tokens, "temperature": temperature, "json_schema": json_schema is not None,
-                        "base_url": self.base_url},
+                        "base_url": self.base_url,
+                        **({"tools": tool_names(tools), "tool_choice": tool_choice} if tools else {})},
             usage=lambda r: r[1],
         )
         if cut_off:
             provenance.parameters["truncated"] = cut_off[0]
-        return Completion(text=text, output_tokens=usage.completion_tokens, provenance=provenance, usage=usage)
+        calls = [_native_call(c) for _, c in sorted(streamed.items())]
+        if tools and not calls:
+            # A server whose template has no tool format (or a model that ignores it) writes the
+            # call as JSON text: read it, and say so in the provenance.
+            text, calls = read_tool_answer(text, tools)
+            if calls:
+                provenance.parameters["tool_call_from_text"] = True
+        return Completion(text=text, output_tokens=usage.completion_tokens, provenance=provenance, usage=usage,
+                          tool_calls=calls)
+
+
+def _native_call(call: dict[str, str]) -> ToolCall:
+    """A streamed tool call; arguments that are not a JSON object are kept as text under "_raw",
+    so the caller's validation reports them (and re-asks) instead of a crash here."""
+    try:
+        arguments = json.loads(call["arguments"] or "{}")
+    except ValueError:
+        arguments = {"_raw": call["arguments"]}
+    if not isinstance(arguments, dict):
+        arguments = {"_raw": call["arguments"]}
+    return ToolCall(name=call["name"], arguments=arguments, id=call["id"])
 
 
 def _usage(reported, chunks: int, first_token_s: float | None) -> Usage:

@@ -273,6 +273,37 @@ def ask(
 
 
 @app.command()
+def chat(
+    folder: FolderArgument,
+    message: Annotated[str, typer.Argument(help='What you want, in your words, e.g. "what is the fox wearing on page 2?" '
+                                           'or "a cat comes out of the snow".')],
+    image: Annotated[Optional[Path], typer.Option("--image", "-i", help="A photo that goes with the message.")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Ask for anything about a story in your words: the agent answers, or does it (every change can be undone)."""
+    from storyteller.cli.progress import agent_line
+
+    console = _console()
+    reply = _storyteller(config).chat(folder, message, image=image, on_event=lambda e: agent_line(console, e))
+    typer.echo(reply.text)
+
+
+@app.command()
+def search(
+    folder: FolderArgument,
+    query: Annotated[Optional[str], typer.Argument(help='What the picture shows, e.g. "the sea at night".')] = None,
+    image: Annotated[Optional[Path], typer.Option("--image", "-i", help="Find the pages whose pictures look like this one.")] = None,
+    k: Annotated[int, typer.Option("--k", "-k", min=1, max=50, help="How many pages at most.")] = 3,
+    config: ConfigOption = None,
+) -> None:
+    """Find the pages whose pictures match words (or another picture)."""
+    hits = _storyteller(config).search(folder, query, image=image, k=k)
+    for hit in hits:
+        typer.echo(f"{hit.page}\t{hit.score:.3f}\t{folder / hit.image}\t{hit.text}")
+    _console().print(f"[dim]found by {hits[0].method}[/dim]" if hits else "no page's picture matches")
+
+
+@app.command()
 def reillustrate(
     folder: FolderArgument,
     page: PageArgument,

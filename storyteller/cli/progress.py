@@ -6,8 +6,8 @@ from __future__ import annotations
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from storyteller.events import (AudioReady, ImageReady, ModelCall, PageWritten, PlanProgress, PlanReady, PlanRetry,
-                                Preparing)
+from storyteller.events import (AgentStep, AudioReady, ImageReady, ModelCall, PageWritten, PlanProgress, PlanReady,
+                                PlanRetry, Preparing, TurnCommitted)
 
 
 def model_loaded(event: ModelCall) -> str:
@@ -18,6 +18,29 @@ def model_loaded(event: ModelCall) -> str:
 def plan_retried(event: PlanRetry) -> str:
     """The planner's answer was not a valid plan (attempt `event.attempt`): it is asked again."""
     return f"the plan was not valid; asking again (attempt {event.attempt + 1})"
+
+
+def agent_step(event: AgentStep) -> str:
+    """A step of the agent: `-> ask_picture(page=3, question=...)` and what came of it."""
+    arguments = ", ".join(f"{k}={v!r}" for k, v in event.arguments.items())
+    line = f"-> {event.tool}({arguments})"
+    if event.repairs:
+        line += f"  [repaired: {'; '.join(event.repairs)}]"
+    if event.error is not None:
+        line += f"  refused: {event.error}"
+    return line
+
+
+def agent_line(console: Console, event) -> None:
+    """What `storyteller chat` shows of the agent's work as it happens (on stderr)."""
+    if isinstance(event, AgentStep):
+        console.print(agent_step(event), style="dim" if event.error is None else "yellow", highlight=False, markup=False)
+    elif isinstance(event, ModelCall) and event.operation == "load":
+        console.print(model_loaded(event), style="dim", highlight=False)
+    elif isinstance(event, PageWritten):
+        console.print(f"page {event.page} written", style="dim", highlight=False)
+    elif isinstance(event, TurnCommitted):
+        console.print(f"turn {event.turn} committed ({event.action})", style="dim", highlight=False)
 
 
 class StoryProgress:
