@@ -86,6 +86,38 @@ def test_json_schema_constrains_the_output(llm):
     assert out.provenance.parameters["json_schema"] is True
 
 
+ASK_TOOLS = [
+    {"type": "function", "function": {"name": "ask_picture", "description": "Answer a question about a page's picture.",
+                                      "parameters": {"type": "object", "required": ["page", "question"],
+                                                     "properties": {"page": {"type": "integer"},
+                                                                    "question": {"type": "string"}}}}},
+    {"type": "function", "function": {"name": "undo", "description": "Take back the last change.",
+                                      "parameters": {"type": "object", "properties": {}}}},
+]
+ASK = [{"role": "user", "content": "What colour is the fox's scarf on page 3?"}]
+
+
+def test_a_named_tool_comes_back_as_the_servers_own_tool_call(llm):
+    """llama.cpp's server answers a named tool_choice with streamed `tool_calls` (its id and name
+    repeated in every piece, the arguments in fragments): read back as one call."""
+    out = llm.complete(ASK, tools=ASK_TOOLS, tool_choice="ask_picture", max_tokens=60, temperature=0, seed=1)
+    assert [c.name for c in out.tool_calls] == ["ask_picture"] and out.tool_calls[0].id
+    assert isinstance(out.tool_calls[0].arguments["page"], int)
+    assert "tool_call_from_text" not in out.provenance.parameters
+    assert out.provenance.parameters["tools"] == ["ask_picture", "undo"]
+
+
+def test_auto_tools_give_a_call_or_a_reply_never_a_crash(llm):
+    """With tool_choice "auto" this server's template writes the call as JSON text: it is read as a
+    call (and the provenance says so), or it is a reply."""
+    out = llm.complete(ASK, tools=ASK_TOOLS, max_tokens=80, temperature=0, seed=1)
+    if out.tool_calls:
+        assert out.tool_calls[0].name in ("ask_picture", "undo") and isinstance(out.tool_calls[0].arguments, dict)
+        assert out.provenance.parameters.get("tool_call_from_text") in (True, None)
+    else:
+        assert out.text
+
+
 def test_closed_port_says_which_url_and_how_to_start_a_server():
     url = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens there
     started = time.monotonic()

@@ -49,6 +49,25 @@ def test_embedded_llm_streams_and_obeys_a_json_schema(llm):
     assert completion.provenance.model.startswith("embedded:")
 
 
+def test_embedded_llm_calls_tools_under_a_grammar(llm):
+    """The embedded model, offered tools, names one of them with arguments of its schema's shape
+    (the grammar allows nothing else), and a named tool_choice is that tool."""
+    tools = [{"type": "function", "function": {
+        "name": "ask_picture", "description": "Answer a question about what a page's picture shows.",
+        "parameters": {"type": "object", "required": ["page", "question"],
+                       "properties": {"page": {"type": "integer", "enum": [1, 2, 3]},
+                                      "question": {"type": "string", "maxLength": 2000}}}}},
+        {"type": "function", "function": {"name": "undo", "description": "Take back the last change.",
+                                          "parameters": {"type": "object", "properties": {}}}}]
+    out = llm.complete([{"role": "user", "content": "What colour is the fox's scarf on page 3?"}], tools=tools,
+                       max_tokens=80, temperature=0, seed=1)
+    assert [c.name for c in out.tool_calls] == ["ask_picture"]
+    assert out.tool_calls[0].arguments["page"] == 3 and out.tool_calls[0].arguments["question"]
+    forced = llm.complete([{"role": "user", "content": "hello"}], tools=tools, tool_choice="undo", max_tokens=20,
+                          temperature=0)
+    assert [c.name for c in forced.tool_calls] == ["undo"] and forced.tool_calls[0].arguments == {}
+
+
 def test_embedded_llm_is_seed_reproducible():
     # Two fresh models: what a story run twice from the same seed does. (Within one process a
     # prompt that reuses a cached start of an earlier one is computed in other batches, and its

@@ -482,7 +482,11 @@ class Agent:
         cast = [f"{c.name} ({', '.join(x for x in (c.appearance.species, c.role) if x)})" for c in story.characters]
         system = prompts.render("agent_system", title=story.title, kind=story.kind, pages=len(story.pages),
                                 cast=cast, photo=self.ctx.image is not None)
-        return [{"role": "system", "content": system}, {"role": "user", "content": self.ctx.message}]
+        # What the orchestrator can read off the words itself goes with them, as a note: which
+        # page they name. A small model then weighs a tool that works on one page.
+        named = page_named(self.ctx.message, len(story.pages))
+        note = f"\n(The reader names page {named}.)" if named is not None else ""
+        return [{"role": "system", "content": system}, {"role": "user", "content": self.ctx.message + note}]
 
     def specs(self) -> list[dict[str, Any]]:
         return [t.spec(self.ctx) for t in self.tools.values()]
@@ -585,6 +589,16 @@ class Agent:
         builder.add_conditional_edges("model", self.after_model, ["tools", "model", END])
         builder.add_conditional_edges("tools", self.after_tool, ["model", END])
         return builder.compile()
+
+    def decide(self) -> Step:
+        """What the agent would do, without doing it: model calls (refused ones asked again, up to
+        `max_steps`) until a call passes its checks or the model replies. The last step says which."""
+        state: AgentState = {"messages": self.messages(), "steps": [], "model_calls": 0}
+        while True:
+            state = {**state, **self.model(state)}
+            if state.get("reply") is not None or state.get("call") is not None or \
+                    state["model_calls"] >= self.request.max_steps:
+                return state["steps"][-1]
 
     def run(self) -> ChatReply:
         state = self.graph().invoke({"messages": self.messages(), "steps": [], "model_calls": 0},

@@ -286,12 +286,22 @@ def tool_schema(tools: list[ToolSpec], tool_choice: str = "auto") -> dict[str, A
     alternatives: list[dict[str, Any]] = [
         {"type": "object", "additionalProperties": False, "required": ["tool", "arguments"],
          "properties": {"tool": {"const": t["function"]["name"]},
-                        "arguments": t["function"].get("parameters") or {"type": "object", "properties": {}}}}
+                        "arguments": _unbounded(t["function"].get("parameters") or {"type": "object", "properties": {}})}}
         for t in chosen]
     if tool_choice == "auto":
         alternatives.append({"type": "object", "additionalProperties": False, "required": ["reply"],
                              "properties": {"reply": {"type": "string"}}})
     return alternatives[0] if len(alternatives) == 1 else {"anyOf": alternatives}
+
+
+def _unbounded(schema: Any) -> Any:
+    """A schema without string length bounds: llama.cpp compiles `maxLength: 1000` into a rule
+    repeated a thousand times and refuses the grammar; the tool's own validation checks lengths."""
+    if isinstance(schema, dict):
+        return {k: _unbounded(v) for k, v in schema.items() if k not in ("maxLength", "minLength", "title")}
+    if isinstance(schema, list):
+        return [_unbounded(v) for v in schema]
+    return schema
 
 
 def tool_prompt(tools: list[ToolSpec], tool_choice: str = "auto") -> str:
