@@ -32,14 +32,20 @@ class PictureHit:
     text: str         # the page's first words, to recognise it by
 
 
+def _memory(toolbox: Toolbox, folder):
+    """The story at `folder` and its memory, opened to read (no lock: nothing is written)."""
+    from storyteller.memory import Memory
+
+    story = load_story(folder)
+    return story, Memory.open(folder, toolbox.backend("text_embedder"), toolbox.backend("image_embedder"), story=story)
+
+
 def find_pictures(toolbox: Toolbox, request: FindPictures) -> list[PictureHit]:
     """The `request.k` best pages for the request's words or picture, best first (read only)."""
     from storyteller.images import load_image
-    from storyteller.memory import Memory
 
-    story = load_story(request.folder)
-    image_embedder = toolbox.backend("image_embedder")
-    memory = Memory.open(request.folder, toolbox.backend("text_embedder"), image_embedder, story=story)
+    story, memory = _memory(toolbox, request.folder)
+    image_embedder = memory.image_embedder
     if request.image is not None:
         hits, method = memory.search_image(load_image(request.image), request.k * 2, types=["illustration"]), BY_IMAGE
     elif image_embedder.has_text_tower:
@@ -69,8 +75,4 @@ def describe_hits(hits: list[PictureHit]) -> str:
 
 def search_story(toolbox: Toolbox, folder, query: str, k: int = 4) -> list:
     """The memory's text records nearest `query`: pages' text and remembered facts (read only)."""
-    from storyteller.memory import Memory
-
-    story = load_story(folder)
-    memory = Memory.open(folder, toolbox.backend("text_embedder"), toolbox.backend("image_embedder"), story=story)
-    return memory.search(query, k, types=["page_summary", "fact", "place", "object"])
+    return _memory(toolbox, folder)[1].search(query, k, types=["page_summary", "fact", "place", "object"])

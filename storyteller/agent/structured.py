@@ -16,14 +16,11 @@ from typing import TypeVar
 from pydantic import BaseModel, ValidationError
 
 from storyteller import prompts
-from storyteller.backends.base import Completion, LLMBackend
+from storyteller.backends.base import Completion, LLMBackend, extract_json
 from storyteller.errors import StructuredOutputError
 from storyteller.events import PlanRetry, emit
 
 M = TypeVar("M", bound=BaseModel)
-
-_FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.S)
-
 
 # What a small model leaves of the JSON around a string inside it: `Hello!'}` (a Python dict's
 # quote and brace), `"]`. Braces never end a spoken line, so they and a quote before them go.
@@ -33,18 +30,6 @@ _RESIDUE = re.compile(r"""\s*'?\s*[{}\[\]][\s'"{}\[\],]*$""")
 def strip_json_residue(text: str) -> str:
     """`text` without JSON syntax left at its end."""
     return _RESIDUE.sub("", text).rstrip()
-
-
-def extract_json(text: str) -> str:
-    """The JSON object in a reply that may wrap it in prose or a ``` fence."""
-    fenced = _FENCE.search(text)
-    if fenced:
-        text = fenced.group(1)
-    start = text.find("{")
-    end = text.rfind("}")
-    if start == -1 or end < start:
-        raise ValueError("no JSON object in the reply")
-    return text[start : end + 1]
 
 
 def generate_structured(

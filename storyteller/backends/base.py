@@ -242,6 +242,25 @@ def tool_names(tools: list[ToolSpec]) -> list[str]:
     return [t["function"]["name"] for t in tools]
 
 
+def extract_json(text: str) -> str:
+    """The JSON object in a reply that may wrap it in prose or a ``` fence."""
+    import re
+
+    fenced = re.search(r"```(?:json)?\s*(.*?)```", text, re.S)
+    if fenced:
+        text = fenced.group(1)
+    start = text.find("{")
+    end = text.rfind("}")
+    if start == -1 or end < start:
+        raise ValueError("no JSON object in the reply")
+    return text[start : end + 1]
+
+
+def chosen_tools(tools: list[ToolSpec], tool_choice: str) -> list[ToolSpec]:
+    """The tools a model may call under `tool_choice` ("auto", "required": all; else the one named)."""
+    return [t for t in tools if tool_choice in ("auto", "required") or t["function"]["name"] == tool_choice]
+
+
 def parse_tool_call(text: str, tools: list[ToolSpec]) -> ToolCall | None:
     """A tool call a model wrote as text: `{"name": ..., "arguments": {...}}` (Hermes, Qwen, SmolLM
     templates, optionally inside <tool_call> tags or a ``` fence) or `{"tool": ..., "arguments": ...}`
@@ -250,15 +269,8 @@ def parse_tool_call(text: str, tools: list[ToolSpec]) -> ToolCall | None:
     import re
 
     match = re.search(r"<tool_call>(.*?)(?:</tool_call>|$)", text, re.S)
-    body = match.group(1) if match else text
-    fenced = re.search(r"```(?:json)?\s*(.*?)```", body, re.S)
-    if fenced:
-        body = fenced.group(1)
-    start, end = body.find("{"), body.rfind("}")
-    if start == -1 or end < start:
-        return None
     try:
-        value = json.loads(body[start:end + 1])
+        value = json.loads(extract_json(match.group(1) if match else text))
     except ValueError:
         return None
     if not isinstance(value, dict):
@@ -280,7 +292,7 @@ def tool_schema(tools: list[ToolSpec], tool_choice: str = "auto") -> dict[str, A
     "arguments": <its parameters>}` objects, plus `{"reply": text}` when `tool_choice` is "auto".
     Under a grammar a model can then only name a tool that exists, with arguments of the right
     shape (what a tool's own checks refuse is still re-asked by the caller)."""
-    chosen = [t for t in tools if tool_choice in ("auto", "required") or t["function"]["name"] == tool_choice]
+    chosen = chosen_tools(tools, tool_choice)
     if not chosen:
         raise ValueError(f"tool_choice {tool_choice!r} names none of the tools ({', '.join(tool_names(tools))})")
     alternatives: list[dict[str, Any]] = [
@@ -306,8 +318,6 @@ def _unbounded(schema: Any) -> Any:
 
 def tool_prompt(tools: list[ToolSpec], tool_choice: str = "auto") -> str:
     """The tools described for a model that reads them from its prompt (no tool-aware template)."""
-    import json
-
     lines = ["You can call these tools. Answer with one JSON object: "
              '{"tool": NAME, "arguments": {...}} to call one'
              + (', or {"reply": TEXT} to answer in words.' if tool_choice == "auto" else ".")]

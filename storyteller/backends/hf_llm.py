@@ -16,8 +16,8 @@ from typing import Any
 from pydantic import Field
 
 from storyteller.backends import hf_common
-from storyteller.backends.base import (BackendOptions, Completion, LLMBackend, Usage, read_tool_answer, text_messages,
-                                       with_tool_prompt)
+from storyteller.backends.base import (BackendOptions, Completion, LLMBackend, Usage, chosen_tools, read_tool_answer,
+                                       text_messages, tool_names, with_tool_prompt)
 from storyteller.errors import BackendCallError
 
 EXAMPLE_HUB_ID = "Qwen/Qwen2.5-1.5B-Instruct"
@@ -102,9 +102,8 @@ class TransformersLLM(LLMBackend):
         if tools and "tools" in template:
             # The model's own tool format (Qwen2.5, Llama 3.1, Hermes templates); these templates
             # take a call's arguments as an object, not as the JSON text the OpenAI form holds.
-            offered = [t for t in tools if tool_choice in ("auto", "required") or t["function"]["name"] == tool_choice]
-            text = tok.apply_chat_template(_with_object_arguments(messages), tools=offered, tokenize=False,
-                                           add_generation_prompt=True)
+            text = tok.apply_chat_template(_with_object_arguments(messages), tools=chosen_tools(tools, tool_choice),
+                                           tokenize=False, add_generation_prompt=True)
             return tok(text, return_tensors="pt", add_special_tokens=False)
         if tools:  # a template without tools: they are described in the prompt
             messages = with_tool_prompt(text_messages(messages), tools, tool_choice)
@@ -166,7 +165,7 @@ class TransformersLLM(LLMBackend):
             "complete", run, seed=seed, prompt=messages[-1].get("content") or "",
             parameters={"max_tokens": max_tokens, "temperature": temperature,
                         "json_schema": json_schema is not None, "json_constrained": False,
-                        **({"tools": [t["function"]["name"] for t in tools], "tool_choice": tool_choice} if tools else {})},
+                        **({"tools": tool_names(tools), "tool_choice": tool_choice} if tools else {})},
             usage=lambda r: r[1],
         )
         calls = []

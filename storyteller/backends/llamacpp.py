@@ -21,7 +21,7 @@ from typing import Any
 from pydantic import Field, field_validator
 
 from storyteller.backends.base import (BackendOptions, Completion, LLMBackend, Usage, read_tool_answer, text_messages,
-                                       tool_schema, with_tool_prompt)
+                                       tool_names, tool_schema, with_tool_prompt)
 from storyteller.errors import BackendCallError, BackendUnavailable
 from storyteller.events import Preparing, emit
 from storyteller.paths import cache_dir
@@ -440,7 +440,7 @@ class LlamaCppLLM(LLMBackend):
         (text, usage), provenance = self.timed(
             "complete", run, seed=seed, prompt=messages[-1]["content"],
             parameters={"max_tokens": max_tokens, "temperature": temperature, "json_schema": json_schema is not None,
-                        **({"tools": [t["function"]["name"] for t in tools], "tool_choice": tool_choice} if tools else {})},
+                        **({"tools": tool_names(tools), "tool_choice": tool_choice} if tools else {})},
             usage=lambda r: r[1],
         )
         calls = []
