@@ -374,6 +374,12 @@ class Memory:
     # =========================================================================================
     # undo / branch
     # =========================================================================================
+    def forget_images(self, slug: str) -> int:
+        """Drop a character's reference images (their look changed: the gate compares with the new ones)."""
+        with self._lock:
+            return self._remove([r.id for r in self.records.values()
+                                 if r.space == "visual" and r.type == "character" and r.key == slug])
+
     def forget(self, ids: Iterable[int]) -> int:
         """Drop records by id (those it no longer has are skipped); how many went."""
         with self._lock:

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from storyteller.cancel import CancelToken, SupportsIsSet
 from storyteller.config import Settings, load_settings
 from storyteller.events import BaseEvent
-from storyteller.requests import (Ask, Chat, ContinueStory, EditStory, FindPictures, NewStory, PhotoScene, Reillustrate,
+from storyteller.requests import (AddCharacter, Ask, ChangeCharacter, Chat, ContinueStory, EditStory, FindPictures, NewStory, PhotoScene, Reillustrate,
                                   Remember, Renarrate, Request, Resume, SetVoice, Talk)
 from storyteller.session import StoryFolder, load_story
 from storyteller.story import Story, Voice
@@ -208,6 +208,28 @@ class Storyteller:
     def remember(self, folder: str | Path, fact: str, *, on_event: EventCallback | None = None) -> Story:
         """Keep a fact of the story for the pages to come (a "fact" turn; undo forgets it)."""
         return self.run(Remember(folder=folder, fact=fact), on_event=on_event)
+
+    def add_character(self, folder: str | Path, name: str, kind: str, *, look: str | None = None,
+                      clothing: str | None = None, colors: list[str] | None = None, personality: str | None = None,
+                      role: str = "friend", on_event: EventCallback | None = None,
+                      cancel: SupportsIsSet | None = None) -> Story:
+        """Someone new in the cast, from the next page on: a sheet, a voice, memory entries and a
+        sheet picture (a "character" turn; undo takes them out). A direction that brings someone in
+        ("a cat comes out of the snow") adds them by itself."""
+        return self.run(AddCharacter(folder=folder, name=name, kind=kind, look=look, clothing=clothing,
+                                     colors=colors or [], personality=personality, role=role),
+                        on_event=on_event, cancel=cancel)
+
+    def change_character(self, folder: str | Path, character: str, *, look: str | None = None,
+                         clothing: str | None = None, colors: list[str] | None = None,
+                         personality: str | None = None, redraw: bool = False,
+                         on_event: EventCallback | None = None, cancel: SupportsIsSet | None = None) -> Story:
+        """Change a character's sheet (what is given; the rest stays): their sheet picture is drawn
+        again, the writer and the gate use the new sheet from now on, and with `redraw` the pages
+        they are on are drawn again (a "character" turn, then one per page; undo takes each back)."""
+        return self.run(ChangeCharacter(folder=folder, character=character, look=look, clothing=clothing,
+                                        colors=colors or [], personality=personality, redraw=redraw),
+                        on_event=on_event, cancel=cancel)
 
     def ask(self, folder: str | Path, page: int, question: str) -> TextResult:
         """Answer a question about a page's illustration with the VQA backend (answer + provenance)."""

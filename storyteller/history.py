@@ -4,10 +4,12 @@
 
 - a `page`, `continue` or `talk` turn: the page goes, with its beat in the outline (the story now ends at
   the page before, so the next direction writes the page that follows it), and the files it made
-  (picture, narration, the reader's photo) are deleted. The first page cannot be undone;
+  (picture, narration, the reader's photo) are deleted, and so is anyone who joined the cast on it. The first page cannot be undone;
 - a `reillustrate` or `renarrate` turn: the previous picture or narration comes back, with its own
   record (the new asset's provenance keeps the record it replaced, `replaced_asset`), and the
   new file is deleted;
+- a `character` turn: a character the reader added leaves the cast (with their sheet picture), or a
+  changed one gets their previous sheet and sheet picture back;
 - a `voice` turn: the character's (or narrator's) previous voice comes back;
 - `plan` and `edit` turns cannot be undone (nothing before a plan; an edit keeps no copy of what it
   changed: `Storyteller.save` is the place to edit back).
@@ -43,7 +45,7 @@ from typing import Any
 
 from storyteller.errors import InvalidInput, StoryFolderError
 from storyteller.session import LOCK_FILE, STORY_FILE, StoryFolder, atomic_write_bytes, load_story
-from storyteller.story import Asset, Story, Turn, Voice
+from storyteller.story import Asset, Character, Story, Turn, Voice
 
 BRANCHES_DIR = "branches"
 MANIFEST = "branches.json"
@@ -88,6 +90,8 @@ def undo_last_turn(opened: StoryFolder, open_memory: MemoryOpener) -> Undone:
         return _undo_voice(opened, open_memory, last)
     if last.action == "fact" and last.previous is not None:
         return _undo_fact(opened, open_memory, last)
+    if last.action == "character" and last.previous is not None:
+        return _undo_character(opened, open_memory, last)
     raise InvalidInput(f"turn {last.number} ({last.action}: {last.summary}) cannot be undone",
                        fix="an edit keeps no copy of what it changed; load the story, edit it back and save it")
 
@@ -106,11 +110,16 @@ def _undo_page(opened: StoryFolder, open_memory: MemoryOpener, turn: Turn) -> Un
     del after.outline[len(after.pages):]
     after.history.pop()
     files = [a.path for a in (page.illustration, page.narration) if a is not None]
+    # Characters who joined on this page leave with it, with their sheet pictures.
+    joined = [c for c in after.characters if c.joined == number]
+    after.characters = [c for c in after.characters if c.joined != number]
+    files += [a.path for c in joined for a in c.reference_assets]
     photo = (page.text_provenance.parameters.get("photo") if page.text_provenance else None)
     if isinstance(photo, str):
         files.append(photo)
     deleted = _commit_undo(opened, open_memory, after, files)
-    return Undone(turn=turn, story=after, summary=f"removed page {number}", deleted=deleted)
+    left = f" (and {', '.join(c.name for c in joined)}, who joined on it)" if joined else ""
+    return Undone(turn=turn, story=after, summary=f"removed page {number}{left}", deleted=deleted)
 
 
 def _undo_voice(opened: StoryFolder, open_memory: MemoryOpener, turn: Turn) -> Undone:
@@ -140,6 +149,41 @@ def _undo_fact(opened: StoryFolder, open_memory: MemoryOpener, turn: Turn) -> Un
     deleted = _commit_undo(opened, open_memory, after, [],
                            lambda memory: memory.forget([record]) if isinstance(record, int) else None)
     return Undone(turn=turn, story=after, summary=f"forgot: {turn.previous.get('fact', '')}", deleted=deleted)
+
+
+def _undo_character(opened: StoryFolder, open_memory: MemoryOpener, turn: Turn) -> Undone:
+    """Take a character the reader added out of the cast (the memory follows: Memory.sync)."""
+    after = opened.story.model_copy(deep=True)
+    if "sheet" in turn.previous:
+        return _undo_change(opened, open_memory, turn, after)
+    slug = turn.previous.get("added")
+    try:
+        gone = after.character(slug)
+    except KeyError:
+        raise StoryFolderError(f"turn {turn.number} added {slug!r}, which the story no longer has") from None
+    after.characters.remove(gone)
+    after.history.pop()
+    deleted = _commit_undo(opened, open_memory, after, [a.path for a in gone.reference_assets])
+    return Undone(turn=turn, story=after, summary=f"{gone.name} left the cast", deleted=deleted)
+
+
+def _undo_change(opened: StoryFolder, open_memory: MemoryOpener, turn: Turn, after: Story) -> Undone:
+    """Put a character's previous sheet back, with its sheet picture (pages redrawn with the new
+    look are their own "reillustrate" turns, undone before this one)."""
+    old = Character.model_validate(turn.previous["sheet"])
+    index = next((i for i, c in enumerate(after.characters) if c.slug == old.slug), None)
+    if index is None:
+        raise StoryFolderError(f"turn {turn.number} changed {old.slug!r}, which the story no longer has")
+    new = after.characters[index]
+    after.characters[index] = old
+    after.history.pop()
+
+    def remember(memory) -> None:
+        memory.forget_images(old.slug)
+        memory.add_character(old, page=old.joined)  # with the old sheet picture, read from the folder
+
+    deleted = _commit_undo(opened, open_memory, after, [a.path for a in new.reference_assets], remember)
+    return Undone(turn=turn, story=after, summary=f"{old.name}: the sheet is as it was", deleted=deleted)
 
 
 def _undo_replacement(opened: StoryFolder, open_memory: MemoryOpener, turn: Turn) -> Undone:

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import unicodedata
 from pathlib import Path
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from storyteller.backends.base import Transcript
 from storyteller.errors import InvalidInput
-from storyteller.story import Story, Voice
+from storyteller.story import CAST_ROLES, Story, Voice
 
 MAX_PREMISE_CHARS = 2000
 MAX_DIRECTION_CHARS = 1000
@@ -256,6 +256,33 @@ class Remember(_OnFolder):
 
     what: ClassVar[str] = "remember"
     fact: text("fact", 500)
+
+
+class AddCharacter(_OnFolder):
+    """Someone new in the cast (a "character" turn; undo takes them out): a sheet, a voice, memory
+    entries and a sheet picture, so the writer, the narrator and the consistency gate know them."""
+
+    what: ClassVar[str] = "add character"
+    name: text("name", 24)
+    kind: text("kind", 30)
+    look: text("look", 50) | None = None
+    clothing: text("clothing", 40) | None = None
+    colors: list[text("colour", 16)] = Field(default_factory=list, max_length=3)
+    personality: text("personality", 40) | None = None
+    role: Literal[CAST_ROLES] = "friend"  # type: ignore[valid-type]
+
+
+class ChangeCharacter(_OnFolder):
+    """A change to a character's sheet (a "character" turn; undo puts the old sheet back): the
+    sheet picture is drawn again, and with `redraw` the pages they are on (each its own turn)."""
+
+    what: ClassVar[str] = "change character"
+    character: text("character", 200)
+    look: text("look", 50) | None = None
+    clothing: text("clothing", 60) | None = None
+    colors: list[text("colour", 16)] = Field(default_factory=list, max_length=3)
+    personality: text("personality", 40) | None = None
+    redraw: bool = False
 
 
 class FindPictures(_OnFolder):

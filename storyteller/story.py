@@ -150,6 +150,7 @@ class Appearance(StoryModel):
 
 # What a character is for in the story; the planner picks from these under the grammar.
 ROLES = ("protagonist", "friend", "helper", "mentor", "family", "rival", "obstacle")
+CAST_ROLES = ROLES[1:]  # everyone but the protagonist
 
 
 class FaceReading(StoryModel):
@@ -172,6 +173,7 @@ class Character(StoryModel):
     personality: str = ""
     voice: Voice | None = Field(default=None, description="Kept for every page and session; None until assigned.")
     reference_assets: list[Asset] = Field(default_factory=list)
+    joined: int = Field(default=0, ge=0, description="The page the character joined the story on; 0: in the plan.")
     photo_region: Region | None = Field(default=None, description="Photo scenes: where the character is in the photo.")
     expression: FaceReading | None = Field(default=None, description="Photo scenes: how the character looks in the photo.")
 

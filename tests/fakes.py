@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image
 
 from storyteller.errors import BackendCallError
-from storyteller.backends.base import (AudioResult, Completion, IllustratorBackend, ImageResult, LLMBackend,
+from storyteller.backends.base import (AudioResult, Completion, IllustratorBackend, ImageResult, LLMBackend, ToolCall,
                                        NarratorBackend, TextEmbedderBackend, VoiceSpec)
 
 
@@ -118,19 +118,51 @@ def is_shot_request(json_schema: dict | None) -> bool:
     return bool(json_schema) and json_schema.get("title") == "ShotAnswer"
 
 
+def newcomer_json(messages) -> str:
+    """A newcomer's sheet (storyteller.agent.cast): the kind the prompt names, a name of its own."""
+    kind = re.search(r'"kind": "([^"]+)"', messages[-1]["content"]).group(1)
+    return json.dumps({"name": f"Newt the {kind}"[:24], "kind": kind, "look": "bright eyes", "clothing": "none",
+                       "colors": ["grey"], "personality": "curious", "role": "friend"})
+
+
+def rule_tool_call(messages, tools) -> ToolCall:
+    """The scripted agent's choice, by rule from the reader's words: a question is asked of the page
+    it names (else the last), "redraw" redraws, "remember" keeps a fact, anything else continues
+    the story (on a photo scene: is said to its characters)."""
+    said = messages[-1]["content"].split("\n(The reader")[0].strip()
+    offered = {t["function"]["name"]: t["function"]["parameters"]["properties"] for t in tools}
+    pages = offered.get("ask_picture", offered.get("redraw_page", {})).get("page", {}).get("enum") or [1]
+    named = re.search(r"page (\d+)", said)
+    page = int(named.group(1)) if named else pages[-1]
+    low = said.lower()
+    if low.startswith("redraw") and "redraw_page" in offered:
+        return ToolCall("redraw_page", {"page": page})
+    if low.startswith("remember") and "remember" in offered:
+        return ToolCall("remember", {"fact": said.partition(" ")[2] or said})
+    if said.endswith("?") and "ask_picture" in offered:
+        return ToolCall("ask_picture", {"page": page, "question": said})
+    if "continue_story" in offered:
+        return ToolCall("continue_story", {"direction": said})
+    return ToolCall("talk", {"said": said})
+
+
 class ScriptedLLM(LLMBackend):
     """Answers plan requests (json_schema given) from `plans`, in order, page requests with
-    numbered page texts, and shot requests with shot_json. Records every call (shots apart)."""
+    numbered page texts, shot requests with shot_json and newcomers' sheets with newcomer_json.
+    Records every call (shots and newcomers apart)."""
 
     name = "scripted"
 
-    def __init__(self, plans: tuple[str, ...] = (), page_delay: float = 0.0, constrained: bool = True):
+    def __init__(self, plans: tuple[str, ...] = (), page_delay: float = 0.0, constrained: bool = True,
+                 tools: bool = False):
         super().__init__()
+        self.supports_tools = tools  # with tools: the agent's calls are chosen by rule_tool_call
         self.plans = list(plans)
         self.page_delay = page_delay
         self.constrained = constrained
         self.calls: list[dict] = []
         self.shot_calls: list[dict] = []  # the pages' shot requests (storyteller.agent.shots)
+        self.newcomer_calls: list[dict] = []  # sheets of characters who join (storyteller.agent.cast)
         self._pages = 0
         self._plan = self.plans[0] if self.plans else ""
         self._lock = threading.Lock()
@@ -143,12 +175,20 @@ class ScriptedLLM(LLMBackend):
     def supports_json_schema(self) -> bool:
         return self.constrained
 
-    def complete(self, messages, *, max_tokens=512, temperature=0.7, seed=None, json_schema=None, on_text=None):
+    def complete(self, messages, *, max_tokens=512, temperature=0.7, seed=None, json_schema=None, on_text=None,
+                 tools=None, tool_choice="auto"):
+        if tools:
+            call, provenance = self.timed("complete", lambda: rule_tool_call(messages, tools), prompt=messages[-1]["content"])
+            return Completion(text="", output_tokens=5, provenance=provenance, tool_calls=[call])
+
         def run():
             with self._lock:
                 if is_shot_request(json_schema):  # kept apart: the plan and page tests count `calls`
                     self.shot_calls.append({"messages": messages, "json_schema": json_schema, "seed": seed})
                     return shot_json(json_schema)
+                if "Someone new arrives" in messages[-1]["content"]:
+                    self.newcomer_calls.append({"messages": messages, "json_schema": json_schema})
+                    return newcomer_json(messages)
                 self.calls.append({"messages": messages, "json_schema": json_schema, "seed": seed})
                 if is_bible_prompt(messages[1]["content"]):
                     # Each bible request (a re-ask too) takes the next fixture; the last one stays.
@@ -352,7 +392,12 @@ class SceneLLM(LLMBackend):
     def supports_json_schema(self) -> bool:
         return True
 
-    def complete(self, messages, *, max_tokens=512, temperature=0.7, seed=None, json_schema=None, on_text=None):
+    def complete(self, messages, *, max_tokens=512, temperature=0.7, seed=None, json_schema=None, on_text=None,
+                 tools=None, tool_choice="auto"):
+        if tools:
+            call, provenance = self.timed("complete", lambda: rule_tool_call(messages, tools), prompt=messages[-1]["content"])
+            return Completion(text="", output_tokens=5, provenance=provenance, tool_calls=[call])
+
         def run():
             self.calls.append({"messages": messages, "json_schema": json_schema})
             keys = list(json_schema["properties"])

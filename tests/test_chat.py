@@ -30,6 +30,7 @@ class ToolScript:
 
     def install(self, llm: ScriptedLLM) -> None:
         plain = llm.complete
+        llm.supports_tools = True
 
         def complete(messages, *, tools=None, tool_choice="auto", **kwargs):
             if not tools:

@@ -162,7 +162,7 @@ def test_a_story_told_turn_by_turn(tmp_path, play_env):
     term.run("/image notes.png", r"error: .*notes\.png is not an image storyteller can read")
     term.run("/retry two", r"error: a page is a number, got 'two'")
     term.run("/export pdf", r"error: unknown export format 'pdf'")
-    term.run("", r"type what happens next")
+    term.run("", r"say what should happen next")
     assert "Traceback" not in term.screen
 
     sheet = term.output_of("/character fern")
@@ -424,8 +424,9 @@ def test_a_switch_interrupted_by_a_crash_is_finished_next_time(three_pages, monk
 # =============================================================================================
 @pytest.mark.slow
 def test_a_short_session_on_the_embedded_default(tmp_path):
-    """A one-page story and one direction on the real embedded models (Qwen GGUF via llama.cpp,
-    Piper, MiniLM, the storyboard illustrator, classical vision), offline, in a terminal."""
+    """A one-page story and one direction in plain words, which the agent turns into the next
+    page, on the real embedded models (Qwen GGUF via llama.cpp, Piper, MiniLM, the storyboard
+    illustrator, classical vision), offline, in a terminal."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("STORYTELLER_")}
     env.update(HF_HUB_OFFLINE="1", XDG_STATE_HOME=str(tmp_path / "state"), PROMPT_TOOLKIT_NO_CPR="1",
                TERM="xterm-256color", LANG="C.UTF-8")
@@ -453,7 +454,11 @@ def test_a_short_session_on_the_embedded_default(tmp_path):
     assert page.text.strip() and " ".join(page.text.split()[:6]) in " ".join(term.screen.split())  # shown as written
     assert page.text_provenance.backend == "llamacpp" and page.text_provenance.kind == "neural"
     assert page.illustration.provenance.backend == "storyboard" and page.narration.provenance.backend == "ensemble"
-    assert page.text_provenance.parameters["direction"] == "The lantern starts to glow and the fox follows its light"
+    # Plain text went to the agent (the embedded model calls tools under its grammar), which wrote the page.
+    agent = story.history[-1].agent
+    assert agent["message"] == "The lantern starts to glow and the fox follows its light"
+    assert agent["tool"] == "continue_story" and page.text_provenance.parameters["direction"] == agent["arguments"]["direction"]
+    assert "-> continue_story(direction=" in term.screen
 
 
 def test_tab_completion_knows_commands_pages_characters_branches_and_paths(three_pages, tmp_path):
@@ -477,3 +482,30 @@ def test_tab_completion_knows_commands_pages_characters_branches_and_paths(three
     assert complete("/character o") == ["Owl"] and complete("/switch ") == ["alt", "v2"]
     assert complete("/export e") == ["epub"] and complete("hello /") == []
     assert complete(f"/image {tmp_path}/cat-") == ["photo.jpg"]
+
+
+def test_plain_text_goes_to_the_agent_and_the_screen_shows_its_tools(tmp_path):
+    """With an LLM that calls tools, plain text is the agent's: a question is answered about the
+    page's picture (no page written), a direction writes the next page, "redraw" draws again, and
+    each tool called is shown; /undo takes the agent's change back. (The scripted model chooses
+    its tool by rule: tests/fakes.py rule_tool_call.)"""
+    site = tmp_path / "site"
+    site.mkdir()
+    config = fakes_config("planning", "word_delay = 0.0, tools = true", image_width=160, image_height=112,
+                          gate_attempts=1)
+    env = {**fake_plugin_env(site, config), "XDG_STATE_HOME": str(site / "state"), "PROMPT_TOOLKIT_NO_CPR": "1",
+           "TERM": "xterm-256color", "LANG": "C.UTF-8"}
+    term = Terminal(["play", "--out", "fox", "--pages", "2", "--premise", "A fox who finds a lantern", "--style",
+                     "ink"], tmp_path, env)
+    assert term.prompt() == ("main", 2)
+    shown = term.output_of("Is page 1 bright?")
+    assert "-> ask_picture(page=1, question='Is page 1 bright?')" in shown and re.search(r"[Bb]rightness", shown)
+    assert term.run("A grey cat comes out of the snow", r"-> continue_story\(direction='A grey cat comes out of the snow'\)",
+                    r"saved page 3 \(turn 4\)") == ("main", 3)
+    assert term.run("redraw page 2", r"-> redraw_page\(page=2\)", r"saved \(turn 5; /undo takes it back\)") == ("main", 3)
+    term.run("/undo", r"undone: turn 5 \(reillustrate\)")
+    term.send("/quit")
+    assert term.finish() == 0
+    story = load_story(tmp_path / "fox")
+    assert story.history[-1].agent["tool"] == "continue_story"
+    assert "cat" in {c.appearance.species for c in story.characters}  # the newcomer joined the cast

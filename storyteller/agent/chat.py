@@ -287,11 +287,82 @@ class ShowCharacterTool(_CharacterTool):
         if c.personality:
             parts.append(f"personality: {c.personality}")
         parts.append(f"voice: {describe_voice(c.voice)}")
+        if c.joined:
+            parts.append(f"joined on page {c.joined}")
         if pages:
             parts.append(f"on pages {', '.join(map(str, pages))}")
         if c.reference_assets:
             parts.append(f"sheet picture: {c.reference_assets[0].path}")
         return "; ".join(parts)
+
+
+class AddCharacterArgs(_Args):
+    name: str = Field(min_length=1, max_length=24, description="the newcomer's name (make one up if the reader gives none)")
+    kind: str = Field(min_length=1, max_length=30, description="what they are: a cat, an old sailor, a robot")
+    look: str = Field(default="", max_length=50, description="face, hair or fur, in a few words")
+    clothing: str = Field(default="", max_length=40, description="what they wear or carry")
+
+
+class AddCharacterTool(Tool):
+    name = "add_character"
+    description = "Bring someone new into the cast for the pages to come, without writing a page yet."
+    Args = AddCharacterArgs
+
+    def check(self, ctx: Context, args: AddCharacterArgs) -> list[str]:
+        taken = {n.lower() for c in ctx.story.characters for n in (c.name, *c.aliases)}
+        return [f"the story already has {args.name}: choose another name"] if args.name.lower() in taken else []
+
+    def forward(self, ctx: Context, args: AddCharacterArgs) -> str:
+        from storyteller.agent.voices import describe_voice
+
+        story = ctx.teller.add_character(ctx.folder, args.name, args.kind, look=args.look or None,
+                                         clothing=args.clothing or None, on_event=ctx.on_event, cancel=ctx.cancel)
+        c = story.characters[-1]
+        return f"{c.name} joins the story: {c.appearance.describe()}; voice {describe_voice(c.voice)}"
+
+
+class ChangeCharacterArgs(_Args):
+    character_field: ClassVar[str] = "name"
+    name: str = Field(min_length=1, max_length=200, description="the character's name")
+    look: str = Field(default="", max_length=50, description="their new face, hair or fur, if that changes")
+    clothing: str = Field(default="", max_length=60, description="what they wear or carry from now on, if that changes")
+    colors: list[str] = Field(default_factory=list, max_length=3, description="their new colours, if those change")
+    redraw_pages: bool = Field(default=False, description="also draw the pages they are on again")
+
+
+# Words with which a reader asks for the pages already drawn to change too (else: from now on).
+_REDRAW_WORDS = re.compile(r"(redraw|draw (?:them|the pages|it) again|every page|all (?:the )?pages|earlier pages|"
+                           r"pages before|everywhere|throughout)|重画|重新画|所有的?页|每一页", re.I)
+
+
+class ChangeCharacterTool(_CharacterTool):
+    name = "change_character"
+    description = "Change how a character looks or what they wear from now on (a new sheet); optionally redraw their pages."
+    Args = ChangeCharacterArgs
+    kinds = ("story", "photo")
+
+    def repair(self, ctx: Context, arguments: dict[str, Any]) -> list[str]:
+        wanted = bool(_REDRAW_WORDS.search(ctx.message))
+        if bool(arguments.get("redraw_pages")) != wanted:
+            arguments["redraw_pages"] = wanted
+            return [f"redraw_pages -> {str(wanted).lower()}: the reader's words "
+                    + ("ask for the pages drawn so far" if wanted else "do not ask to redraw the pages drawn so far")]
+        return []
+
+    def check(self, ctx: Context, args: ChangeCharacterArgs) -> list[str]:
+        problems = super().check(ctx, args)
+        if not (args.look or args.clothing or args.colors):
+            problems.append("say what changes: look, clothing or colors")
+        return problems
+
+    def forward(self, ctx: Context, args: ChangeCharacterArgs) -> str:
+        story = ctx.teller.change_character(ctx.folder, args.name, look=args.look or None,
+                                            clothing=args.clothing or None, colors=args.colors, redraw=args.redraw_pages,
+                                            on_event=ctx.on_event, cancel=ctx.cancel)
+        c = story.named_character(args.name)
+        pages = [p.number for p in story.pages if c.slug in p.characters]
+        return f"{c.name} now: {c.appearance.describe()}" + (
+            f"; pages {', '.join(map(str, pages))} drawn again" if args.redraw_pages and pages else "; from the next page on")
 
 
 class PageArgs(_Args):
@@ -449,7 +520,7 @@ class TalkTool(Tool):
 
 
 TOOLS: tuple[Tool, ...] = (ContinueTool(), AskPictureTool(), FindPicturesTool(), SearchStoryTool(), ShowCharacterTool(),
-                           RedrawTool(), RenarrateTool(), SetVoiceTool(), RememberTool(), UndoTool(), BranchTool(),
+                           AddCharacterTool(), ChangeCharacterTool(), RedrawTool(), RenarrateTool(), SetVoiceTool(), RememberTool(), UndoTool(), BranchTool(),
                            ExportTool(), TalkTool())
 
 
@@ -473,6 +544,13 @@ class Agent:
         self.teller = teller
         self.request = request
         self.cancel = as_token(cancel)
+        llm = teller.toolbox.llm
+        if not llm.supports_tools:
+            from storyteller.errors import BackendUnavailable
+
+            raise BackendUnavailable(f"the configured LLM ({llm.name}) cannot call tools, so it cannot be asked in your own words",
+                                     fix="use the operations themselves (storyteller continue / ask / reillustrate ...), "
+                                         "or configure an LLM backend with supports_tools (every built-in one has it)")
         story = load_story(request.folder)
         self.ctx = Context(teller, Path(request.folder), story, request.message, request.image, self.cancel, on_event)
         self.tools = {t.name: t for t in tools_for(story)}

@@ -185,7 +185,43 @@ class StoryRun:
                 "colors": character.appearance.colors, "species": character.appearance.species,
                 "reference_image": str(self.opened.asset_path(reference)) if reference else None}
 
-    def draw_portrait(self, character) -> None:
+    def add_character(self, character, *, page: int) -> None:
+        """Bring a character into the cast from page `page` on (a newcomer, or one the reader
+        adds): a voice, the sheet in memory and a sheet picture, which the gate then compares
+        their pages with. The memory keeps page `page` with them, so an undo of that page, or a
+        memory synced to an earlier story, forgets them."""
+        story = self.opened.story
+        character.joined = page
+        with self._page_lock:
+            story.characters.append(character)
+            assign_voices(story, self.toolbox.backend("narrator").voices())
+        self.memory.add_character(character, page=page)
+        self.draw_portrait(character, page=page)
+        with self._page_lock:
+            self.opened.save()
+
+    def bring_in_newcomers(self, number: int) -> list[dict]:
+        """Who the direction (and photo) or the beat of continuation page `number` brings in joins
+        the cast and the page (storyteller.agent.cast); their records, for the page's provenance."""
+        from storyteller.agent.cast import arrivals, newcomer_sheet
+
+        story = self.opened.story
+        beat = story.outline[number - 1]
+        words = " ".join(x for x in (beat.direction, beat.beat) if x)
+        records = []
+        for i, kind in enumerate(arrivals(story, words)):
+            self.cancel.check(f"before the newcomer of page {number}")
+            character, record = newcomer_sheet(self.toolbox.llm, story, kind, words,
+                                               seed=self.seed * 1000 + 500 + 10 * number + i)
+            self.add_character(character, page=number)
+            beat.characters = list(dict.fromkeys([*beat.characters, character.slug]))[:4]
+            records.append(record)
+        if records:
+            with self._page_lock:
+                self.opened.save()
+        return records
+
+    def draw_portrait(self, character, *, page: int = 0, stem: str | None = None) -> None:
         """The character's sheet, drawn once from its sheet before page 1: the character large on a
         plain ground, front and side view, with its name and colours. It is the picture on the
         character's sheet and what reference-taking illustrators (IP-Adapter) are conditioned on;
@@ -202,7 +238,7 @@ class StoryRun:
             "seed": (self.seed * 1000 + 900 + story.characters.index(character)) % 2**32, "sheet": True,
             "width": settings.image_width, "height": settings.image_height,
         })
-        asset = self.opened.write_asset("reference_image", f"character-{character.slug}", png_bytes(result.image),
+        asset = self.opened.write_asset("reference_image", stem or f"character-{character.slug}", png_bytes(result.image),
                                         suffix=".png", media_type="image/png", provenance=result.provenance)
         character.reference_assets = [asset]
         # What the gate compares a page's region with: each view the illustrator placed ("slug",
@@ -210,7 +246,7 @@ class StoryRun:
         # drew gives the whole sheet.
         views = [name for name in result.regions if name.split("#")[0] == character.slug]
         images = [crop_region(result.image, result.regions[v], mask=result.masks.get(v)) for v in views] or [result.image]
-        self.memory.add_reference_images(character.slug, images, assets=[asset.path] * len(images))
+        self.memory.add_reference_images(character.slug, images, assets=[asset.path] * len(images), page=page)
 
     # -- nodes --------------------------------------------------------------------------------
     def plan(self, state: GraphState) -> GraphState:
@@ -253,6 +289,10 @@ class StoryRun:
             with self._page_lock:
                 self.opened.save()  # the beat is part of the plan: a resume does not plan it again
         beat = story.outline[number - 1]
+        if beat.direction:  # a continuation's page: who its words bring in joins first (again on resume: no one twice)
+            newcomers = self.bring_in_newcomers(number)
+            if newcomers:
+                self.text_notes.setdefault(number, {})["newcomers"] = newcomers
         # The memory's context holds the character sheets, the last page in full (a small model
         # shown two copies from them) and summaries of older ones, sized to a third of the LLM's
         # context window. Every character's sheet, in story order, not only those on stage: the

@@ -37,9 +37,8 @@ from storyteller.backends.base import LLMBackend
 from storyteller.events import PlanProgress, emit
 from storyteller.memory import prose
 from storyteller.memory.eval import BEAT_COPY_COSINE, BEAT_COPY_JACCARD
-from storyteller.story import Appearance, Bible, Character, PageBeat, Provenance, Story, StyleGuide, slugify
+from storyteller.story import CAST_ROLES, Appearance, Bible, Character, PageBeat, Provenance, Story, StyleGuide, slugify
 
-CAST_ROLES = ("friend", "helper", "mentor", "family", "rival", "obstacle")
 MAX_CAST = 3
 # One re-ask: measured on the shared premises, a second one rarely found a beat further away and
 # cost a call of its own each time.
@@ -407,16 +406,7 @@ def story_from_bible(bible: StoryBible, *, premise: str, style: str, seed: int =
     """The Story the beats are then written into: characters (the protagonist first) and the bible."""
     characters: list[Character] = []
     for planned, role in [(bible.protagonist, "protagonist"), *((m, m.role) for m in bible.cast)]:
-        slug = _unique(slugify(planned.name, fallback="character"), {c.slug for c in characters})
-        clothing = planned.clothing.strip()
-        characters.append(Character(
-            name=planned.name.strip(), slug=slug, role=role, personality=planned.personality.strip(),
-            appearance=Appearance(
-                species=planned.kind.strip().lower() or "person", face=planned.look.strip(),
-                clothing="" if clothing.lower() in ("", "none", "nothing") else clothing,
-                colors=list(dict.fromkeys(c.strip().lower() for c in planned.colors if c.strip())),
-            ),
-        ))
+        characters.append(character_from(planned, role, {c.slug for c in characters}))
     hero = characters[0]
     return Story(
         title=bible.title.strip(),
@@ -426,6 +416,20 @@ def story_from_bible(bible: StoryBible, *, premise: str, style: str, seed: int =
         bible=Bible(protagonist=hero.slug, kind=hero.appearance.species, want=tidy_beat(bible.want),
                     obstacle=tidy_beat(bible.obstacle), setting=bible.setting.strip()),
         seed=seed,
+    )
+
+
+def character_from(planned: Hero, role: str, taken: set[str]) -> Character:
+    """A character's sheet from what the LLM planned for them (the bible's cast, or a newcomer)."""
+    clothing = planned.clothing.strip()
+    return Character(
+        name=planned.name.strip(), slug=_unique(slugify(planned.name, fallback="character"), taken), role=role,
+        personality=planned.personality.strip(),
+        appearance=Appearance(
+            species=planned.kind.strip().lower() or "person", face=planned.look.strip(),
+            clothing="" if clothing.lower() in ("", "none", "nothing") else clothing,
+            colors=list(dict.fromkeys(c.strip().lower() for c in planned.colors if c.strip())),
+        ),
     )
 
 

@@ -22,7 +22,7 @@ from storyteller.agent.toolbox import Toolbox
 from storyteller.cancel import SupportsIsSet, as_token
 from storyteller.errors import InvalidInput, StoryFolderError
 from storyteller.events import BaseEvent, Error, StoryDone, emit, listening
-from storyteller.requests import (Ask, ContinueStory, EditStory, NewStory, PhotoScene, Reillustrate, Remember,
+from storyteller.requests import (AddCharacter, Ask, ChangeCharacter, ContinueStory, EditStory, NewStory, PhotoScene, Reillustrate, Remember,
                                   Renarrate, Request, Resume, SetVoice, Talk)
 from storyteller.session import STORY_FILE, asset_file, load_story
 from storyteller.story import Story, Voice
@@ -205,6 +205,60 @@ def _edit(run: StoryRun, request: EditStory) -> None:
     if edited.style != current.style:
         run.memory.add_style(edited.style)
     run.commit("edit", request.summary, pages=changed)
+
+
+@handles(AddCharacter)
+def _add_character(run: StoryRun, request: AddCharacter) -> None:
+    from storyteller.agent.plan import CastMember, character_from
+
+    story = run.opened.story
+    same = [c for c in story.characters if request.name.strip().lower() in {n.lower() for n in (c.name, *c.aliases)}]
+    if same:
+        raise InvalidInput(f"the story already has a character called {same[0].name}",
+                           fix="give the newcomer another name, or change that character instead")
+    # Built, not validated as the LLM's plan: the reader may leave the colours to the kind's own.
+    planned = CastMember.model_construct(name=request.name, kind=request.kind, look=request.look or "",
+                                         clothing=request.clothing or "", colors=request.colors,
+                                         personality=request.personality or "", role=request.role)
+    character = character_from(planned, request.role, {c.slug for c in story.characters})
+    run.open_for_edit()
+    run.add_character(character, page=len(story.pages))
+    run.commit("character", f"new character: {character.name}, {character.appearance.describe()}",
+               previous={"added": character.slug})
+
+
+@handles(ChangeCharacter)
+def _change_character(run: StoryRun, request: ChangeCharacter) -> None:
+    story = run.opened.story
+    target = story.named_character(request.character)
+    old = target.model_copy(deep=True)
+    look = target.appearance
+    if request.look is not None:
+        look.face = request.look
+    if request.clothing is not None:
+        look.clothing = request.clothing
+    if request.colors:
+        look.colors = list(request.colors)
+    if request.personality is not None:
+        target.personality = request.personality
+    if target == old:
+        raise InvalidInput(f"nothing to change for {target.name}: give a new look, clothing, colours or personality")
+    run.open_for_edit()
+    # The sheet picture is drawn again as they look now, beside the old one (undo brings it back),
+    # and the gate compares their pages with the new one only.
+    target.reference_assets = []
+    run.memory.forget_images(target.slug)
+    run.memory.add_character(target, page=target.joined)
+    run.draw_portrait(target, page=target.joined, stem=f"character-{target.slug}-turn{len(story.history) + 1}")
+    changed = [f"{k} {v!r}" for k, v in (("look", request.look), ("clothing", request.clothing),
+                                         ("colours", ", ".join(request.colors) or None),
+                                         ("personality", request.personality)) if v is not None]
+    run.commit("character", f"{target.name}: {'; '.join(changed)}",
+               previous={"character": target.slug, "sheet": old.model_dump(mode="json")})
+    if request.redraw:
+        for page in list(story.pages):
+            if target.slug in page.characters:
+                run.reillustrate(page.number)
 
 
 @handles(Remember)

@@ -58,25 +58,38 @@ def resolve_look(figure: Figure) -> Look:
     species_words = split_words(figure.species or "")
     desc_words = split_words(figure.description or "")
     search = species_words if set(species_words) - GENERIC_SPECIES else species_words + desc_words
-    kind, match = "", ""
-    for w in search:
-        w2 = ALIASES.get(w, w)
-        if w2 in BEASTS:
-            kind, match = ("dragon" if w2 == "dragon" else "quadruped"), w2
-        elif w2 in SPECIAL_KINDS:
-            kind, match = w2, w2
-        elif w2.rstrip("s") in BEASTS:
-            kind, match = "quadruped", w2.rstrip("s")
-        elif w in PERSON_WORDS:
-            kind, match = "person", w
-        if kind:
-            break
+    # In the species an animal's word wins over a person's ("a grumpy old bear" is a bear, though
+    # "old" is a person word); in a description the first word found decides ("a girl with a dog").
+    kind, match = _first_kind(search, animals_first=search is species_words)
     if not kind:
         kind, match = ("person", "person") if set(species_words) <= GENERIC_SPECIES else ("blob", "blob")
     colors = tuple(parse_color(c) for c in (figure.colors or []) if str(c).strip())
     return Look(kind=kind, species=match, words=frozenset(species_words + desc_words), colors=colors,
                 color_words=tuple(str(c).strip().lower() for c in (figure.colors or []) if str(c).strip()),
                 description=figure.description or "", key=figure.key or "")
+
+
+def _first_kind(words: list[str], *, animals_first: bool) -> tuple[str, str]:
+    def animal(w: str) -> tuple[str, str]:
+        w2 = ALIASES.get(w, w)
+        if w2 in BEASTS:
+            return ("dragon" if w2 == "dragon" else "quadruped"), w2
+        if w2 in SPECIAL_KINDS:
+            return w2, w2
+        if w2.rstrip("s") in BEASTS:
+            return "quadruped", w2.rstrip("s")
+        return "", ""
+
+    if animals_first:
+        found = next((animal(w) for w in words if animal(w)[0]), None)
+        if found:
+            return found
+    for w in words:
+        if animal(w)[0] and not animals_first:
+            return animal(w)
+        if w in PERSON_WORDS:
+            return "person", w
+    return "", ""
 
 
 DRAWERS = {

@@ -60,8 +60,9 @@ def _help(play: Play, rest: str) -> None:
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold")
     table.add_column()
-    table.add_row("any text", "what happens next: the next page is written from it, illustrated and narrated "
-                  "(on a photo scene: what you say to its characters, as /talk)")
+    table.add_row("any text", "in your own words: the agent does what you ask (the next page, a question about a "
+                  "picture, a redraw, a new character, a voice, a fact to keep...) and shows the tools it called; "
+                  "the commands below are the exact shortcuts")
     for found in unique.values():
         also = f" (also {', '.join('/' + a for a in found.aliases)})" if found.aliases else ""
         table.add_row(f"/{found.name} {found.args}".strip(), found.help + also)
@@ -114,7 +115,7 @@ def _mic(play: Play, rest: str) -> None:
         recording.discard()
 
 
-@command("next", "DIRECTION", "the next page, written from a direction (what plain text does, except on a photo scene)")
+@command("next", "DIRECTION", "the next page, written from a direction (what plain text asking for one does)")
 def _next(play: Play, rest: str) -> None:
     if not rest:
         raise InvalidInput("/next needs a direction, e.g. /next They build a sandcastle")

@@ -1,5 +1,5 @@
 """A session of `storyteller play`: the Play class (the story folder, its branch, the prompt loop
-that sends plain text to the next page and /lines to commands, and the running of each turn with
+that sends plain text to the agent and /lines to commands, and the running of each turn with
 a live view), and the entry points: start_new (ask for a premise, plan and make the first pages)
 and run_play (start or open a story, finish an interrupted run, then loop)."""
 
@@ -128,10 +128,28 @@ class Play:
             self.tell(f"       photo      {notes['photo']}: {notes.get('photo_description', '')}", "dim")
         self.tell(f"saved page {page.number} (turn {len(story.history)})", "dim")
 
+    def chat(self, text: str, image: Path | None = None) -> None:
+        """Plain text: the agent answers it, or calls the operations that do what it asks (the
+        tools it called are shown as it goes). An LLM that cannot call tools writes the next page
+        from the words, as /next does."""
+        if not self.teller.toolbox.llm.supports_tools:
+            (self.talk if self.story.kind == "photo" else self.direction)(text)
+            return
+        self.finish_unfinished()
+        turns, pages = len(self.story.history), len(self.story.pages)
+        reply = self.work(lambda on_event, cancel: self.teller.chat(self.folder, text, image=image, on_event=on_event,
+                                                                    cancel=cancel))
+        if len(self.story.pages) > pages:  # the page was shown as it was written
+            self.tell(f"saved page {self.story.pages[-1].number} (turn {len(self.story.history)})", "dim")
+            return
+        self.console.print(Text(reply.text))
+        if len(self.story.history) > turns:
+            self.tell(f"saved (turn {len(self.story.history)}; /undo takes it back)", "dim")
+
     # -- the loop ------------------------------------------------------------------------------
     def loop(self) -> int:
-        first = ("Say something to them (\"@Name ...\" to address one; /say FILE for a recording)"
-                 if self.story.kind == "photo" else "Type what happens next")
+        first = ("Say something to them (\"@Name ...\" to address one; /say FILE for a recording), or ask about the scene"
+                 if self.story.kind == "photo" else "Type what happens next, or ask about the story in your own words")
         self.console.print(Text(f"{first}. /help lists the commands; Tab completes them; Ctrl-D quits.", style="dim"))
         while True:
             try:
@@ -173,10 +191,10 @@ class Play:
     def handle(self, line: str) -> bool | None:
         text = line.strip()
         if not text:
-            self.tell("type what happens next (a direction for the next page), or /help for the commands", "dim")
+            self.tell("say what should happen next, or ask about the story in your own words; /help lists the commands", "dim")
             return None
-        if not text.startswith("/"):  # on a photo scene, words are said to its characters
-            (self.talk if self.story.kind == "photo" else self.direction)(text)
+        if not text.startswith("/"):  # the agent reads it; "@Name ..." on a photo scene is said to them
+            (self.talk if self.story.kind == "photo" and text.startswith("@") else self.chat)(text)
             return None
         name, _, rest = text[1:].partition(" ")
         found = COMMANDS.get(name.lower())

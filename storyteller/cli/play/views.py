@@ -15,8 +15,8 @@ from rich.spinner import Spinner
 from rich.table import Table
 from rich.text import Text
 
-from storyteller.cli.progress import model_loaded, plan_retried
-from storyteller.events import (AudioReady, ConsistencyRetry, ConsistencyScored, ImageReady, ModelCall, PageTextDelta,
+from storyteller.cli.progress import agent_step, model_loaded, plan_retried
+from storyteller.events import (AgentStep, AudioReady, ConsistencyRetry, ConsistencyScored, ImageReady, ModelCall, PageTextDelta,
                                 PageWritten, PlanReady, PlanRetry, Preparing)
 
 
@@ -100,6 +100,8 @@ class TurnView:
             elif isinstance(event, AudioReady):
                 self.recording.discard(event.page)
                 print_now = Text.assemble(("       narration  ", "dim"), (event.path, "green"))
+            elif isinstance(event, AgentStep):  # which tool the agent called, with what
+                print_now = Text(f"  {agent_step(event)}", style="dim" if event.error is None else "yellow")
             elif isinstance(event, ModelCall) and event.operation == "load" and event.duration_s >= 1:
                 print_now = Text(f"  {model_loaded(event)}", style="dim")
         if print_now is not None:
