@@ -27,6 +27,7 @@ class ToolScript:
         self.answers = list(answers)
         self.seen: list[list[dict]] = []
         self.offered: list[list[str]] = []
+        self.choices: list[str] = []
 
     def install(self, llm: ScriptedLLM) -> None:
         plain = llm.complete
@@ -37,6 +38,7 @@ class ToolScript:
                 return plain(messages, **kwargs)
             self.seen.append(messages)
             self.offered.append([t["function"]["name"] for t in tools])
+            self.choices.append(tool_choice)
             answer = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
             if callable(answer):
                 answer = answer(messages)
@@ -212,3 +214,27 @@ def test_page_numbers_in_the_readers_words():
     assert page_named("the last page", 6) == 6
     assert page_named("page 2 and page 3", 6) is None
     assert page_named("a fox", 6) is None
+
+
+def test_the_orchestrator_mends_a_small_models_choice_and_records_it(story):
+    """A reply where a tool was asked for is asked again with a tool required; an event offered
+    as add_character is written as the next page; a page search for a page the reader names is
+    a question about its picture; "what can you do?" is answered from the tools themselves."""
+    teller, folder = story
+    s = script(teller, "Sure!", ToolCall("redraw_page", {"page": 2}))
+    reply = teller.chat(folder, "draw page 2 again please")
+    assert s.choices == ["auto", "required"] and reply.tools == ["redraw_page"]
+    assert "asked again with a tool required" in reply.steps[0].repairs[0]
+
+    script(teller, ToolCall("add_character", {"name": "Cat", "kind": "cat"}))
+    reply = teller.chat(folder, "A grey cat comes out of the snow")
+    assert reply.tools == ["continue_story"] and reply.steps[0].repairs[0].startswith("add_character -> continue_story")
+    assert "cat" in {c.appearance.species for c in reply.story.characters}
+
+    script(teller, ToolCall("find_pictures", {"query": "people"}))
+    reply = teller.chat(folder, "who is in the picture on page 1?")
+    assert reply.tools == ["ask_picture"] and reply.steps[0].arguments == {"page": 1, "question": "who is in the picture on page 1?"}
+
+    s = script(teller, ToolCall("undo", {}))
+    reply = teller.chat(folder, "what can you do?")
+    assert s.seen == [] and "continue story" in reply.text and reply.steps[0].tool is None

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypedDict
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from storyteller import prompts
+from storyteller.backends.base import ToolCall
 from storyteller.cancel import as_token
 from storyteller.errors import Cancelled, StorytellerError
 from storyteller.events import AgentReply, AgentStep, StoryDone, emit, listening
@@ -123,6 +124,11 @@ class Tool:
                       "additionalProperties": False}
         return {"type": "function", "function": {"name": self.name, "description": self.description,
                                                  "parameters": parameters}}
+
+    def instead(self, ctx: Context) -> tuple[str, dict[str, Any]] | None:
+        """The tool and arguments the reader's words show were meant instead of this one, if any
+        (a deterministic repair, recorded with the step)."""
+        return None
 
     def repair(self, ctx: Context, arguments: dict[str, Any]) -> list[str]:
         """Deterministic fixes to the model's arguments, each described (changes `arguments`)."""
@@ -237,7 +243,22 @@ class QueryArgs(_Args):
     query: str = Field(min_length=1, max_length=500, description="what to look for, in a few words")
 
 
-class FindPicturesTool(Tool):
+# A message that opens like a story's next step ("Then a storm breaks", "然后……") tells what happens.
+_NARRATIVE_OPENER = re.compile(r"^\W*(then|and then|next|suddenly|after that|later)\b|^\W*(然后|接着|后来|突然)", re.I)
+
+
+class _SearchTool(Tool):
+    def instead(self, ctx: Context) -> tuple[str, dict[str, Any]] | None:
+        if _NARRATIVE_OPENER.search(ctx.message):
+            return "continue_story", {"direction": ctx.message}
+        # A search finds the page; a question about a page the reader already names is for its picture.
+        named = page_named(ctx.message, len(ctx.story.pages))
+        if named is not None and 1 <= named <= len(ctx.story.pages):
+            return "ask_picture", {"page": named, "question": ctx.message}
+        return None
+
+
+class FindPicturesTool(_SearchTool):
     name = "find_pictures"
     description = "Find the pages whose pictures show something: a place, a thing, a moment."
     Args = QueryArgs
@@ -248,7 +269,7 @@ class FindPicturesTool(Tool):
         return describe_hits(ctx.teller.search(ctx.folder, args.query, k=3))
 
 
-class SearchStoryTool(Tool):
+class SearchStoryTool(_SearchTool):
     name = "search_story"
     description = "Find where in the story's text something happens or is said, and what the story remembers of it."
     Args = QueryArgs
@@ -303,10 +324,20 @@ class AddCharacterArgs(_Args):
     clothing: str = Field(default="", max_length=40, description="what they wear or carry")
 
 
+# Words with which a reader asks for someone to be added to the cast (not for something to happen).
+_ADD_WORDS = re.compile(r"\b(add|adds|adding|new character|introduce|into the cast|to the cast|join the cast)\b|"
+                        r"加一个|加个|添加|增加|新角色|引入", re.I)
+
+
 class AddCharacterTool(Tool):
     name = "add_character"
     description = "Bring someone new into the cast for the pages to come, without writing a page yet."
     Args = AddCharacterArgs
+
+    def instead(self, ctx: Context) -> tuple[str, dict[str, Any]] | None:
+        # "A cat comes out of the snow" is an event, not a request to add someone: the page is
+        # written, and the cat joins the cast with it (storyteller.agent.cast).
+        return None if _ADD_WORDS.search(ctx.message) else ("continue_story", {"direction": ctx.message})
 
     def check(self, ctx: Context, args: AddCharacterArgs) -> list[str]:
         taken = {n.lower() for c in ctx.story.characters for n in (c.name, *c.aliases)}
@@ -331,8 +362,12 @@ class ChangeCharacterArgs(_Args):
 
 
 # Words with which a reader asks for the pages already drawn to change too (else: from now on).
-_REDRAW_WORDS = re.compile(r"(redraw|draw (?:them|the pages|it) again|every page|all (?:the )?pages|earlier pages|"
-                           r"pages before|everywhere|throughout)|重画|重新画|所有的?页|每一页", re.I)
+_REDRAW_WORDS = re.compile(r"\b(redraw|draw (?:them|the pages|it) again|every page|all (?:the )?pages|earlier pages|"
+                           r"pages before|everywhere|throughout)\b|重画|重新画|所有的?页|每一页", re.I)
+
+
+_WORN = re.compile(r"\b(hat|cap|hood|scarf|coat|jacket|cloak|cape|dress|skirt|shirt|sweater|jumper|boots|shoes|"
+                   r"gloves|mittens|glasses|crown|bow|tie|apron|backpack|bag)s?\b|帽|围巾|外套|衣|裙|鞋|眼镜|王冠", re.I)
 
 
 class ChangeCharacterTool(_CharacterTool):
@@ -342,12 +377,17 @@ class ChangeCharacterTool(_CharacterTool):
     kinds = ("story", "photo")
 
     def repair(self, ctx: Context, arguments: dict[str, Any]) -> list[str]:
+        done = []
+        look = arguments.get("look")
+        if isinstance(look, str) and _WORN.search(look) and not arguments.get("clothing"):
+            arguments["clothing"], arguments["look"] = look, ""
+            done.append(f"look {look!r} -> clothing: it is something worn")
         wanted = bool(_REDRAW_WORDS.search(ctx.message))
         if bool(arguments.get("redraw_pages")) != wanted:
             arguments["redraw_pages"] = wanted
-            return [f"redraw_pages -> {str(wanted).lower()}: the reader's words "
-                    + ("ask for the pages drawn so far" if wanted else "do not ask to redraw the pages drawn so far")]
-        return []
+            done.append(f"redraw_pages -> {str(wanted).lower()}: the reader's words "
+                        + ("ask for the pages drawn so far" if wanted else "do not ask to redraw the pages drawn so far"))
+        return done
 
     def check(self, ctx: Context, args: ChangeCharacterArgs) -> list[str]:
         problems = super().check(ctx, args)
@@ -531,6 +571,14 @@ def tools_for(story: Story) -> list[Tool]:
 # =============================================================================================
 # the graph
 # =============================================================================================
+# What the agent answers in words: greetings and thanks, and what it can do (answered from the
+# tools' own descriptions, without a model call). Anything else asks for one of the tools.
+_SMALL_TALK = re.compile(r"^\W*(hi|hello|hey|thanks|thank you|cheers|good (?:morning|evening|night)|bye|goodbye|"
+                         r"ok|okay|great|lovely|nice|wow)\b|^\W*(你好|谢谢|再见|好的|太好了)", re.I)
+_HELP = re.compile(r"^\W*(what can you do|what do you do|what are you|how does this work|help|help me|what now)\W*$|"
+                   r"你能做什么|你会做什么|你会什么|怎么用", re.I)
+
+
 class AgentState(TypedDict, total=False):
     messages: list[dict[str, Any]]
     steps: list[Step]
@@ -575,20 +623,38 @@ class Agent:
         steps = list(state.get("steps", []))
         number = len(steps) + 1
         started = time.perf_counter()
-        completion = self.teller.toolbox.llm.complete(
-            state["messages"], tools=self.specs(), tool_choice="auto", max_tokens=256, temperature=0.0,
-            seed=0)
+        if number == 1 and _HELP.search(self.ctx.message):
+            text = "I can do these for the story: " + "; ".join(
+                f"{t.name.replace('_', ' ')} ({t.description.rstrip('.').lower()})" for t in self.tools.values()) + "."
+            step = Step(number, None, {}, result=text, repairs=["answered from the tools' own descriptions"])
+            return {"steps": [step], "reply": text, "call": None, "model_calls": 0}
+        # A reply in words is for small talk; to anything else the model answers with a tool, and a
+        # first reply there is asked again with a tool required (recorded). After a refused call a
+        # reply is the model's way of saying it cannot.
+        talk = bool(_SMALL_TALK.search(self.ctx.message))
+        completion = self._complete(state["messages"], "auto")
+        calls = state.get("model_calls", 0) + 1
+        repairs: list[str] = []
+        if not completion.tool_calls and not talk and number == 1 and calls < self.request.max_steps:
+            repairs.append(f"the model replied in words ({(completion.text or '')[:60]!r}) to a request: asked again "
+                           "with a tool required")
+            completion = self._complete(state["messages"], "required")
+            calls += 1
         model = completion.provenance.model_dump(mode="json", exclude_none=True)
         model.pop("prompt", None)  # the whole conversation; the message is recorded on its own
-        calls = state.get("model_calls", 0) + 1
         if not completion.tool_calls:
-            step = Step(number, None, {}, result=completion.text, model=model,
+            step = Step(number, None, {}, result=completion.text, model=model, repairs=repairs,
                         duration_s=round(time.perf_counter() - started, 3))
             return {"steps": [*steps, step], "reply": completion.text or "(no answer)", "call": None, "model_calls": calls}
         call = completion.tool_calls[0]
+        meant = self.tools[call.name].instead(self.ctx) if call.name in self.tools else None
+        if meant is not None and meant[0] in self.tools:
+            repairs.append(f"{call.name} -> {meant[0]}: the reader's words ask for that")
+            call = ToolCall(meant[0], meant[1], call.id)
         arguments = dict(call.arguments)
         step = Step(number, call.name, arguments, model=model)
         problems, args = self._check(call.name, arguments, step)
+        step.repairs = repairs + step.repairs
         step.duration_s = round(time.perf_counter() - started, 3)
         said = {"role": "assistant", "content": "", "tool_calls": [{
             "id": call.id or f"call-{number}", "type": "function",
@@ -602,6 +668,10 @@ class Agent:
                     "model_calls": calls}
         return {"steps": [*steps, step], "messages": [*state["messages"], said], "model_calls": calls,
                 "call": {"tool": call.name, "args": args, "id": said["tool_calls"][0]["id"]}}
+
+    def _complete(self, messages: list[dict[str, Any]], choice: str):
+        return self.teller.toolbox.llm.complete(messages, tools=self.specs(), tool_choice=choice, max_tokens=256,
+                                                temperature=0.0, seed=0)
 
     def _check(self, name: str, arguments: dict[str, Any], step: Step) -> tuple[list[str], Any]:
         tool = self.tools.get(name)
