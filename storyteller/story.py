@@ -354,6 +354,11 @@ class Story(StoryModel):
                 return character
         raise KeyError(slug_or_name)
 
+    def called(self, name: str) -> Character | None:
+        """The character whose name or alias is `name` (any case), if any: a newcomer may not take it."""
+        wanted = " ".join(name.split()).lower()
+        return next((c for c in self.characters if wanted in {n.lower() for n in (c.name, *c.aliases)}), None)
+
     def named_character(self, name: str) -> Character:
         """The character a reader names: slug, name or alias in any case, else the one whose name
         starts with it; InvalidInput listing the characters otherwise. (`character` is exact, for

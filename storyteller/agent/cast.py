@@ -97,20 +97,17 @@ def newcomer_sheet(llm: LLMBackend, story: Story, kind: str, words: str, *, seed
         {"role": "user", "content": prompts.render("newcomer_user", language=story.language, title=story.title,
                                                    cast=cast, words=words, kind=kind, roles=CAST_ROLES)},
     ]
-    taken = {c.name.strip().lower() for c in story.characters}
-
     def problems(member) -> list[str]:
-        return [f"the name {member.name} is taken: give the {kind} a name of their own"] \
-            if member.name.strip().lower() in taken else []
+        return [f"the name {member.name} is taken: give the {kind} a name of their own"] if story.called(member.name) else []
 
     member, completion, failed = generate_structured(llm, messages, model, max_attempts=2, seed=seed, temperature=0.5,
                                                      max_tokens=200, check=problems)
     repairs = []
     given = _NAMED.search(words)
-    if given and given.group(1).lower() not in taken and member.name != given.group(1):
+    if given and not story.called(given.group(1)) and member.name != given.group(1):
         repairs.append(f"name {member.name} -> {given.group(1)}: the reader's words name them")
         member = member.model_copy(update={"name": given.group(1)})
-    elif member.name.strip().lower() in taken:
+    elif story.called(member.name):
         fixed = f"{member.name.strip()} the {kind}"
         repairs.append(f"name {member.name} -> {fixed}: the cast has a {member.name}")
         member = member.model_copy(update={"name": fixed})

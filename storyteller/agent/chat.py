@@ -340,8 +340,7 @@ class AddCharacterTool(Tool):
         return None if _ADD_WORDS.search(ctx.message) else ("continue_story", {"direction": ctx.message})
 
     def check(self, ctx: Context, args: AddCharacterArgs) -> list[str]:
-        taken = {n.lower() for c in ctx.story.characters for n in (c.name, *c.aliases)}
-        return [f"the story already has {args.name}: choose another name"] if args.name.lower() in taken else []
+        return [f"the story already has {args.name}: choose another name"] if ctx.story.called(args.name) else []
 
     def forward(self, ctx: Context, args: AddCharacterArgs) -> str:
         from storyteller.agent.voices import describe_voice

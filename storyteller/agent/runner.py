@@ -212,9 +212,9 @@ def _add_character(run: StoryRun, request: AddCharacter) -> None:
     from storyteller.agent.plan import CastMember, character_from
 
     story = run.opened.story
-    same = [c for c in story.characters if request.name.strip().lower() in {n.lower() for n in (c.name, *c.aliases)}]
-    if same:
-        raise InvalidInput(f"the story already has a character called {same[0].name}",
+    same = story.called(request.name)
+    if same is not None:
+        raise InvalidInput(f"the story already has a character called {same.name}",
                            fix="give the newcomer another name, or change that character instead")
     # Built, not validated as the LLM's plan: the reader may leave the colours to the kind's own.
     planned = CastMember.model_construct(name=request.name, kind=request.kind, look=request.look or "",
