@@ -129,7 +129,8 @@ def rule_tool_call(messages, tools) -> ToolCall:
     """The scripted agent's choice, by rule from the reader's words: a question is asked of the page
     it names (else the last), "redraw" redraws, "remember" keeps a fact, anything else continues
     the story (on a photo scene: is said to its characters)."""
-    said = messages[-1]["content"].split("\n(The reader")[0].strip()
+    content = messages[-1]["content"]
+    said = content.partition("The reader: ")[2].split("\n(The reader")[0].strip() or content.strip()
     offered = {t["function"]["name"]: t["function"]["parameters"]["properties"] for t in tools}
     pages = offered.get("ask_picture", offered.get("redraw_page", {})).get("page", {}).get("enum") or [1]
     named = re.search(r"page (\d+)", said)

@@ -111,8 +111,19 @@ def test_the_steps_are_bounded(story):
 def test_a_plain_answer_is_a_reply_not_a_page(story):
     teller, folder = story
     script(teller, "Hello! Ask me about your story.")
-    reply = teller.chat(folder, "hello")
+    reply = teller.chat(folder, "hello, how are you?")
     assert reply.text == "Hello! Ask me about your story." and reply.tools == [] and len(reply.story.pages) == 2
+
+
+def test_small_talk_alone_is_answered_without_a_model_call(story):
+    teller, folder = story
+    s = script(teller, ToolCall("continue_story", {"direction": "Hello!"}))
+    for message, said in (("Hello!", "Hello"), ("thank you, that was lovely", "welcome"), ("谢谢", "不客气")):
+        reply = teller.chat(folder, message)
+        assert said in reply.text and reply.steps[0].tool is None and reply.steps[0].repairs
+    assert not s.seen and len(teller.load(folder).pages) == 2
+    teller.chat(folder, "hello, then the fox meets a cat")  # more than a greeting: the model chooses
+    assert s.seen and len(teller.load(folder).pages) == 3
 
 
 def test_undo_takes_back_what_the_agent_did(story):

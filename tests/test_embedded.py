@@ -80,6 +80,41 @@ def test_embedded_llm_is_seed_reproducible():
     assert first == second
 
 
+def test_a_system_prompts_state_is_kept_for_the_next_run(tmp_path, monkeypatch):
+    """A new process does not compute a system prompt an earlier run computed: its state is read
+    back from the store, with the same text as when it was computed. A damaged state is computed
+    again and replaced; past the capacity the least recently used state goes."""
+    from storyteller.backends import llamacpp
+
+    folder = tmp_path / "states"
+    monkeypatch.setattr(llamacpp, "_prompt_store_dir", lambda: folder)
+
+    def run(system: str, **options):
+        messages = [{"role": "system", "content": system}, {"role": "user", "content": "Say a sentence about snow."}]
+        out = llamacpp.LlamaCppLLM(n_ctx=1024, **options).complete(messages, max_tokens=12, temperature=0, seed=1)
+        return out.text, out.usage
+
+    system = "You write short, warm sentences for a picture book about animals in winter. " * 12
+    text, first = run(system)
+    (state,) = folder.glob("*.state")
+    assert first.prompt_evaluated == first.prompt_tokens
+    again, second = run(system)
+    assert again == text and second.prompt_tokens == first.prompt_tokens
+    assert second.prompt_evaluated < 30  # the user's message and the turn markers only
+
+    state.write_bytes(state.read_bytes()[:1000])
+    mended, third = run(system)
+    assert mended == text and third.prompt_evaluated == third.prompt_tokens
+    assert state.stat().st_size > 1000
+
+    size_mb = state.stat().st_size / (1 << 20)
+    run("You answer questions about snow in one sentence. " * 20, prompt_store_mb=int(size_mb * 1.5) + 1)
+    (kept,) = folder.glob("*.state")
+    assert kept != state  # the newer one
+    run(system + " Again.", prompt_store_mb=0)
+    assert list(folder.glob("*.state")) == [kept]
+
+
 def test_missing_gguf_file_is_a_clear_error(tmp_path):
     from storyteller.backends.llamacpp import LlamaCppLLM
 

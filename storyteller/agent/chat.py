@@ -574,6 +574,20 @@ def tools_for(story: Story) -> list[Tool]:
 # tools' own descriptions, without a model call). Anything else asks for one of the tools.
 _SMALL_TALK = re.compile(r"^\W*(hi|hello|hey|thanks|thank you|cheers|good (?:morning|evening|night)|bye|goodbye|"
                          r"ok|okay|great|lovely|nice|wow)\b|^\W*(你好|谢谢|再见|好的|太好了)", re.I)
+# A message that is only a greeting, thanks or goodbye: nothing to do, so no tool and no model
+# call (a small model, shown the story, answers "Hello!" with a page).
+_ONLY_TALK = re.compile(r"^\W*(?:(hi|hello|hey|good (?:morning|afternoon|evening))|(thanks|thank you|cheers)|"
+                        r"(bye|goodbye|good night))(?:\W+(?:there|everyone|all|friend|so much|a lot|again|"
+                        r"(?:that|it) (?:was|is) \w+))*\W*$|^\W*(?:(你好|您好)|(谢谢|多谢)|(再见))\W*$", re.I)
+_TALK_REPLIES = {
+    "en": ("Hello! Tell me what should happen next, or ask me about a page, a picture or a character "
+           "(\"what can you do?\" lists it all).",
+           "You're welcome! Tell me whenever you want the story to go on.",
+           "Goodbye! The story is kept in its folder; come back to it any time."),
+    "zh": ("你好！告诉我接下来发生什么，或者问我某一页、某张图、某个角色（问“你能做什么”可以看到全部）。",
+           "不客气！想让故事继续的时候告诉我。",
+           "再见！故事保存在它的文件夹里，随时可以回来。"),
+}
 _HELP = re.compile(r"^\W*(what can you do|what do you do|what are you|how does this work|help|help me|what now)\W*$|"
                    r"你能做什么|你会做什么|你会什么|怎么用", re.I)
 
@@ -605,13 +619,15 @@ class Agent:
     def messages(self) -> list[dict[str, Any]]:
         story = self.ctx.story
         cast = [f"{c.name} ({', '.join(x for x in (c.appearance.species, c.role) if x)})" for c in story.characters]
-        system = prompts.render("agent_system", title=story.title, kind=story.kind, pages=len(story.pages),
-                                cast=cast, photo=self.ctx.image is not None)
-        # What the orchestrator can read off the words itself goes with them, as a note: which
-        # page they name. A small model then weighs a tool that works on one page.
-        named = page_named(self.ctx.message, len(story.pages))
-        note = f"\n(The reader names page {named}.)" if named is not None else ""
-        return [{"role": "system", "content": system}, {"role": "user", "content": self.ctx.message + note}]
+        # The system prompt is the same for every story (the backend keeps its computed state
+        # across runs); the story and the request follow it. What the orchestrator can read off
+        # the words itself goes with them, as a note: which page they name. A small model then
+        # weighs a tool that works on one page.
+        system = prompts.render("agent_system", kind=story.kind)
+        user = prompts.render("agent_user", title=story.title, kind=story.kind, pages=len(story.pages), cast=cast,
+                              photo=self.ctx.image is not None, message=self.ctx.message,
+                              named=page_named(self.ctx.message, len(story.pages)))
+        return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
     def specs(self) -> list[dict[str, Any]]:
         return [t.spec(self.ctx) for t in self.tools.values()]
@@ -626,6 +642,13 @@ class Agent:
             text = "I can do these for the story: " + "; ".join(
                 f"{t.name.replace('_', ' ')} ({t.description.rstrip('.').lower()})" for t in self.tools.values()) + "."
             step = Step(number, None, {}, result=text, repairs=["answered from the tools' own descriptions"])
+            return {"steps": [step], "reply": text, "call": None, "model_calls": 0}
+        only_talk = _ONLY_TALK.match(self.ctx.message) if number == 1 else None
+        if only_talk:
+            groups = only_talk.groups()
+            which = next(i for i, g in enumerate(groups) if g) % 3
+            text = _TALK_REPLIES["zh" if any(groups[3:]) else "en"][which]
+            step = Step(number, None, {}, result=text, repairs=["small talk only: answered without a tool"])
             return {"steps": [step], "reply": text, "call": None, "model_calls": 0}
         # A reply in words is for small talk; to anything else the model answers with a tool, and a
         # first reply there is asked again with a tool required (recorded). After a refused call a

@@ -250,6 +250,131 @@ class _LazyGrammarSampler:
             self._grammar = None
 
 
+def _prompt_store_dir() -> Path:
+    return cache_dir() / "prompt-states"
+
+
+class _PromptStore:
+    """The computed state of each system prompt, on disk, shared by every run on this machine.
+
+    A new process starts with an empty KV cache, so its first call of each prompt family computes
+    the system prompt again: the agent's, with its tools, is ~900 tokens, 6 s on 2 cores, for every
+    `storyteller chat`. This project's system prompts are static (instructions and tool lists; the
+    story and the request go in the user message), so the state after one is the same in every run
+    and is read back here in milliseconds. The system prompt ends at the prompt's first
+    end-of-turn token; it is always computed on its own, on a miss as on a hit, so a run gives
+    the same text whether the state was stored or not. Least recently used states go first once
+    the folder passes its capacity.
+    """
+
+    MAGIC = b"storyteller-prompt-state-1\n"
+    MIN_TOKENS = 128  # below this, computing is as quick as reading
+
+    def __init__(self, folder: Path, identity: str, capacity_bytes: int):
+        self.folder = folder
+        self.identity = identity
+        self.capacity = capacity_bytes
+
+    def prepare(self, llama, tokens) -> None:
+        import ctypes
+
+        import numpy as np
+
+        tokens = list(tokens)
+        ends = [i for i in (_index(tokens, t) for t in llama.turn_ends) if i is not None]
+        end = min(ends) + 1 if ends else 0
+        if end < self.MIN_TOKENS or end >= len(tokens):
+            return
+        kept = _common_prefix(llama.input_ids[:llama.n_tokens].tolist(), tokens)
+        if kept >= end:
+            return  # already computed in this process
+        system = tokens[:end]
+        path = self.folder / (hashlib.sha256((self.identity + json.dumps(system)).encode()).hexdigest()[:40] + ".state")
+        data = _read_state(path, self.MAGIC, system)
+        if data is not None:
+            buffer = (ctypes.c_uint8 * len(data)).from_buffer_copy(data)
+            if llama._lib.llama_state_set_data(llama._ctx.ctx, buffer, len(data)) == len(data):
+                llama.input_ids[:end] = np.asarray(system, dtype=llama.input_ids.dtype)
+                llama.n_tokens = end
+                llama._requires_eval = True
+                os.utime(path)  # recently used
+                return
+            path.unlink(missing_ok=True)  # written by another llama.cpp: compute it again
+            kept = 0
+        probe, llama.probe = llama.probe, None
+        try:
+            llama.n_tokens = kept
+            llama.eval(system[kept:])
+        finally:
+            llama.probe = probe
+        if probe is not None:
+            probe["system_evaluated"] = end - kept
+        size = llama._lib_state_size()
+        buffer = (ctypes.c_uint8 * size)()
+        written = llama._lib.llama_state_get_data(llama._ctx.ctx, buffer, size)
+        self._write(path, system, bytes(buffer)[:written])
+
+    def _write(self, path: Path, system: list[int], data: bytes) -> None:
+        import struct
+
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            partial = path.with_suffix(f".{os.getpid()}.partial")
+            with open(partial, "wb") as f:
+                f.write(self.MAGIC + struct.pack("<I", len(system)) + struct.pack(f"<{len(system)}i", *system)
+                        + struct.pack("<Q", len(data)) + data)
+            os.replace(partial, path)  # whole or absent, whoever reads it
+            states = sorted(self.folder.glob("*.state"), key=lambda p: p.stat().st_mtime, reverse=True)
+            total = 0
+            for state in states:
+                total += state.stat().st_size
+                if total > self.capacity:
+                    state.unlink(missing_ok=True)
+        except OSError:
+            # The store only saves time: a full or read-only cache costs the next run 6 s, not the call.
+            pass
+
+
+def _index(tokens: list[int], token: int) -> int | None:
+    try:
+        return tokens.index(token)
+    except ValueError:
+        return None
+
+
+def _common_prefix(a: list[int], b: list[int]) -> int:
+    n = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def _read_state(path: Path, magic: bytes, system: list[int]) -> bytes | None:
+    """The stored state for exactly these tokens, or None (absent, partial or for other tokens)."""
+    import struct
+
+    try:
+        blob = path.read_bytes()
+    except OSError:
+        return None
+    head = len(magic)
+    try:
+        if blob[:head] != magic:
+            raise ValueError
+        (count,) = struct.unpack_from("<I", blob, head)
+        stored = list(struct.unpack_from(f"<{count}i", blob, head + 4))
+        (size,) = struct.unpack_from("<Q", blob, head + 4 + 4 * count)
+        start = head + 12 + 4 * count
+        if stored != system or len(blob) != start + size:
+            raise ValueError
+    except (ValueError, struct.error):
+        path.unlink(missing_ok=True)
+        return None
+    return blob[start:]
+
+
 def _llama_class():
     import ctypes
 
@@ -260,10 +385,19 @@ def _llama_class():
         # were kept from the last call and how many were computed, for the call's Usage.
         probe: dict | None = None
 
+        prompt_store: "_PromptStore | None" = None
+
         def eval(self, tokens):
             if self.probe is not None and "evaluated" not in self.probe:
-                self.probe.update(reused=self.n_tokens, evaluated=len(tokens))
+                # A system prompt computed just before (the prompt store's miss) counts as computed.
+                before = self.probe.pop("system_evaluated", 0)
+                self.probe.update(reused=self.n_tokens - before, evaluated=len(tokens) + before)
             return super().eval(tokens)
+
+        def generate(self, tokens, *args, **kwargs):
+            if self.prompt_store is not None:
+                self.prompt_store.prepare(self, tokens)
+            return super().generate(tokens, *args, **kwargs)
 
         def _init_sampler(self, *args, grammar=None, **kwargs):
             if grammar is None:
@@ -333,6 +467,9 @@ class LlamaCppLLM(LLMBackend):
         prompt_cache_mb: int = Field(256, ge=0, description=(
             "RAM for the states of earlier prompts, so a prompt sharing a start with any of them skips "
             "computing it (0: off)"))
+        prompt_store_mb: int = Field(512, ge=0, description=(
+            "disk in the user's cache for the computed states of system prompts, shared by every run, so "
+            "a new process does not compute them again (0: off)"))
 
         @field_validator("model")
         @classmethod
@@ -346,6 +483,7 @@ class LlamaCppLLM(LLMBackend):
         super().__init__(**options)
         o = self.options
         self.prompt_cache_mb = o.prompt_cache_mb
+        self.prompt_store_mb = o.prompt_store_mb
         self.n_gpu_layers = o.n_gpu_layers
         self.repeat_penalty = o.repeat_penalty
         self._embedded = None if o.model_path else o.model
@@ -390,6 +528,15 @@ class LlamaCppLLM(LLMBackend):
                 from llama_cpp import LlamaRAMCache
 
                 self._llama.set_cache(LlamaRAMCache(capacity_bytes=self.prompt_cache_mb << 20))
+            if self.prompt_store_mb > 0:
+                import llama_cpp
+
+                model = self._llama._model
+                self._llama.turn_ends = {t for t in (model.token_eos(), model.token_eot()) if t >= 0}
+                # A state fits only the model file, context size and llama.cpp that computed it.
+                stat = path.stat()
+                identity = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{self.n_ctx}|{llama_cpp.__version__}"
+                self._llama.prompt_store = _PromptStore(_prompt_store_dir(), identity, self.prompt_store_mb << 20)
         except ValueError as exc:  # llama.cpp reports unreadable files this way
             raise BackendUnavailable(f"llama.cpp could not load {path}: {exc}", fix="check the file is a complete GGUF model") from exc
 
