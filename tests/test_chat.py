@@ -196,6 +196,7 @@ def test_picture_search_finds_a_page_by_its_picture_and_says_how_words_were_matc
     '<tool_call>\n{"name": "ask_picture", "arguments": {"page": 3}}\n</tool_call>',
     '```json\n{"tool": "ask_picture", "arguments": {"page": 3}}\n```',
     '{"name": "ask_picture", "arguments": "{\\"page\\": 3}"}',
+    '{{"name": "ask_picture", "arguments": {"page": 3}}}',  # Qwen 1.5B on llama.cpp's server copies its template's "{{"
 ])
 def test_tool_calls_written_as_text_are_read(text):
     assert parse_tool_call(text, TOOLS) == ToolCall("ask_picture", {"page": 3})
@@ -230,7 +231,9 @@ def test_page_numbers_in_the_readers_words():
 def test_the_orchestrator_mends_a_small_models_choice_and_records_it(story):
     """A reply where a tool was asked for is asked again with a tool required; an event offered
     as add_character is written as the next page; a page search for a page the reader names is
-    a question about its picture; "what can you do?" is answered from the tools themselves."""
+    a question about its picture, and a request for a new drawing of it is a redraw; a direction
+    the model wrote in another language is the reader's own words; "what can you do?" is
+    answered from the tools themselves."""
     teller, folder = story
     s = script(teller, "Sure!", ToolCall("redraw_page", {"page": 2}))
     reply = teller.chat(folder, "draw page 2 again please")
@@ -245,6 +248,17 @@ def test_the_orchestrator_mends_a_small_models_choice_and_records_it(story):
     script(teller, ToolCall("find_pictures", {"query": "people"}))
     reply = teller.chat(folder, "who is in the picture on page 1?")
     assert reply.tools == ["ask_picture"] and reply.steps[0].arguments == {"page": 1, "question": "who is in the picture on page 1?"}
+
+    for chosen in (ToolCall("ask_picture", {"page": 1, "question": "make a new picture for page 1"}),
+                   ToolCall("find_pictures", {"query": "page 1"})):  # find -> ask -> redraw
+        script(teller, chosen)
+        reply = teller.chat(folder, "make a new picture for page 1")
+        assert reply.tools == ["redraw_page"] and reply.steps[0].arguments == {"page": 1}
+
+    script(teller, ToolCall("continue_story", {"direction": "A cat runs out of the snow."}))
+    reply = teller.chat(folder, "然后，一只小猫从雪里跑了出来")
+    assert reply.story.outline[-1].direction == "然后，一只小猫从雪里跑了出来"
+    assert "the reader's own words" in reply.steps[0].repairs[0]
 
     s = script(teller, ToolCall("undo", {}))
     reply = teller.chat(folder, "what can you do?")

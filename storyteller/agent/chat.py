@@ -218,6 +218,17 @@ class ContinueTool(Tool):
     description = "Write the next page: what happens next, or who arrives, as the reader tells it."
     Args = ContinueArgs
 
+    def repair(self, ctx: Context, arguments: dict[str, Any]) -> list[str]:
+        # The direction is kept in the story's outline as the reader's own: a small model asked
+        # in Chinese often writes it in English (or the other way), so then their words are it.
+        from storyteller.memory.prose import is_cjk
+
+        direction = arguments.get("direction")
+        if isinstance(direction, str) and direction.strip() and is_cjk(direction) != is_cjk(ctx.message):
+            arguments["direction"] = ctx.message.strip()
+            return [f"direction {direction[:60]!r} -> the reader's own words: it was in another language"]
+        return []
+
     def forward(self, ctx: Context, args: ContinueArgs) -> str:
         story = ctx.teller.continue_story(ctx.folder, args.direction, image=ctx.image, cancel=ctx.cancel, on_event=ctx.on_event)
         page = story.pages[-1]
@@ -235,8 +246,21 @@ class AskPictureTool(_PageTool):
     Args = AskPictureArgs
     kinds = ("story", "photo")
 
+    def instead(self, ctx: Context) -> tuple[str, dict[str, Any]] | None:
+        # A question is for the picture; words that ask for a new drawing of a named page, and ask
+        # nothing, are for redraw_page ("make a new illustration for the third page").
+        named = page_named(ctx.message, len(ctx.story.pages))
+        if named is not None and _DRAW_AGAIN.search(ctx.message) and not re.search(r"[?？]", ctx.message):
+            return "redraw_page", {"page": named}
+        return None
+
     def forward(self, ctx: Context, args: AskPictureArgs) -> str:
         return ctx.teller.ask(ctx.folder, args.page, args.question).text
+
+
+_DRAW_AGAIN = re.compile(r"\b(re-?draw|re-?illustrate|draw (?:it |this |that |the picture |the page )?again|"
+                         r"(?:a |another )?new (?:illustration|picture|drawing|image)|another (?:illustration|picture|drawing))\b|"
+                         r"重画|重新画|再画", re.I)
 
 
 class QueryArgs(_Args):
@@ -669,8 +693,12 @@ class Agent:
                         duration_s=round(time.perf_counter() - started, 3))
             return {"steps": [*steps, step], "reply": completion.text or "(no answer)", "call": None, "model_calls": calls}
         call = completion.tool_calls[0]
-        meant = self.tools[call.name].instead(self.ctx) if call.name in self.tools else None
-        if meant is not None and meant[0] in self.tools:
+        # Each tool may say another is meant (a search for a named page is a question about its
+        # picture, which may in turn be a request to draw it again): followed a few hops at most.
+        for _ in range(3):
+            meant = self.tools[call.name].instead(self.ctx) if call.name in self.tools else None
+            if meant is None or meant[0] not in self.tools:
+                break
             repairs.append(f"{call.name} -> {meant[0]}: the reader's words ask for that")
             call = ToolCall(meant[0], meant[1], call.id)
         arguments = dict(call.arguments)

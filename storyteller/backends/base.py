@@ -243,12 +243,27 @@ def tool_names(tools: list[ToolSpec]) -> list[str]:
 
 
 def extract_json(text: str) -> str:
-    """The JSON object in a reply that may wrap it in prose or a ``` fence."""
+    """The JSON object in a reply that may wrap it in prose or a ``` fence (else the text from the
+    first "{" to the last "}", for the parser to say what is wrong with it)."""
     import re
+
+    import json
 
     fenced = re.search(r"```(?:json)?\s*(.*?)```", text, re.S)
     if fenced:
         text = fenced.group(1)
+    # A model that copied its template's "{{" doubles the opening brace: the object is the one
+    # that a brace of that run opens. (An object inside a broken one is not taken for it.)
+    run = re.search(r"\{[\s{]*", text)
+    if run:
+        decoder = json.JSONDecoder()
+        for found in re.finditer(r"\{", run.group()):
+            try:
+                value, end = decoder.raw_decode(text, run.start() + found.start())
+            except ValueError:
+                continue
+            if isinstance(value, dict):
+                return text[run.start() + found.start():end]
     start = text.find("{")
     end = text.rfind("}")
     if start == -1 or end < start:
