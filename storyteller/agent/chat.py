@@ -513,6 +513,9 @@ class UndoTool(Tool):
         return f"undone: {ctx.teller.undo(ctx.folder).summary}"
 
 
+_BRANCH_WORDS = re.compile(r"\b(branch|another way|other way|different way|alternative|what if)\b|分支|另一种|换一种", re.I)
+
+
 class BranchArgs(_Args):
     name: str = Field(min_length=1, max_length=40, description="a short name: lower-case letters, digits, - or _")
 
@@ -534,6 +537,9 @@ class BranchTool(Tool):
     def check(self, ctx: Context, args: BranchArgs) -> list[str]:
         from storyteller.history import check_branch_name
 
+        # A branch becomes the current story, so, like undo, only the reader's own words start one.
+        if not _BRANCH_WORDS.search(ctx.message):
+            return ["the reader did not ask for a branch; start one only when they do"]
         try:
             check_branch_name(args.name)
         except StorytellerError as exc:
