@@ -19,6 +19,7 @@ from storyteller.backends.storyboard import (
     style_treatment,
 )
 from storyteller.backends.storyboard import text as storyboard_text
+from storyteller.backends.storyboard.poses import STANDING
 from storyteller.backends.storyboard import spec_from_shot
 from storyteller.errors import InvalidInput
 from storyteller.staging import read_shot
@@ -132,6 +133,32 @@ def test_different_figures_look_different():
     assert r > g + 30 and r > b + 60
     gr, gg, gb = mean_rgb(grey_fox)
     assert abs(gr - gb) < 40
+
+
+@pytest.mark.parametrize("facing", ["side", "front"])
+def test_an_animal_wears_its_hat_and_scarf_in_their_colours(facing):
+    """What the sheet says an animal wears is drawn, in the colour the words give it: the bear
+    given "a red hat" by the reader has one on every page and in its sheet picture."""
+    import dataclasses
+
+    pose = dataclasses.replace(STANDING, facing=facing)
+
+    def share(img, rgb) -> float:
+        arr = np.asarray(img, np.int16)
+        opaque = arr[..., 3] == 255
+        near = (np.abs(arr[..., :3] - np.array(rgb)).sum(axis=-1) < 60) & opaque
+        return near.sum() / opaque.sum()
+
+    red, blue = parse_color("red"), parse_color("blue")
+    plain = draw_figure(Figure("bear", "Bear", "bear; brown", ["brown"], "bear"), 120, pose)
+    hatted = draw_figure(Figure("bear", "Bear", "bear; brown; wearing a red hat", ["brown"], "bear"), 120, pose)
+    scarfed = draw_figure(Figure("bear", "Bear", "bear; brown; wearing a blue scarf", ["brown"], "bear"), 120, pose)
+    assert share(plain, red) < 0.005 and share(hatted, red) > 0.03
+    assert share(plain, blue) < 0.005 and share(scarfed, blue) > 0.02
+    # the hat sits on top: its red is in the upper part of the sprite
+    arr = np.asarray(hatted, np.int16)
+    rows = np.nonzero((np.abs(arr[..., :3] - np.array(red)).sum(axis=-1) < 60) & (arr[..., 3] == 255))[0]
+    assert rows.mean() < arr.shape[0] * 0.35
 
 
 @pytest.mark.parametrize(

@@ -198,6 +198,7 @@ def draw_quadruped(pen: Pen, look: Look, spec: Beast, pose: Pose) -> tuple[float
                      rgba(look.color(1, (250, 200, 230) if look.species == "unicorn" else shade(main, 0.55))))
         else:
             _mane_ring(pen, head_x, head_y, R, main)
+    _scarf(pen, look, head_x - R * 0.35, head_y + R * 0.88, R, profile=True)
     _ears(pen, spec.ears, head_x, head_y, R, main, second)
     if "antlers" in spec.marks:
         for side in (-1, 1):
@@ -215,6 +216,7 @@ def draw_quadruped(pen: Pen, look: Look, spec: Beast, pose: Pose) -> tuple[float
     if "horn" in spec.marks:
         pen.poly([(head_x - 2.5, head_y - R * 0.85), (head_x, head_y - R * 2.1), (head_x + 2.5, head_y - R * 0.85)], (250, 220, 120, 255))
     _head_features(pen, spec, look, head_x, head_y, R, main, second)
+    _hat(pen, look, head_x, head_y, R)
     return paw
 
 
@@ -257,9 +259,38 @@ def _front_view(pen: Pen, look: Look, spec: Beast) -> tuple[float, float]:
     if "horns" in spec.marks or "horn" in spec.marks:
         pen.poly([(head_x - 2.5, head_y - R * 0.85), (head_x, head_y - R * 1.9), (head_x + 2.5, head_y - R * 0.85)],
                  (250, 226, 150, 255))
+    _scarf(pen, look, head_x, head_y + R * 0.95, R, profile=False)
     pen.ellipse(head_x, head_y, R * 1.1, R * 0.98, rgba(main))
     _head_features(pen, spec, look, head_x, head_y, R, main, second)
+    _hat(pen, look, head_x, head_y, R)
     return paw
+
+
+# What an animal wears: the sheet's clothing ("wearing a red scarf") drawn as a picture book
+# would: a band round the neck with a loose end, a hat between the ears (a woolly one with a
+# bobble). Other clothes on an animal are not drawn.
+def _scarf(pen: Pen, look: Look, x: float, y: float, R: float, *, profile: bool) -> None:
+    color = look.worn("scarf", "shawl", "muffler")
+    if color is None:
+        return
+    pen.ellipse(x, y, R * (0.7 if profile else 0.95), R * 0.3, rgba(color))
+    end = x - R * 0.35 if profile else x + R * 0.4
+    pen.rect(end - R * 0.16, y, end + R * 0.16, y + R * 0.95, rgba(shade(color, 0.85)), radius=R * 0.1)
+
+
+def _hat(pen: Pen, look: Look, x: float, y: float, R: float) -> None:
+    color = look.worn("hat", "cap", "beanie", "bonnet")
+    if color is None:
+        return
+    top = y - R * 0.72
+    if look.has("beanie", "bobble", "woolly", "wool", "knitted"):
+        pen.ellipse(x, top, R * 0.8, R * 0.5, rgba(color))
+        pen.rect(x - R * 0.82, top - R * 0.02, x + R * 0.82, top + R * 0.2, rgba(shade(color, 0.85)), radius=R * 0.1)
+        pen.circle(x, top - R * 0.55, R * 0.2, rgba(shade(color, 1.35)))
+        return
+    pen.ellipse(x, top, R * 1.0, R * 0.18, rgba(color))  # the brim
+    pen.rect(x - R * 0.58, top - R * 0.8, x + R * 0.58, top, rgba(color), radius=R * 0.12)
+    pen.rect(x - R * 0.58, top - R * 0.22, x + R * 0.58, top - R * 0.06, rgba(shade(color, 0.6)), outline=False)
 
 
 def _tail(pen: Pen, style: str, root, L, D, main: RGB, second: RGB, tip: bool) -> None:

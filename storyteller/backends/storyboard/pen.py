@@ -13,7 +13,7 @@ from typing import Any
 
 from PIL import Image, ImageDraw
 
-from storyteller.backends.storyboard.colors import INK, RGB, rgba, stable_int
+from storyteller.backends.storyboard.colors import COLOR_WORDS, INK, RGB, hsv, parse_color, rgba, stable_int
 from storyteller.languages import gloss
 
 
@@ -189,6 +189,21 @@ class Look:
 
     def has(self, *words: str) -> bool:
         return any(w in self.words for w in words)
+
+    def worn(self, *items: str) -> RGB | None:
+        """The colour of a thing the figure wears (a scarf, a hat), None when it wears none: the
+        colour word just before it ("a red woolly hat"), else the figure's third colour, else a
+        stable one of its own."""
+        text = gloss(self.description).lower()
+        for item in items:
+            found = re.search(rf"((?:[a-z]+[\s-]+){{0,3}})\b{item}s?\b", text)
+            if found:
+                words = re.findall(r"[a-z]+", found.group(1))
+                for i in range(len(words) - 1, -1, -1):
+                    if words[i] in COLOR_WORDS:
+                        return parse_color(" ".join(words[max(0, i - 1):i + 1]))  # "dark green"
+                return self.color(2, hsv(stable_int(self.key, item) % 360 / 360, 0.6, 0.8))
+        return None
 
     def pick(self, salt: str, options):
         """A stable choice for this character (same key -> same choice on every page)."""
