@@ -237,14 +237,17 @@ class Storyteller:
 
         return ask(self.toolbox, Ask(folder=folder, page=page, question=question))
 
-    def reillustrate(self, folder: str | Path, page: int, *, seed: int | None = None,
+    def reillustrate(self, folder: str | Path, page: int, *, seed: int | None = None, change: str | None = None,
                      on_event: EventCallback | None = None, cancel: SupportsIsSet | None = None) -> Story:
         """Draw a page again (through the consistency gate), committed as a "reillustrate" turn.
 
-        `seed`: the first attempt's seed (default: a fresh one derived from the history). The
-        previous picture's file is kept; the new asset's provenance names it (`replaces`).
+        `seed`: the first attempt's seed (default: a fresh one derived from the history).
+        `change`: what the picture should show differently ("at night", "Lucy smiling"); the page
+        is staged again with those words winning over its own (the text stays). The previous
+        picture's file is kept; the new asset's provenance names it (`replaces`) and the change.
         """
-        return self.run(Reillustrate(folder=folder, page=page, seed=seed), on_event=on_event, cancel=cancel)
+        return self.run(Reillustrate(folder=folder, page=page, seed=seed, change=change), on_event=on_event,
+                        cancel=cancel)
 
     def renarrate(self, folder: str | Path, page: int, *, voice: str | Voice | None = None,
                   on_event: EventCallback | None = None, cancel: SupportsIsSet | None = None) -> Story:

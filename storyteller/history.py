@@ -6,8 +6,9 @@
   the page before, so the next direction writes the page that follows it), and the files it made
   (picture, narration, the reader's photo) are deleted, and so is anyone who joined the cast on it. The first page cannot be undone;
 - a `reillustrate` or `renarrate` turn: the previous picture or narration comes back, with its own
-  record (the new asset's provenance keeps the record it replaced, `replaced_asset`), and the
-  new file is deleted;
+  record (the new asset's provenance keeps the record it replaced, `replaced_asset`, and, for a
+  picture redrawn with a change, the page's staging before it, `replaced_shot`), and the new
+  file is deleted;
 - a `character` turn: a character the reader added leaves the cast (with their sheet picture), or a
   changed one gets their previous sheet and sheet picture back;
 - a `voice` turn: the character's (or narrator's) previous voice comes back;
@@ -45,7 +46,7 @@ from typing import Any
 
 from storyteller.errors import InvalidInput, StoryFolderError
 from storyteller.session import LOCK_FILE, STORY_FILE, StoryFolder, atomic_write_bytes, load_story
-from storyteller.story import Asset, Character, Story, Turn, Voice
+from storyteller.story import Asset, Character, Shot, Story, Turn, Voice
 
 BRANCHES_DIR = "branches"
 MANIFEST = "branches.json"
@@ -206,6 +207,9 @@ def _undo_replacement(opened: StoryFolder, open_memory: MemoryOpener, turn: Turn
                                fix=f"keep the new {slot}")
     after = story.model_copy(deep=True)
     setattr(after.pages[number - 1], slot, previous)
+    if "replaced_shot" in current.provenance.parameters:  # redrawn with a change: it was staged again
+        shot = current.provenance.parameters["replaced_shot"]
+        after.pages[number - 1].shot = Shot.model_validate(shot) if shot else None
     after.history.pop()
 
     def remember(memory) -> None:

@@ -198,6 +198,9 @@ class Reillustrate(_OnFolder):
     page: PageNumber
     # The first attempt's; None: a fresh one derived from the history.
     seed: Annotated[int | None, AfterValidator(_seed_in_range)] = None
+    # What the new picture should show differently ("at night", "Lucy smiling"): the page is
+    # staged again with it. None: the same staging, another seed.
+    change: text("change", 500) | None = None
 
 
 class Renarrate(_OnFolder):

@@ -166,6 +166,22 @@ def test_reillustrate_and_renarrate_commit_new_versions(two_pages):
     assert unlocked(root)
 
 
+def test_a_page_redrawn_with_a_change_is_staged_again_and_undo_puts_the_staging_back(two_pages):
+    teller, root = two_pages
+    before = load_story(root).pages[1]
+    assert (before.shot.time_of_day, before.shot.weather) == ("night", "snow")
+    story = teller.reillustrate(root, 2, change="at dawn, in the rain")
+    page = story.pages[1]
+    assert page.shot.time_of_day == "morning" and page.shot.weather == "rain" and page.text == before.text
+    assert page.illustration.provenance.parameters["change"] == "at dawn, in the rain"
+    assert "at dawn, in the rain" in page.illustration.provenance.prompt
+    assert page.illustration.provenance.parameters["replaced_shot"] == before.shot.model_dump(mode="json")
+    undone = teller.undo(root)
+    assert undone.story.pages[1].shot == before.shot and undone.story.pages[1].illustration == before.illustration
+    with pytest.raises(InvalidInput):
+        teller.reillustrate(root, 2, change="x" * 501)
+
+
 def test_save_commits_an_edit_and_refuses_a_stale_copy(two_pages):
     teller, root = two_pages
     story = teller.load(root)

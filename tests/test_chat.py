@@ -255,6 +255,13 @@ def test_the_orchestrator_mends_a_small_models_choice_and_records_it(story):
         reply = teller.chat(folder, "make a new picture for page 1")
         assert reply.tools == ["redraw_page"] and reply.steps[0].arguments == {"page": 1}
 
+    script(teller, ToolCall("redraw_page", {"page": 2}))
+    reply = teller.chat(folder, "redraw page 2 at dawn")
+    assert reply.steps[0].arguments == {"page": 2, "change": "at dawn"} and reply.story.page(2).shot.time_of_day == "morning"
+    script(teller, ToolCall("redraw_page", {"page": 2, "change": "draw page 2 again"}))
+    reply = teller.chat(folder, "draw page 2 again")
+    assert reply.steps[0].arguments["change"] == "" and "change" not in reply.story.page(2).illustration.provenance.parameters
+
     script(teller, ToolCall("continue_story", {"direction": "A cat runs out of the snow."}))
     reply = teller.chat(folder, "然后，一只小猫从雪里跑了出来")
     assert reply.story.outline[-1].direction == "然后，一只小猫从雪里跑了出来"

@@ -432,14 +432,42 @@ class PageArgs(_Args):
     page: int = Field(description="the page number")
 
 
+_CHANGE_WORDS = re.compile(r"\b(with|but|showing|so that|where|and make (?:it|him|her|them))\b\s*|"
+                           r"(?=\bat (?:night|dawn|dusk|sunset|sunrise)\b|\bin (?:the )?(?:rain|snow|winter|summer|autumn|spring)\b)|"
+                           r"[，,]\s*(?:要|让|把)|改成|换成", re.I)
+
+
+class RedrawArgs(_Args):
+    page: int = Field(description="the page number")
+    change: str = Field("", max_length=500, description="what the new picture shows differently, in the reader's words "
+                                                         "(empty: just draw it again)")
+
+
 class RedrawTool(_PageTool):
     name = "redraw_page"
-    description = "Draw a page's picture again."
-    Args = PageArgs
+    description = "Draw a page's picture again, with a change when the reader asks for one."
+    Args = RedrawArgs
 
-    def forward(self, ctx: Context, args: PageArgs) -> str:
-        story = ctx.teller.reillustrate(ctx.folder, args.page, cancel=ctx.cancel, on_event=ctx.on_event)
-        return f"page {args.page} redrawn: {story.page(args.page).illustration.path}"
+    def repair(self, ctx: Context, arguments: dict[str, Any]) -> list[str]:
+        # The change is the reader's: words after "with", "but", "at", "showing" ... in their message.
+        # None there: just draw it again, whatever a small model put in `change`.
+        done = super().repair(ctx, arguments)
+        found = _CHANGE_WORDS.search(ctx.message)
+        asked = ctx.message[found.end():].strip(" .!?。！？") if found else ""
+        given = str(arguments.get("change") or "").strip()
+        if not asked and given:
+            arguments["change"] = ""
+            done.append(f"change {given[:60]!r} -> none: the reader's words ask for no change")
+        elif asked and not given:
+            arguments["change"] = asked
+            done.append(f"change -> {asked[:60]!r}: from the reader's words")
+        return done
+
+    def forward(self, ctx: Context, args: RedrawArgs) -> str:
+        story = ctx.teller.reillustrate(ctx.folder, args.page, change=args.change.strip() or None, cancel=ctx.cancel,
+                                        on_event=ctx.on_event)
+        return (f"page {args.page} redrawn{' (' + args.change.strip() + ')' if args.change.strip() else ''}: "
+                f"{story.page(args.page).illustration.path}")
 
 
 class RenarrateTool(_PageTool):

@@ -342,7 +342,7 @@ class StoryRun:
         self._attach(page.number, "narration", asset)
 
     # -- the work of the media nodes, shared with reillustrate/renarrate ---------------------------------
-    def draw(self, page: Page, base_seed: int, *, stem: str) -> Asset:
+    def draw(self, page: Page, base_seed: int, *, stem: str, change: str | None = None) -> Asset:
         """Illustrate a page's shot through the consistency gate; write the chosen picture and remember it."""
         story = self.opened.story
         self.cancel.check(f"before illustrating page {page.number}")
@@ -352,7 +352,7 @@ class StoryRun:
         figures = [self.figure(story.character(slug)) for slug in order]
         settings = self.toolbox.settings
         request = {
-            "prompt": f"{page.scene}. {page.text}", "scene": page.scene,
+            "prompt": f"{page.scene}. {change + '. ' if change else ''}{page.text}", "scene": page.scene,
             "style": f"{story.style.name}. {story.style.description}".strip(". "), "palette": story.style.palette,
             "figures": figures, "caption": page.text, "width": settings.image_width, "height": settings.image_height,
             "shot": page.shot.model_dump(mode="json", exclude={"provenance"}) if page.shot else None,
@@ -441,12 +441,28 @@ class StoryRun:
         # stays (the turn history and the new asset's provenance name it).
         return f"page-{number:02d}-turn{len(self.opened.story.history) + 1}"
 
-    def reillustrate(self, number: int, seed: int | None = None) -> Asset:
-        """Illustrate page `number` again (through the gate) and commit a "reillustrate" turn."""
-        page = self.opened.story.pages[number - 1]
+    def reillustrate(self, number: int, seed: int | None = None, *, change: str | None = None) -> Asset:
+        """Illustrate page `number` again (through the gate) and commit a "reillustrate" turn.
+        `change`: what the picture should show differently; the page is staged again with it (the
+        text stays), and undo puts the old staging back with the old picture."""
+        story = self.opened.story
+        page = story.pages[number - 1]
         if seed is None:  # a fresh seed that the story's own attempts never used, reproducible from the history
-            seed = (self.seed * 1000 + number + 104729 * len(self.opened.story.history)) % 2**32
-        asset = self.draw(page, seed, stem=self._new_version_stem(number))
+            seed = (self.seed * 1000 + number + 104729 * len(story.history)) % 2**32
+        old_shot = page.shot
+        if change:
+            self.cancel.check(f"before staging page {number} again")
+            page.shot = make_shot(self.toolbox.llm, text=page.text, scene=page.scene, change=change, seed=seed,
+                                  cast=[story.character(s) for s in page.characters],
+                                  previous=story.pages[number - 2].shot if number > 1 else None)
+        try:
+            asset = self.draw(page, seed, stem=self._new_version_stem(number), change=change)
+        except BaseException:
+            page.shot = old_shot  # nothing is committed: the page keeps its staging
+            raise
+        if change:
+            asset.provenance.parameters.update(
+                change=change, replaced_shot=old_shot.model_dump(mode="json") if old_shot else None)
         return self._replace(number, "illustration", asset, "reillustrate")
 
     def renarrate(self, number: int, voice: Voice | None = None) -> Asset:

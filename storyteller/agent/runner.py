@@ -130,7 +130,7 @@ def _continue(run: StoryRun, request: ContinueStory) -> None:
 def _reillustrate(run: StoryRun, request: Reillustrate) -> None:
     number = run.opened.story.page(request.page).number
     run.open_for_edit()
-    run.reillustrate(number, request.seed)
+    run.reillustrate(number, request.seed, change=request.change)
 
 
 @handles(Renarrate)

@@ -56,16 +56,17 @@ def names_of(character: Character) -> list[str]:
 
 
 def make_shot(llm, *, text: str, scene: str, cast: list[Character], seed: int | None = None,
-              previous: Shot | None = None) -> Shot:
+              previous: Shot | None = None, change: str | None = None) -> Shot:
     """Stage the picture of a page (its final text, its scene, the characters on stage in order;
-    `previous`: the page before's shot, whose framing this one does not repeat unasked)."""
+    `previous`: the page before's shot, whose framing this one does not repeat unasked; `change`:
+    what the reader asks the picture to show differently, whose words then win over the page's)."""
     slugs = [c.slug for c in cast]
     messages = [
         {"role": "system", "content": prompts.render("shot_system")},
         # The vocabularies are not listed: the grammar allows nothing else, and listing them doubled
         # the prompt (258 tokens against 125) for no better answers (2.25 against 2.0 of its
         # choices per page that the words overrule; benchmarks: see README, "Shots").
-        {"role": "user", "content": prompts.render("shot_user", text=text, scene=scene, cast=cast)},
+        {"role": "user", "content": prompts.render("shot_user", text=text, scene=scene, cast=cast, change=change)},
     ]
     model = answer_model(slugs)
     try:
@@ -73,12 +74,12 @@ def make_shot(llm, *, text: str, scene: str, cast: list[Character], seed: int | 
             llm, messages, model, max_attempts=ATTEMPTS, seed=seed, temperature=TEMPERATURE,
             max_tokens=40 + 24 * len(slugs))
     except StructuredOutputError as exc:
-        shot = staging.read_shot(text, scene, {c.slug: names_of(c) for c in cast})
+        shot = staging.read_shot(f"{change}. {text}" if change else text, scene, {c.slug: names_of(c) for c in cast})
         return shot.model_copy(update={"filled": [f"all: read from the words ({llm.name} gave no valid shot: {exc.message})"]})
     provenance = completion.provenance
     provenance.parameters["failed_attempts"] = failed
     provenance.parameters["answer"] = answer.model_dump()
-    shot = repair(answer.model_dump(), text=text, scene=scene, cast=cast, previous=previous)
+    shot = repair(answer.model_dump(), text=text, scene=scene, cast=cast, previous=previous, change=change)
     return shot.model_copy(update={"provenance": provenance})
 
 
@@ -87,10 +88,17 @@ def make_shot(llm, *, text: str, scene: str, cast: list[Character], seed: int | 
 NEXT_CAMERA = {"close-up": "medium", "medium": "wide", "wide": "medium"}
 
 
-def repair(answer: dict[str, Any], *, text: str, scene: str, cast: list[Character], previous: Shot | None = None) -> Shot:
-    """The model's answer, checked and completed from the page's words. Every change is recorded."""
+def repair(answer: dict[str, Any], *, text: str, scene: str, cast: list[Character], previous: Shot | None = None,
+           change: str | None = None) -> Shot:
+    """The model's answer, checked and completed from the page's words, and first from the words
+    of a `change` the reader asked for. Every change is recorded."""
     filled: list[str] = []
     everything = f"{scene}. {text}"
+    asked = change or ""
+
+    def first(read, *args):
+        """A cue from the reader's change, else from the page."""
+        return (read(asked, *args[1:]) if asked else None) or read(*args)
 
     def decide(field: str, model_value: str, cue: staging.Cue | None) -> str:
         if cue is not None and cue.value != model_value:
@@ -98,27 +106,32 @@ def repair(answer: dict[str, Any], *, text: str, scene: str, cast: list[Characte
             return cue.value
         return model_value
 
-    setting = decide("setting", answer["setting"], staging.read_setting(scene, text))
-    time_of_day = decide("time_of_day", answer["time_of_day"], staging.read_time(everything))
+    setting = decide("setting", answer["setting"], (staging.read_setting("", asked) if asked else None)
+                     or staging.read_setting(scene, text))
+    time_of_day = decide("time_of_day", answer["time_of_day"], first(staging.read_time, everything))
     if setting == "space" and time_of_day != "night":
         filled.append(f"time_of_day: night, space is dark (model: {time_of_day})")
         time_of_day = "night"
-    weather_cue = staging.read_weather(everything, setting)
+    weather_cue = first(staging.read_weather, everything, setting)
     if weather_cue is None and setting != "snow" and staging.snowy(everything):
         weather_cue = staging.Cue("snow", "snowy")
     weather = decide("weather", answer["weather"], weather_cue)
-    camera_cue = staging.read_camera(text)
+    camera_cue = first(staging.read_camera, text)
     camera = decide("camera", answer["camera"], camera_cue)
     if camera_cue is None and previous is not None and previous.camera == camera:
         filled.append(f"camera: {NEXT_CAMERA[camera]}, not {camera} again after the page before")
         camera = NEXT_CAMERA[camera]
-    light = staging.read_light(everything, time_of_day, weather)
+    light = staging.read_light(f"{asked}. {everything}" if asked else everything, time_of_day, weather)
     filled.append(f"light: {light.value} from {light.word!r}")
-    props = staging.read_props(everything, exclude=[w for c in cast for w in names_of(c)])
+    props = staging.read_props(f"{asked}. {everything}" if asked else everything,
+                               exclude=[w for c in cast for w in names_of(c)])
     if props:
         filled.append("props: " + ", ".join(f"{c.value} from {c.word!r}" for c in props))
 
     cues = staging.read_cast(text, {c.slug: names_of(c) for c in cast})
+    if asked:  # what the reader asks of someone wins over what the page has them do
+        for slug, said in staging.read_cast(asked, {c.slug: names_of(c) for c in cast}).items():
+            cues[slug] = {**cues[slug], **{k: v for k, v in said.items() if v is not None}}
     members = []
     for character in cast:
         given = answer["cast"][character.slug]

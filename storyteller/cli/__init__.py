@@ -308,10 +308,11 @@ def reillustrate(
     folder: FolderArgument,
     page: PageArgument,
     seed: Annotated[Optional[int], typer.Option(min=0, help="Seed of the first attempt (default: a fresh one).")] = None,
+    change: Annotated[Optional[str], typer.Option(help='What to show differently, e.g. "at night" or "Lucy smiling".')] = None,
     config: ConfigOption = None,
 ) -> None:
     """Draw a page again (through the consistency gate); the old picture is kept."""
-    story = _storyteller(config).reillustrate(folder, page, seed=seed)
+    story = _storyteller(config).reillustrate(folder, page, seed=seed, change=change)
     typer.echo(story.pages[page - 1].illustration.path)
 
 
