@@ -27,6 +27,7 @@ class ToolScript:
         self.answers = list(answers)
         self.seen: list[list[dict]] = []
         self.offered: list[list[str]] = []
+        self.offered_specs: list[list[dict]] = []
         self.choices: list[str] = []
 
     def install(self, llm: ScriptedLLM) -> None:
@@ -38,6 +39,7 @@ class ToolScript:
                 return plain(messages, **kwargs)
             self.seen.append(messages)
             self.offered.append([t["function"]["name"] for t in tools])
+            self.offered_specs.append(tools)
             self.choices.append(tool_choice)
             answer = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
             if callable(answer):
@@ -245,9 +247,10 @@ def test_the_orchestrator_mends_a_small_models_choice_and_records_it(story):
     assert reply.tools == ["continue_story"] and reply.steps[0].repairs[0].startswith("add_character -> continue_story")
     assert "cat" in {c.appearance.species for c in reply.story.characters}
 
-    script(teller, ToolCall("find_pictures", {"query": "people"}))
-    reply = teller.chat(folder, "who is in the picture on page 1?")
-    assert reply.tools == ["ask_picture"] and reply.steps[0].arguments == {"page": 1, "question": "who is in the picture on page 1?"}
+    for chosen in (ToolCall("find_pictures", {"query": "people"}), ToolCall("show_character", {"name": "Fern"})):
+        script(teller, chosen)
+        reply = teller.chat(folder, "who is in the picture on page 1?")
+        assert reply.tools == ["ask_picture"] and reply.steps[0].arguments == {"page": 1, "question": "who is in the picture on page 1?"}
 
     for chosen in (ToolCall("ask_picture", {"page": 1, "question": "make a new picture for page 1"}),
                    ToolCall("find_pictures", {"query": "page 1"})):  # find -> ask -> redraw
@@ -261,6 +264,16 @@ def test_the_orchestrator_mends_a_small_models_choice_and_records_it(story):
     script(teller, ToolCall("redraw_page", {"page": 2, "change": "draw page 2 again"}))
     reply = teller.chat(folder, "draw page 2 again")
     assert reply.steps[0].arguments["change"] == "" and "change" not in reply.story.page(2).illustration.provenance.parameters
+
+    s = script(teller, ToolCall("renarrate_page", {"page": 1, "voice": "b"}))
+    reply = teller.chat(folder, "read page 1 aloud again")
+    assert reply.steps[0].arguments["voice"] == "" and "the reader's words name no voice" in reply.steps[0].repairs[0]
+    voices = next(t for t in s.offered_specs[0] if t["function"]["name"] == "renarrate_page")
+    assert voices["function"]["parameters"]["properties"]["voice"]["enum"] == ["", "a", "b", "c", "d"]
+    script(teller, ToolCall("renarrate_page", {"page": 1, "voice": "b"}))
+    reply = teller.chat(folder, "read page 1 aloud again in the voice b")
+    assert reply.steps[0].error is None and "with the voice b" in reply.text
+    assert reply.story.history[-1].action == "renarrate"
 
     script(teller, ToolCall("continue_story", {"direction": "A cat runs out of the snow."}))
     reply = teller.chat(folder, "然后，一只小猫从雪里跑了出来")

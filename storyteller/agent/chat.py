@@ -317,11 +317,22 @@ class CharacterArgs(_Args):
     name: str = Field(min_length=1, max_length=200, description="the character's name")
 
 
+_PICTURE_WORDS = re.compile(r"\b(picture|image|illustration|drawing|drawn|shown|show)\b|图|画", re.I)
+
+
 class ShowCharacterTool(_CharacterTool):
     name = "show_character"
     description = "Tell who a character is and how they look and sound (their character sheet)."
     Args = CharacterArgs
     kinds = ("story", "photo")
+
+    def instead(self, ctx: Context) -> tuple[str, dict[str, Any]] | None:
+        # The sheet says how someone looks in general; a question about the picture of a page the
+        # reader names ("who is in the picture on the last page?") is for that picture.
+        named = page_named(ctx.message, len(ctx.story.pages))
+        if named is not None and 1 <= named <= len(ctx.story.pages) and _PICTURE_WORDS.search(ctx.message):
+            return "ask_picture", {"page": named, "question": ctx.message}
+        return None
 
     def forward(self, ctx: Context, args: CharacterArgs) -> str:
         from storyteller.agent.voices import describe_voice
@@ -470,14 +481,34 @@ class RedrawTool(_PageTool):
                 f"{story.page(args.page).illustration.path}")
 
 
+class RenarrateArgs(_Args):
+    page: int = Field(description="the page number")
+    voice: str = Field("", max_length=200, description="another narrator voice for this page, when the reader names one "
+                                                       "(empty: the story's)")
+
+
 class RenarrateTool(_PageTool):
     name = "renarrate_page"
-    description = "Record a page's narration again."
-    Args = PageArgs
+    description = "Record a page's narration again, in another narrator voice when the reader names one."
+    Args = RenarrateArgs
 
-    def forward(self, ctx: Context, args: PageArgs) -> str:
-        story = ctx.teller.renarrate(ctx.folder, args.page, cancel=ctx.cancel, on_event=ctx.on_event)
-        return f"page {args.page} narrated again: {story.page(args.page).narration.path}"
+    def vocabulary(self, ctx: Context) -> dict[str, dict[str, Any]]:
+        return {**super().vocabulary(ctx), "voice": {"type": "string", "enum": ["", *(v.voice_id for v in ctx.teller.voices())]}}
+
+    def repair(self, ctx: Context, arguments: dict[str, Any]) -> list[str]:
+        # Another voice only when the reader's words name it: a small model fills every field.
+        done = super().repair(ctx, arguments)
+        voice = str(arguments.get("voice") or "")
+        if voice and not re.search(rf"(?<!\w){re.escape(voice)}(?!\w)", ctx.message, re.I):
+            arguments["voice"] = ""
+            done.append(f"voice {voice!r} -> the story's: the reader's words name no voice")
+        return done
+
+    def forward(self, ctx: Context, args: RenarrateArgs) -> str:
+        story = ctx.teller.renarrate(ctx.folder, args.page, voice=args.voice or None, cancel=ctx.cancel,
+                                     on_event=ctx.on_event)
+        return (f"page {args.page} narrated again{' with the voice ' + args.voice if args.voice else ''}: "
+                f"{story.page(args.page).narration.path}")
 
 
 class VoiceArgs(_Args):
