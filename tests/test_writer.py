@@ -56,6 +56,11 @@ def test_slots_compose_into_prose_and_a_line_that_goes_on_with_the_narration_is_
     slots = model.model_validate({"narration": "Fern and Owl look at the frozen pond.", "speaker": "Owl",
                                   "says": "It is so cold.", "after": "They walk home together"})
     assert compose(slots) == 'Fern and Owl look at the frozen pond. "It is so cold," says Owl. They walk home together.'
+    for quoted in ("'It is so cold.'", "'It is so cold,',", '"It is so cold."', "“It is so cold.”"):
+        again = model.model_validate({**slots.model_dump(), "says": quoted})
+        assert compose(again) == compose(slots), quoted  # the model's own quotes go; the page adds its own
+    tis = model.model_validate({**slots.model_dump(), "says": "'Tis cold tonight"})
+    assert "\"'Tis cold tonight,\" says Owl." in compose(tis)
     broken = model.model_validate({"narration": "Fern swims out, but the water,", "speaker": "Fern",
                                    "says": "was choppy and cold", "after": "She turned back to the shore."})
     repairs: list[str] = []

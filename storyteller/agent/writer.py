@@ -149,6 +149,23 @@ def page_model(speakers: list[str], language: Language = ENGLISH) -> type[BaseMo
     return create_model("Page", **fields)
 
 
+_QUOTES = "\"“”'‘’「」『』"
+
+
+def _unquoted(line: str) -> str:
+    """A spoken line without the quotes a model put round it (the page adds its own): `'It is
+    late,'` -> `It is late,`. An apostrophe that only starts or ends it ('Tis) stays."""
+    line = line.strip()
+    while len(line) >= 2 and line[0] in _QUOTES:
+        if line[-1] in _QUOTES:
+            line = line[1:-1].strip()
+        elif len(line) >= 3 and line[-2] in _QUOTES and line[-1] in ",.":
+            line = line[1:-2].strip()
+        else:
+            break
+    return line.strip('"“”').strip()
+
+
 def compose(slots: BaseModel, repairs: list[str] | None = None, language: Language = ENGLISH) -> str:
     """The slots as a page: narration, the quoted line with its speaker, the closing sentence.
     "says" or "said" follows the narration's tense. A line that only goes on with an unfinished
@@ -168,7 +185,7 @@ def compose(slots: BaseModel, repairs: list[str] | None = None, language: Langua
         return text if not text or text[-1] in _TERMINAL else text + stop
 
     narration = slots.narration.strip()
-    says = getattr(slots, "says", "").strip().strip('"“”').strip()
+    says = _unquoted(getattr(slots, "says", ""))
     if says and narration[-1:] not in _TERMINAL and says[:1].islower():
         narration, says = f"{narration} {says}", ""
         if repairs is not None:
