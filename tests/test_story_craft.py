@@ -95,6 +95,14 @@ def test_clones_of_the_hero_are_refused_unless_the_premise_names_several():
     assert any("both have the role friend" in p for p in found)
 
 
+def test_a_member_named_for_a_creature_is_drawn_as_one():
+    """Snowman the human is a snowman; a person named for a trade stays a person."""
+    cast = _bible(["human", "person", "human"], names=["Snowman", "Mr Owl", "Baker"])
+    repaired, done = repair_bible(cast, "A fox who finds a lantern in the snow")
+    assert [m.kind for m in repaired.cast] == ["snowman", "owl", "human"]
+    assert done == ["Snowman's kind human -> snowman: the name says so", "Mr Owl's kind person -> owl: the name says so"]
+
+
 class AnsweringLLM(PlanningLLM):
     """The planning fake, answering some prompts its own way (`reply`), recorded like the others."""
 

@@ -147,6 +147,10 @@ def repair_bible(bible: StoryBible, premise: str) -> tuple[StoryBible, list[str]
     hero_kind = prose.singular(hero.kind.lower().split()[-1])
     names, kinds, cast = {hero.name.strip().lower()}, set(), []
     for member in bible.cast:
+        named = _named_creature(member)
+        if named:  # "Snowman", a human: the name says what the picture must show
+            done.append(f"{member.name}'s kind {member.kind} -> {named}: the name says so")
+            member = member.model_copy(update={"kind": named})
         name, kind = member.name.strip().lower(), prose.singular((member.kind.strip().lower().split() or [""])[-1])
         if name in names:
             done.append(f"dropped {member.name}: the name is taken")
@@ -168,6 +172,26 @@ def repair_bible(bible: StoryBible, premise: str) -> tuple[StoryBible, list[str]
             cast[i] = member.model_copy(update={"role": role})
         used.add(cast[i].role)
     return bible.model_copy(update={"cast": cast}), done
+
+
+# Kinds that say only "a person": a member named for an animal or a creature is that instead.
+PERSON_KINDS = {"human", "person", "man", "woman", "people", "人", "人类"}
+
+
+def _named_creature(member: Hero) -> str | None:
+    """The animal or creature a cast member's name is (Snowman, Mr Owl) when their kind only says
+    "a person"; None otherwise (a person named for a trade or a title stays a person)."""
+    from storyteller.agent.cast import creature_words
+    from storyteller.backends.storyboard.people import PERSON_WORDS
+
+    if prose.singular(member.kind.strip().lower()) not in PERSON_KINDS:
+        return None
+    words = creature_words()
+    for word in prose.words(languages.gloss(member.name)):
+        kind = words.get(prose.singular(word))
+        if kind and kind not in PERSON_WORDS:
+            return kind
+    return None
 
 
 def make_bible(llm: LLMBackend, premise: str, *, pages: int, style: str, notes: str = "", seed: int | None = None,
