@@ -152,10 +152,20 @@ def page_model(speakers: list[str], language: Language = ENGLISH) -> type[BaseMo
 _QUOTES = "\"“”'‘’「」『』"
 
 
+_SPEECH_VERB = (r"(?:says|said|asks|asked|adds|added|replies|replied|answers|answered|exclaims|exclaimed|whispers|"
+                r"whispered|shouts|shouted|cries|cried|calls|called)")
+# A line the model wrote with its own attribution: `'Why not?' Amy asks` (the page says who speaks).
+_ATTRIBUTED = re.compile(rf"^([\"“'‘])(.+?[^\s])[\"”'’][,.]?\s+(?:[\w'’-]+\s+){{0,3}}?{_SPEECH_VERB}\b[^\"“”'‘’]*$")
+
+
 def _unquoted(line: str) -> str:
     """A spoken line without the quotes a model put round it (the page adds its own): `'It is
-    late,'` -> `It is late,`. An apostrophe that only starts or ends it ('Tis) stays."""
+    late,'` -> `It is late,`, and without an attribution of its own (`'Why not?' Amy asks` ->
+    `Why not?`). An apostrophe that only starts or ends it ('Tis) stays."""
     line = line.strip()
+    attributed = _ATTRIBUTED.match(line)
+    if attributed:
+        line = attributed.group(2)
     while len(line) >= 2 and line[0] in _QUOTES:
         if line[-1] in _QUOTES:
             line = line[1:-1].strip()

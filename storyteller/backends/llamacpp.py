@@ -300,15 +300,16 @@ class _PromptStore:
                 os.utime(path)  # recently used
                 return
             path.unlink(missing_ok=True)  # written by another llama.cpp: compute it again
-            kept = 0
+        # From the first token, whatever this process computed before: the stored state must not
+        # depend on the calls that came before it (a float sum split otherwise may tip a token).
         probe, llama.probe = llama.probe, None
         try:
-            llama.n_tokens = kept
-            llama.eval(system[kept:])
+            llama.n_tokens = 0
+            llama.eval(system)
         finally:
             llama.probe = probe
         if probe is not None:
-            probe["system_evaluated"] = end - kept
+            probe["system_evaluated"] = end
         size = llama._lib_state_size()
         buffer = (ctypes.c_uint8 * size)()
         written = llama._lib.llama_state_get_data(llama._ctx.ctx, buffer, size)
