@@ -89,6 +89,17 @@ def test_clones_of_the_hero_are_refused_unless_the_premise_names_several():
     repaired, done = repair_bible(clones, fox_premise)
     assert repaired.cast == [] and len(done) == 2
     assert not bible_problems(_bible(["sister"]), "Two sisters build a robot")
+    sisters = _bible(["father", "mother"], names=["Dad", "Mom"])
+    sisters = sisters.model_copy(update={"protagonist": sisters.protagonist.model_copy(update={"kind": "sister"})})
+    assert any("names 2 of the sister's kind, the cast has 1" in p for p in bible_problems(sisters, "Two sisters build a robot"))
+    assert not any("names 2" in p for p in bible_problems(sisters, "A sister builds a robot"))
+    # the other sister under the hero's own name gets a name of her own; a clone under it still goes
+    twin = _bible(["sister"], names=[sisters.protagonist.name])
+    twin = twin.model_copy(update={"protagonist": sisters.protagonist})
+    repaired, done = repair_bible(twin, "Two sisters build a robot")
+    assert [m.kind for m in repaired.cast] == ["sister"] and repaired.cast[0].name != sisters.protagonist.name
+    assert "the name was taken" in done[0]
+    assert repair_bible(twin, "A sister builds a robot")[0].cast == []
     odd = _bible(["owl", "owl"], names=["Hoot", "Fern"], roles=["friend", "friend"])
     found = bible_problems(odd, fox_premise)
     assert any("used twice" in p for p in found) and any("both a owl" in p for p in found)

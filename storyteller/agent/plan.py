@@ -135,7 +135,22 @@ def bible_problems(bible: StoryBible, premise: str) -> list[str]:
         if member.role in roles:
             problems.append(f"{member.name} and {roles[member.role]} both have the role {member.role}: give each a different role")
         roles.setdefault(member.role, member.name)
+    wanted = _how_many(premise, hero_kind)
+    alike = 1 + sum(prose.singular((m.kind.strip().lower().split() or [""])[-1]) == hero_kind for m in bible.cast)
+    if wanted > alike:
+        problems.append(f"the premise names {wanted} of the {hero.kind}'s kind, the cast has {alike}: add the other "
+                        f"{hero.kind}{'s' if wanted - alike > 1 else ''}, with names of their own")
     return problems
+
+
+_COUNTS = {"two": 2, "three": 3, "four": 4, "five": 5, "twin": 2, "twins": 2, "pair": 2, "couple": 2}
+
+
+def _how_many(premise: str, kind: str) -> int:
+    """How many of `kind` the premise names ("Two sisters" -> 2), else 1."""
+    found = re.search(rf"\b(two|three|four|five|twin|twins|pair|couple)\b(?:\s+(?:of\s+)?[\w-]+){{0,2}}?\s+{re.escape(kind)}s?\b",
+                      premise, re.I)
+    return _COUNTS[found.group(1).lower()] if found else 1
 
 
 def repair_bible(bible: StoryBible, premise: str) -> tuple[StoryBible, list[str]]:
@@ -153,8 +168,15 @@ def repair_bible(bible: StoryBible, premise: str) -> tuple[StoryBible, list[str]
             member = member.model_copy(update={"kind": named})
         name, kind = member.name.strip().lower(), prose.singular((member.kind.strip().lower().split() or [""])[-1])
         if name in names:
-            done.append(f"dropped {member.name}: the name is taken")
-            continue
+            if kind not in VAGUE_KINDS and kind not in kinds and (kind != hero_kind or several_allowed(premise, hero_kind)):
+                # A member the story needs (the other sister) under a taken name: a name of its own.
+                fresh = _spare_name(premise, names, cjk=prose.is_cjk(premise))
+                done.append(f"{member.name} (a second one) -> {fresh}: the name was taken")
+                member = member.model_copy(update={"name": fresh})
+                name = fresh.lower()
+            else:
+                done.append(f"dropped {member.name}: the name is taken")
+                continue
         if (kind == hero_kind and not several_allowed(premise, hero_kind)) or kind in kinds:
             done.append(f"dropped {member.name}: a second {member.kind}")
             continue
@@ -172,6 +194,17 @@ def repair_bible(bible: StoryBible, premise: str) -> tuple[StoryBible, list[str]
             cast[i] = member.model_copy(update={"role": role})
         used.add(cast[i].role)
     return bible.model_copy(update={"cast": cast}), done
+
+
+# Names for a cast member whose own was taken, picked by the premise (the same story, the same name).
+SPARE_NAMES = ("Mia", "Sam", "Rosa", "Ben", "Ivy", "Leo", "Nora", "Max", "Ada", "Finn", "Luna", "Theo")
+SPARE_NAMES_ZH = ("小美", "阿明", "豆豆", "乐乐", "花花", "小宝", "圆圆", "星星")
+
+
+def _spare_name(premise: str, taken: set[str], *, cjk: bool) -> str:
+    names = SPARE_NAMES_ZH if cjk else SPARE_NAMES
+    start = int(hashlib.sha256(premise.encode()).hexdigest(), 16) % len(names)
+    return next(n for n in names[start:] + names[:start] if n.lower() not in taken)
 
 
 # Kinds that say only "a person": a member named for an animal or a creature is that instead.
