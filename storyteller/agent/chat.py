@@ -443,7 +443,7 @@ class PageArgs(_Args):
     page: int = Field(description="the page number")
 
 
-_CHANGE_WORDS = re.compile(r"\b(with|but|showing|so that|where|and make (?:it|him|her|them))\b\s*|"
+_CHANGE_WORDS = re.compile(r"\b(with|but|showing|so that|and make (?:it|him|her|them))\b\s*|"
                            r"(?=\bat (?:night|dawn|dusk|sunset|sunrise)\b|\bin (?:the )?(?:rain|snow|winter|summer|autumn|spring)\b)|"
                            r"[，,]\s*(?:要|让|把)|改成|换成", re.I)
 
