@@ -223,6 +223,36 @@ def test_prompt_words_stage_setting_time_weather_and_props():
     assert staged("", prompt="a rocket lifts off into space")[0].setting == "space"
 
 
+def test_indoors_the_rain_is_in_the_window_not_in_the_room():
+    """A storm on a page set in a museum: nothing falls through the room (its window shows the
+    weather, rooms.py); outdoors the same storm is drawn over the scene."""
+    import random
+
+    from storyteller.backends.storyboard.props import paint_weather
+    from storyteller.backends.storyboard.scenes import Backdrop
+    from storyteller.story import Shot
+
+    def painted(setting: str) -> tuple[np.ndarray, np.ndarray]:
+        spec = spec_from_shot(Shot(setting=setting, time_of_day="night", weather="storm"), "the museum hall")
+        backdrop = Backdrop(spec, 192, 128, random.Random(4), [], transparent=True)
+        before = np.asarray(backdrop.image).copy()
+        paint_weather(backdrop)
+        return before, np.asarray(backdrop.image)
+
+    before, after = painted("indoor")
+    assert np.array_equal(before, after)
+    before, after = painted("forest")
+    assert not np.array_equal(before, after)
+
+
+def test_a_kind_that_says_what_someone_is_to_the_others_is_a_person():
+    from storyteller.backends.storyboard.figures import resolve_look
+
+    for kind in ("rival", "family member", "classmate", "friend"):
+        assert resolve_look(Figure("k", "K", "", [], kind)).kind == "person", kind
+    assert resolve_look(Figure("k", "K", "", [], "zorblax")).kind == "blob"
+
+
 def test_snow_scene_is_brighter_than_night_scene(ill):
     snow = render(ill, scene="a snowy winter field", prompt="snow", figures=[], seed=4)
     night = render(ill, scene="a dark forest at night", prompt="night", figures=[], seed=4)

@@ -28,7 +28,7 @@ from storyteller.backends.storyboard.creatures import (
 from storyteller.backends.storyboard.pen import SUPERSAMPLE, Look, Pen, split_words
 from storyteller.backends.storyboard.poses import (ARTICULATED, ARTICULATED_LEAN, STANDING, Pose, add_marks, body_move,
                                                    face_of, family, mirror)
-from storyteller.backends.storyboard.people import PERSON_WORDS, draw_person
+from storyteller.backends.storyboard.people import PERSON_WORDS, ROLE_WORDS, draw_person
 
 
 # Other words for the kinds drawn: plurals, young animals, close cousins drawn alike.
@@ -87,7 +87,7 @@ def _first_kind(words: list[str], *, animals_first: bool) -> tuple[str, str]:
     for w in words:
         if animal(w)[0] and not animals_first:
             return animal(w)
-        if w in PERSON_WORDS:
+        if w in PERSON_WORDS or w in ROLE_WORDS:
             return "person", w
     return "", ""
 

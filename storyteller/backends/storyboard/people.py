@@ -34,6 +34,14 @@ PERSON_WORDS = (FEMALE_WORDS | MALE_WORDS | CHILD_WORDS | OLD_WORDS | {
     "scientist", "inventor", "ranger", "postman", "postwoman", "student", "villager", "merchant", "hunter",
     "clown", "dancer", "warrior", "adult", "teen", "teenager", "parent", "grandparent", "nurse", "queen"})
 
+# What someone is to the others, not what they are: as a character's kind ("Sara, a rival",
+# "Lily, a family member") a planner means a person. Not in PERSON_WORDS, which also says who
+# arrives in a direction ("the guide points the way" brings in no one new).
+ROLE_WORDS = {"rival", "member", "classmate", "neighbour", "neighbor", "teammate", "companion", "partner",
+              "sidekick", "buddy", "pal", "enemy", "villain", "stranger", "visitor", "guest", "helper", "mentor",
+              "guide", "relative", "cousin", "sibling", "family", "bully", "owner", "shopkeeper", "guard", "librarian",
+              "mayor", "leader", "boss", "protagonist", "hero", "heroine"}
+
 
 # Arm and leg angles per action (degrees from straight down, positive away from the body's middle;
 # see poses.limb), for the front side (+1: the side the figure faces) and the back side (-1).

@@ -342,7 +342,10 @@ def _kite(bd: Backdrop, boxes) -> None:
 
 
 def paint_weather(bd: Backdrop) -> None:
-    """Falling snow and rain over the background (behind the characters, so they stay clean)."""
+    """Falling snow and rain over the background (behind the characters, so they stay clean).
+    Indoors the weather is in the window (rooms.py), not falling through the room."""
+    if bd.spec.setting == "indoor":
+        return
     rng = bd.rng
     if "storm" in bd.spec.weather:
         x = bd.w * rng.uniform(0.2, 0.8)
