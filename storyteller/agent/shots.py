@@ -95,6 +95,7 @@ def repair(answer: dict[str, Any], *, text: str, scene: str, cast: list[Characte
     filled: list[str] = []
     everything = f"{scene}. {text}"
     asked = change or ""
+    told = f"{asked}. {everything}" if asked else everything  # for what the change adds to the page's
 
     def first(read, *args):
         """A cue from the reader's change, else from the page."""
@@ -121,10 +122,9 @@ def repair(answer: dict[str, Any], *, text: str, scene: str, cast: list[Characte
     if camera_cue is None and previous is not None and previous.camera == camera:
         filled.append(f"camera: {NEXT_CAMERA[camera]}, not {camera} again after the page before")
         camera = NEXT_CAMERA[camera]
-    light = staging.read_light(f"{asked}. {everything}" if asked else everything, time_of_day, weather)
+    light = staging.read_light(told, time_of_day, weather)
     filled.append(f"light: {light.value} from {light.word!r}")
-    props = staging.read_props(f"{asked}. {everything}" if asked else everything,
-                               exclude=[w for c in cast for w in names_of(c)])
+    props = staging.read_props(told, exclude=[w for c in cast for w in names_of(c)])
     if props:
         filled.append("props: " + ", ".join(f"{c.value} from {c.word!r}" for c in props))
 

@@ -245,9 +245,8 @@ def tool_names(tools: list[ToolSpec]) -> list[str]:
 def extract_json(text: str) -> str:
     """The JSON object in a reply that may wrap it in prose or a ``` fence (else the text from the
     first "{" to the last "}", for the parser to say what is wrong with it)."""
-    import re
-
     import json
+    import re
 
     fenced = re.search(r"```(?:json)?\s*(.*?)```", text, re.S)
     if fenced:

@@ -281,12 +281,10 @@ class _PromptStore:
         import numpy as np
 
         tokens = list(tokens)
-        ends = [i for i in (_index(tokens, t) for t in llama.turn_ends) if i is not None]
-        end = min(ends) + 1 if ends else 0
+        end = next((i + 1 for i, t in enumerate(tokens) if t in llama.turn_ends), 0)
         if end < self.MIN_TOKENS or end >= len(tokens):
             return
-        kept = _common_prefix(llama.input_ids[:llama.n_tokens].tolist(), tokens)
-        if kept >= end:
+        if llama.longest_token_prefix(llama.input_ids[:llama.n_tokens].tolist(), tokens) >= end:
             return  # already computed in this process
         system = tokens[:end]
         path = self.folder / (hashlib.sha256((self.identity + json.dumps(system)).encode()).hexdigest()[:40] + ".state")
@@ -310,46 +308,26 @@ class _PromptStore:
             llama.probe = probe
         if probe is not None:
             probe["system_evaluated"] = end
-        size = llama._lib_state_size()
-        buffer = (ctypes.c_uint8 * size)()
-        written = llama._lib.llama_state_get_data(llama._ctx.ctx, buffer, size)
-        self._write(path, system, bytes(buffer)[:written])
+        self._write(path, system, llama.save_state().llama_state)
 
     def _write(self, path: Path, system: list[int], data: bytes) -> None:
         import struct
 
+        from storyteller.errors import StorytellerError
+        from storyteller.session import atomic_write_bytes
+
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            partial = path.with_suffix(f".{os.getpid()}.partial")
-            with open(partial, "wb") as f:
-                f.write(self.MAGIC + struct.pack("<I", len(system)) + struct.pack(f"<{len(system)}i", *system)
-                        + struct.pack("<Q", len(data)) + data)
-            os.replace(partial, path)  # whole or absent, whoever reads it
+            atomic_write_bytes(path, self.MAGIC + struct.pack("<I", len(system)) + struct.pack(f"<{len(system)}i", *system)
+                               + struct.pack("<Q", len(data)) + data)  # whole or absent, whoever reads it
             states = sorted(self.folder.glob("*.state"), key=lambda p: p.stat().st_mtime, reverse=True)
             total = 0
             for state in states:
                 total += state.stat().st_size
                 if total > self.capacity:
                     state.unlink(missing_ok=True)
-        except OSError:
+        except (OSError, StorytellerError):
             # The store only saves time: a full or read-only cache costs the next run 6 s, not the call.
             pass
-
-
-def _index(tokens: list[int], token: int) -> int | None:
-    try:
-        return tokens.index(token)
-    except ValueError:
-        return None
-
-
-def _common_prefix(a: list[int], b: list[int]) -> int:
-    n = 0
-    for x, y in zip(a, b):
-        if x != y:
-            break
-        n += 1
-    return n
 
 
 def _read_state(path: Path, magic: bytes, system: list[int]) -> bytes | None:
