@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -42,6 +44,11 @@ def run_one(config: str, stories: int, pages: int, out: Path) -> dict:
     if scheduler == "ray":
         import ray
 
+        # Ray (2.60) turns token authentication on for a new local cluster and, unless it is given
+        # a token, writes one to ~/.ray/auth_token, which every later `ray start` on this machine
+        # then picks up. A token of this run's own keeps the machine as it was.
+        os.environ.setdefault("RAY_AUTH_MODE", "token")
+        os.environ.setdefault("RAY_AUTH_TOKEN", secrets.token_hex(16))
         started = time.perf_counter()
         ray.init(address="local", include_dashboard=False, log_to_driver=False)
         ray_init_s = time.perf_counter() - started
@@ -102,7 +109,7 @@ def main() -> None:
         result["same_texts_as_first"] = all([p[0] for p in signatures.get(k, [])] == [p[0] for p in v] for k, v in first.items())
         result["same_assets_as_first"] = signatures == first
     summary = {"stories": args.stories, "pages": args.pages, "premises": PREMISES[:args.stories], "results": results,
-               "machine": f"{__import__('os').cpu_count()} CPUs"}
+               "machine": f"{os.cpu_count()} CPUs"}
     for result in results:
         print(f"{result['config']:>13}: same texts as {results[0]['config']}: {result['same_texts_as_first']}, "
               f"same pictures and sound: {result['same_assets_as_first']}")

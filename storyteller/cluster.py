@@ -28,8 +28,10 @@ storage every node sees at the same path; a task checks that it sees this run's 
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import importlib
+import inspect
 import os
 import threading
 from collections import Counter
@@ -40,7 +42,7 @@ from typing import Any
 from storyteller.backends import Registry
 from storyteller.backends.base import (Backend, CaptionerBackend, DetectorBackend, IllustratorBackend,
                                        ImageEmbedderBackend, LLMBackend, NarratorBackend, TextEmbedderBackend,
-                                       TranscriberBackend, VQABackend)
+                                       TranscriberBackend, VQABackend, caller)
 from storyteller.batch import REPORT_FILE, ErrorInfo, Job, StoryEvent, StoryResult, run_story
 from storyteller.cancel import CancelToken
 from storyteller.config import Settings
@@ -151,12 +153,13 @@ class BackendHost:
         value = getattr(backend, name)
         return ("method", None) if callable(value) else ("value", value)
 
-    def call(self, method: str, args: tuple, kwargs: dict) -> tuple[bool, Any, list[BaseEvent]]:
-        """The backend's `method`, with the events it emitted (model calls, loading) for the caller."""
+    def call(self, method: str, args: tuple, kwargs: dict, whose: str | None = None) -> tuple[bool, Any, list[BaseEvent]]:
+        """The backend's `method` for the story `whose` (see backends.base.caller), with the events it
+        emitted (model calls, loading) for the caller."""
         events: list[BaseEvent] = []
         try:
             with listening(events.append):
-                result = getattr(self.toolbox.backend(self.role), method)(*args, **kwargs)
+                result = contextvars.copy_context().run(self._run, whose, method, args, kwargs)
             for item in result if isinstance(result, list) else [result]:
                 provenance = getattr(item, "provenance", None)
                 if provenance is not None:
@@ -164,6 +167,10 @@ class BackendHost:
             return True, result, events
         except Exception as exc:
             return False, _portable(exc), events
+
+    def _run(self, whose: str | None, method: str, args: tuple, kwargs: dict) -> Any:
+        caller.set(whose)  # in this call's own copy of the context (calls run in threads of their own)
+        return getattr(self.toolbox.backend(self.role), method)(*args, **kwargs)
 
 
 class BatchHub:
@@ -282,7 +289,7 @@ class _Remote:
         import ray
 
         try:
-            ok, value, events = ray.get(self._handle.call.remote(method, args, kwargs))
+            ok, value, events = ray.get(self._handle.call.remote(method, args, kwargs, caller.get()))
         except ray.exceptions.RayActorError as exc:
             raise BackendUnavailable(f"the {self._info['host']} died and could not be started again: {exc}",
                                      fix="see the Ray logs of that node (often: out of memory)") from exc
@@ -383,6 +390,28 @@ PROXIES: dict[str, type[_Remote]] = {
 }
 
 
+@functools.cache
+def proxy_class(role: str, base: type[Backend]) -> type[_Remote]:
+    """The proxy of `role`, whose interface is `base`: the built-in roles' above, or for a plugin's
+    role one made from its interface, each abstract method (and property) of it answered in the
+    actor, anything else looked up there on first use as for any proxy."""
+    if role in PROXIES:
+        return PROXIES[role]
+
+    def forwarded(name: str, static: Any) -> Any:
+        if isinstance(static, property):
+            return property(lambda self: self._call("__getattribute__", name))
+
+        def method(self, *args: Any, **kwargs: Any) -> Any:
+            return self._call(name, *args, **kwargs)
+        method.__name__ = name
+        return method
+
+    members = {name: forwarded(name, inspect.getattr_static(base, name))
+               for name in base.__abstractmethods__ if not hasattr(_Remote, name)}
+    return type(f"Remote{base.__name__}", (_Remote, base), members)
+
+
 class ActorRegistry(Registry):
     """The registry of a story task: a role the batch hosts in actors resolves to a proxy of its
     node's actor; anything else (a served model's client, a role with `actor = false`, another
@@ -412,7 +441,7 @@ class ActorRegistry(Registry):
                 ok, info = ray.get(handle.describe.remote())
                 if not ok:
                     raise _rebuild(info)
-                self._proxies[role] = PROXIES[role](handle, info)
+                self._proxies[role] = proxy_class(role, self.role_base(role))(handle, info)
             return self._proxies[role]
 
 

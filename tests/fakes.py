@@ -6,6 +6,7 @@ They are real backends in every other respect (registered through the registry, 
 
 from __future__ import annotations
 
+import abc
 import json
 import os
 import re
@@ -18,7 +19,7 @@ import numpy as np
 from PIL import Image
 
 from storyteller.errors import BackendCallError
-from storyteller.backends.base import (AudioResult, Completion, IllustratorBackend, ImageResult, LLMBackend, ToolCall,
+from storyteller.backends.base import (AudioResult, Backend, Completion, IllustratorBackend, ImageResult, LLMBackend, ToolCall,
                                        NarratorBackend, TextEmbedderBackend, VoiceSpec)
 
 
@@ -436,6 +437,43 @@ class SceneLLM(LLMBackend):
         return Completion(text=text, output_tokens=len(text.split()), provenance=provenance)
 
 
+class TallyBackend(Backend):
+    """A plugin's own role (the Ray tests host it in an actor): counts a text's words."""
+
+    role = "tally"
+
+    @abc.abstractmethod
+    def count(self, text: str) -> int: ...
+
+    @property
+    @abc.abstractmethod
+    def where(self) -> int:
+        """The process that counts."""
+
+
+class WordTally(TallyBackend):
+    name = "words"
+    kind = "procedural"
+
+    @property
+    def model_id(self) -> str:
+        return "str.split"
+
+    def count(self, text: str) -> int:
+        return len(text.split())
+
+    @property
+    def where(self) -> int:
+        return os.getpid()
+
+
+def register_tally(registry) -> None:
+    """The fakes and a role of a plugin's own (the Ray cluster's plugin)."""
+    register_fakes(registry)
+    registry.add_role("tally", base="fakes:TallyBackend", default="words", summary="counts words (a test role)")
+    registry.add_backend("tally", "words", "fakes:WordTally")
+
+
 def register_fakes(registry) -> None:
     registry.add_backend("llm", "scripted", "fakes:ScriptedLLM")
     registry.add_backend("llm", "scene", "fakes:SceneLLM")
@@ -455,11 +493,11 @@ def fakes_config(llm: str, llm_options: str, **settings: object) -> str:
             "[text_embedder]\nbackend = \"hash\"\n")
 
 
-def fake_plugin_env(site: Path, config: str) -> dict[str, str]:
+def fake_plugin_env(site: Path, config: str, register: str = "register_fakes") -> dict[str, str]:
     """Environment for running the real CLI or an example script in a subprocess on these fakes:
-    a plugin (an entry point in a dist-info on PYTHONPATH) that registers them, and `config` as the
-    storyteller.toml that selects them."""
-    (site / "storyteller_test_fakes.py").write_text("from fakes import register_fakes as register\n")
+    a plugin (an entry point in a dist-info on PYTHONPATH) that registers them (with `register`),
+    and `config` as the storyteller.toml that selects them."""
+    (site / "storyteller_test_fakes.py").write_text(f"from fakes import {register} as register\n")
     dist = site / "storyteller_test_fakes-0.1.dist-info"
     dist.mkdir()
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: storyteller-test-fakes\nVersion: 0.1\n")

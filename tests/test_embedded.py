@@ -115,6 +115,56 @@ def test_a_system_prompts_state_is_kept_for_the_next_run(tmp_path, monkeypatch):
     assert list(folder.glob("*.state")) == [kept]
 
 
+def test_stories_sharing_the_model_each_get_what_they_get_alone(tmp_path, monkeypatch):
+    """Two stories' calls interleaved on one model (batch --workers, a Ray actor) give each story
+    the words, and the reuse of its own earlier prompts, that it gets alone: each caller keeps its
+    own KV state and prompt cache."""
+    import contextvars
+
+    from storyteller.backends import llamacpp
+    from storyteller.backends.base import caller
+
+    monkeypatch.setattr(llamacpp, "_prompt_store_dir", lambda: tmp_path / "states")
+    model = llamacpp.LlamaCppLLM(n_ctx=1024)
+    system = "You write one short sentence for a picture book."
+
+    def call(who: str, user: str):
+        def run():
+            caller.set(who)
+            out = model.complete([{"role": "system", "content": system}, {"role": "user", "content": user}],
+                                 max_tokens=16, temperature=0.8, seed=5)
+            return out.text, out.usage.prompt_evaluated
+        return contextvars.copy_context().run(run)
+
+    fox = ["A fox in the snow.", "A fox in the snow finds a lantern."]
+    owl = ["An owl in a tall tree.", "An owl in a tall tree hoots at the moon."]
+    alone = {"fox": [call("fox alone", u) for u in fox], "owl": [call("owl alone", u) for u in owl]}
+    together = {"fox": [], "owl": []}
+    for fox_line, owl_line in zip(fox, owl):
+        together["fox"].append(call("fox", fox_line))
+        together["owl"].append(call("owl", owl_line))
+    assert together == alone
+    first, second = alone["fox"]
+    assert second[1] < first[1]  # the second call reused its story's first prompt
+
+
+def test_a_piper_line_sounds_the_same_whatever_was_said_before(narrator):
+    """Piper's noise is seeded from the line: the same line in the same voice gives the same audio
+    first, after other lines, and in another narrator (another process, another story's turn)."""
+    import numpy as np
+
+    from storyteller.backends.piper import PiperNarrator
+
+    line = "The fox held the lantern high."
+    first = narrator.synthesize(line).samples
+    narrator.synthesize("Snow fell on the quiet wood.")
+    assert np.array_equal(narrator.synthesize(line).samples, first)
+    assert np.array_equal(PiperNarrator().synthesize(line).samples, first)
+    voices = narrator.voices()
+    assert not np.array_equal(narrator.synthesize(line, voices[0]).samples,
+                              narrator.synthesize("The fox held the lantern high!", voices[0]).samples)
+
+
 def test_missing_gguf_file_is_a_clear_error(tmp_path):
     from storyteller.backends.llamacpp import LlamaCppLLM
 

@@ -62,6 +62,8 @@ def test_slots_compose_into_prose_and_a_line_that_goes_on_with_the_narration_is_
     for attributed in ("'It is so cold.' Owl says with a shiver", '"It is so cold," said Owl.'):
         again = model.model_validate({**slots.model_dump(), "says": attributed})
         assert compose(again) == compose(slots), attributed  # the page says who speaks, once
+    thought = model.model_validate({**slots.model_dump(), "says": "I wonder, 'Is it ice?'"})
+    assert '"I wonder, \'Is it ice?\'" says Owl.' in compose(thought)  # its own mark, inside the inner quote
     tis = model.model_validate({**slots.model_dump(), "says": "'Tis cold tonight"})
     assert "\"'Tis cold tonight,\" says Owl." in compose(tis)
     broken = model.model_validate({"narration": "Fern swims out, but the water,", "speaker": "Fern",

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from storyteller.agent.graph import StoryRun
 from storyteller.agent.toolbox import Toolbox
+from storyteller.backends.base import caller
 from storyteller.cancel import SupportsIsSet, as_token
 from storyteller.errors import InvalidInput, StoryFolderError
 from storyteller.events import BaseEvent, Error, StoryDone, emit, listening
@@ -52,6 +54,8 @@ def execute(toolbox: Toolbox, request: Request, *, on_event: Callable[[BaseEvent
                            fix="requests: " + ", ".join(kind.__name__ for kind in HANDLERS))
     token = as_token(cancel)
     run: StoryRun | None = None
+    folder = request.out if isinstance(request, (NewStory, PhotoScene)) else request.folder
+    whose = caller.set(str(Path(folder).resolve()))
     with listening(on_event):
         try:
             token.check("before starting")
@@ -72,6 +76,7 @@ def execute(toolbox: Toolbox, request: Request, *, on_event: Callable[[BaseEvent
             emit(Error.from_exception(exc))
             raise
         finally:
+            caller.reset(whose)
             if run is not None and run.folder is not None:
                 run.folder.close()
 

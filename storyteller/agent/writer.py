@@ -207,7 +207,11 @@ def compose(slots: BaseModel, repairs: list[str] | None = None, language: Langua
         if language.code == "zh":
             words = says if says[-1] in "。！？" else says.rstrip("，,.") + "。"
         else:
-            words = says[:-1] + "," if says.endswith(".") else says if says[-1] in "!?," else says + ","
+            # The line's last mark is read inside a quote it ends with ("I thought, 'What is this?'").
+            end = len(says.rstrip("'’\"”"))
+            mark = says[end - 1:end]
+            words = (says[:end - 1] + "," + says[end:] if mark == "." else says if mark in ("!", "?", ",")
+                     else says + ",")
         verb = language.verbs[1] if _PAST.search(slots.narration + " " + slots.after) else language.verbs[0]
         parts.append(language.speech.format(words=words, verb=verb, speaker=slots.speaker))
     parts.append(sentence(slots.after, limits["after"]))

@@ -11,6 +11,7 @@ import abc
 import threading
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar, Literal, TypeVar
 
@@ -25,6 +26,12 @@ from storyteller.story import Provenance, Shot
 Role = str
 
 T = TypeVar("T")
+
+# Whose model calls these are: the story folder being worked on (the runner sets it around each
+# request; a Ray actor sets it from the task's), None outside any story. A backend that keeps
+# state from one call to the next (llama.cpp's KV cache) keeps it per caller, so each story's
+# calls give what they give when it runs alone, however many stories share the backend.
+caller: ContextVar[str | None] = ContextVar("storyteller_caller", default=None)
 
 
 class BackendOptions(BaseModel):

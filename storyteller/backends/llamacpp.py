@@ -14,14 +14,16 @@ import json
 import os
 import time
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pydantic import Field, field_validator
 
-from storyteller.backends.base import (BackendOptions, Completion, LLMBackend, Usage, read_tool_answer, text_messages,
-                                       tool_names, tool_schema, with_tool_prompt)
+from storyteller.backends.base import (BackendOptions, Completion, LLMBackend, Usage, caller, read_tool_answer,
+                                       text_messages, tool_names, tool_schema, with_tool_prompt)
 from storyteller.errors import BackendCallError, BackendUnavailable
 from storyteller.events import Preparing, emit
 from storyteller.paths import cache_dir
@@ -421,11 +423,28 @@ def _llama_class():
     return LazyGrammarLlama
 
 
+@dataclass
+class _Caller:
+    """What one caller's calls left in the model: the KV cache (saved while another caller runs),
+    the sampler's seed chain, and its own prompt cache."""
+
+    cache: Any
+    state: Any = None
+
+
 class LlamaCppLLM(LLMBackend):
     """GGUF chat models through llama.cpp; its options are the fields of `Options` below."""
 
     name = "llamacpp"
     supports_tools = True
+    # Each caller (backends.base.caller: a story) keeps its own KV state and prompt cache. A prompt
+    # is computed after whatever prefix the last call and the cached states share with it, and how
+    # a prompt splits between reused and computed tokens can tip a sampled token (float sums in
+    # another order). Stories that share the model (batch --workers, a Ray actor) would otherwise
+    # reuse each other's states, evict each other's cache and write other words than alone; with
+    # one state each, a story's calls find the model as its own earlier calls left it. Switching
+    # callers saves one state and restores the other (tens of milliseconds, ~29 KB a token).
+    KEPT_CALLERS = 4
 
     class Options(BackendOptions):
         model: str = Field(DEFAULT_EMBEDDED, description=f"an embedded model: {', '.join(EMBEDDED_MODELS)}")
@@ -445,7 +464,7 @@ class LlamaCppLLM(LLMBackend):
         repeat_penalty: float = Field(1.15, ge=1, le=2, description="penalty on the last 64 tokens (1: off)")
         prompt_cache_mb: int = Field(256, ge=0, description=(
             "RAM for the states of earlier prompts, so a prompt sharing a start with any of them skips "
-            "computing it (0: off)"))
+            "computing it; each story has its own (0: off)"))
         prompt_store_mb: int = Field(512, ge=0, description=(
             "disk in the user's cache for the computed states of system prompts, shared by every run, so "
             "a new process does not compute them again (0: off)"))
@@ -472,6 +491,8 @@ class LlamaCppLLM(LLMBackend):
         self._llama = None
         # One llama.cpp context is not safe to use from two threads; concurrent stories queue here.
         self._call_lock = threading.Lock()
+        self._callers: OrderedDict[str | None, _Caller] = OrderedDict()  # least recently served first
+        self._serving: object = self  # nobody yet (a caller is a str or None)
 
     @property
     def model_id(self) -> str:
@@ -499,14 +520,7 @@ class LlamaCppLLM(LLMBackend):
             # Close before interpreter teardown: llama-cpp-python's __del__ at exit finds its
             # module globals gone and prints an ignored TypeError.
             atexit.register(self._llama.close)
-            if self.prompt_cache_mb > 0:
-                # A story's calls alternate between prompt families (bible and beats, pages,
-                # shots); llama.cpp alone reuses only the last prompt's start, so every family
-                # would be computed from scratch each time. Cached states make each family's
-                # shared start (system prompt, the book, the cast, the pages so far) free.
-                from llama_cpp import LlamaRAMCache
-
-                self._llama.set_cache(LlamaRAMCache(capacity_bytes=self.prompt_cache_mb << 20))
+            self._first_seed = self._llama._seed
             if self.prompt_store_mb > 0:
                 import llama_cpp
 
@@ -518,6 +532,37 @@ class LlamaCppLLM(LLMBackend):
                 self._llama.prompt_store = _PromptStore(_prompt_store_dir(), identity, self.prompt_store_mb << 20)
         except ValueError as exc:  # llama.cpp reports unreadable files this way
             raise BackendUnavailable(f"llama.cpp could not load {path}: {exc}", fix="check the file is a complete GGUF model") from exc
+
+    def _serve(self, who: str | None) -> None:
+        """Give the model to `who`'s calls, as their own last call left it (see KEPT_CALLERS)."""
+        if who == self._serving:
+            return
+        llama = self._llama
+        if self._serving in self._callers:
+            self._callers[self._serving].state = llama.save_state() if llama.n_tokens else None
+        entry = self._callers.pop(who, None) or _Caller(cache=self._prompt_cache())
+        self._callers[who] = entry
+        while len(self._callers) > self.KEPT_CALLERS:
+            self._callers.popitem(last=False)
+        if entry.state is None:  # as a model just loaded
+            llama.reset()
+            llama._seed = self._first_seed
+        else:
+            llama.load_state(entry.state)
+            entry.state = None
+        llama.set_cache(entry.cache)
+        self._serving = who
+
+    def _prompt_cache(self):
+        if self.prompt_cache_mb <= 0:
+            return None
+        # A story's calls alternate between prompt families (bible and beats, pages, shots);
+        # llama.cpp alone reuses only the last prompt's start, so every family would be computed
+        # from scratch each time. Cached states make each family's shared start (system prompt,
+        # the book, the cast, the pages so far) free.
+        from llama_cpp import LlamaRAMCache
+
+        return LlamaRAMCache(capacity_bytes=self.prompt_cache_mb << 20)
 
     def complete(self, messages, *, max_tokens=512, temperature=0.7, seed=None, json_schema=None,
                  on_text: Callable[[str], None] | None = None, tools=None, tool_choice="auto") -> Completion:
@@ -542,6 +587,7 @@ class LlamaCppLLM(LLMBackend):
             first = None
             with self._call_lock:
                 started = time.perf_counter()
+                self._serve(caller.get())
                 probe = self._llama.probe = {}
                 try:
                     for chunk in self._llama.create_chat_completion(**kwargs):
