@@ -36,19 +36,21 @@ PREMISES = [
 
 def run_one(config: str, stories: int, pages: int, out: Path) -> dict:
     """One configuration in this process: 'in-process-N' or 'ray-N' (N workers)."""
+    scheduler, workers = config.rsplit("-", 1)
+    if scheduler == "ray":
+        # Ray (2.60) turns token authentication on for a new local cluster and, unless it is given
+        # a token, writes one to ~/.ray/auth_token, which every later `ray start` on this machine
+        # then picks up. A token of this run's own keeps the machine as it was (said before Ray is
+        # imported: it reads the mode then).
+        os.environ.setdefault("RAY_AUTH_MODE", "token")
+        os.environ.setdefault("RAY_AUTH_TOKEN", secrets.token_hex(16))
     from storyteller import Storyteller
     from storyteller.session import load_story
 
-    scheduler, workers = config.rsplit("-", 1)
     ray_init_s = None
     if scheduler == "ray":
         import ray
 
-        # Ray (2.60) turns token authentication on for a new local cluster and, unless it is given
-        # a token, writes one to ~/.ray/auth_token, which every later `ray start` on this machine
-        # then picks up. A token of this run's own keeps the machine as it was.
-        os.environ.setdefault("RAY_AUTH_MODE", "token")
-        os.environ.setdefault("RAY_AUTH_TOKEN", secrets.token_hex(16))
         started = time.perf_counter()
         ray.init(address="local", include_dashboard=False, log_to_driver=False)
         ray_init_s = time.perf_counter() - started

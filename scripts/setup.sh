@@ -61,6 +61,17 @@ if ! command -v flite >/dev/null || ! command -v espeak-ng >/dev/null || ! [ -f 
   fi
 fi
 
+# The embedded composer's player: FluidSynth and a General MIDI soundfont (FluidR3). Without them
+# `storyteller score` says how to add them, and stories have no music.
+if ! command -v fluidsynth >/dev/null || ! [ -f /usr/share/sounds/sf2/FluidR3_GM.sf2 ]; then
+  if [ ${#apt_get[@]} -gt 0 ] && "${apt_get[@]}" update -qq && DEBIAN_FRONTEND=noninteractive "${apt_get[@]}" install -y -qq --no-install-recommends fluidsynth fluid-soundfont-gm >/dev/null; then
+    :
+  else
+    echo "note: could not install fluidsynth and fluid-soundfont-gm from Debian: \`storyteller score\` (music) needs them" \
+         "(sudo apt-get install fluidsynth fluid-soundfont-gm)" >&2
+  fi
+fi
+
 if [ $with_tests = 1 ]; then
   # The browser and EPUB checks use Debian's Chromium and epubcheck (never a downloaded browser).
   if ! command -v chromium >/dev/null || ! [ -f /usr/share/java/epubcheck.jar ]; then

@@ -32,7 +32,7 @@ from storyteller.cancel import CancelToken, SupportsIsSet
 from storyteller.config import Settings, load_settings
 from storyteller.events import BaseEvent
 from storyteller.requests import (AddCharacter, Ask, ChangeCharacter, Chat, ContinueStory, EditStory, FindPictures, NewStory, PhotoScene, Reillustrate,
-                                  Remember, Renarrate, Request, Resume, SetVoice, Talk)
+                                  Remember, Renarrate, Request, Resume, Score, SetVoice, Talk)
 from storyteller.session import StoryFolder, load_story
 from storyteller.story import Story, Voice
 
@@ -52,13 +52,14 @@ T = TypeVar("T")
 
 
 def export_story(folder: str | Path, fmt: Format, out: str | Path | None = None, *, self_contained: bool = True,
-                 blur_faces: bool = False, registry: Registry | None = None) -> Path:
+                 blur_faces: bool = False, music: bool = True, registry: Registry | None = None) -> Path:
     """Export a story folder in a registered format (html, json, mp4, epub, and those plugins add);
     returns the path written (see storyteller.export). `blur_faces`: faces in the reader's photos
-    (and their crops) are blurred in the export."""
+    (and their crops) are blurred in the export. `music` False: the story's music is left out."""
     from storyteller.export import export_story as export
 
-    return export(Path(folder), fmt, out, self_contained=self_contained, blur_faces=blur_faces, registry=registry)
+    return export(Path(folder), fmt, out, self_contained=self_contained, blur_faces=blur_faces, music=music,
+                  registry=registry)
 
 
 class Storyteller:
@@ -256,6 +257,14 @@ class Storyteller:
         "renarrate" turn."""
         return self.run(Renarrate(folder=folder, page=page, voice=voice), on_event=on_event, cancel=cancel)
 
+    def score(self, folder: str | Path, *, mood: str | None = None, on_event: EventCallback | None = None,
+              cancel: SupportsIsSet | None = None) -> Story:
+        """Compose the story's background music with the composer role: a piece for each run of
+        pages that share a mood (read off their words), or one piece in `mood` for the whole story.
+        Committed as a "music" turn (undo takes it back); the MP4 and HTML exports play it under
+        the narration."""
+        return self.run(Score(folder=folder, mood=mood), on_event=on_event, cancel=cancel)
+
     def voices(self) -> list[Voice]:
         """The voices the configured narrator offers, most neutral first (what `set_voice` takes)."""
         from storyteller.agent.voices import to_voice
@@ -289,11 +298,12 @@ class Storyteller:
         return self.run(EditStory(folder=folder, story=story, summary=summary))
 
     def export(self, folder: str | Path, fmt: Format, out: str | Path | None = None, *,
-               self_contained: bool = True, blur_faces: bool = False) -> Path:
+               self_contained: bool = True, blur_faces: bool = False, music: bool = True) -> Path:
         """Export in a registered format: html, json, mp4, epub, or one a plugin adds (see
         storyteller.export); returns the path written. `blur_faces`: faces in the reader's photos
-        are blurred in the export (the story keeps them)."""
-        return export_story(folder, fmt, out, self_contained=self_contained, blur_faces=blur_faces,
+        are blurred in the export (the story keeps them). `music` False: the story's music
+        (`score`) is left out of the MP4 and HTML."""
+        return export_story(folder, fmt, out, self_contained=self_contained, blur_faces=blur_faces, music=music,
                             registry=self.toolbox.registry)
 
     def evaluate(self, folder: str | Path, *, judge: bool = False) -> EvalReport:

@@ -12,6 +12,7 @@
 - a `character` turn: a character the reader added leaves the cast (with their sheet picture), or a
   changed one gets their previous sheet and sheet picture back;
 - a `voice` turn: the character's (or narrator's) previous voice comes back;
+- a `music` turn: the music before it comes back (or none), and the new pieces are deleted;
 - `plan` and `edit` turns cannot be undone (nothing before a plan; an edit keeps no copy of what it
   changed: `Storyteller.save` is the place to edit back).
 
@@ -46,7 +47,7 @@ from typing import Any
 
 from storyteller.errors import InvalidInput, StoryFolderError
 from storyteller.session import LOCK_FILE, STORY_FILE, StoryFolder, atomic_write_bytes, load_story
-from storyteller.story import Asset, Character, Shot, Story, Turn, Voice
+from storyteller.story import Asset, Character, MusicCue, Shot, Story, Turn, Voice
 
 BRANCHES_DIR = "branches"
 MANIFEST = "branches.json"
@@ -93,6 +94,8 @@ def undo_last_turn(opened: StoryFolder, open_memory: MemoryOpener) -> Undone:
         return _undo_fact(opened, open_memory, last)
     if last.action == "character" and last.previous is not None:
         return _undo_character(opened, open_memory, last)
+    if last.action == "music" and last.previous is not None:
+        return _undo_music(opened, open_memory, last)
     raise InvalidInput(f"turn {last.number} ({last.action}: {last.summary}) cannot be undone",
                        fix="an edit keeps no copy of what it changed; load the story, edit it back and save it")
 
@@ -140,6 +143,17 @@ def _undo_voice(opened: StoryFolder, open_memory: MemoryOpener, turn: Turn) -> U
     deleted = _commit_undo(opened, open_memory, after, [])
     who = "the narrator" if slug is None else after.character(slug).name
     return Undone(turn=turn, story=after, summary=f"{who}: voice back to {old.voice_id if old else 'none'}", deleted=deleted)
+
+
+def _undo_music(opened: StoryFolder, open_memory: MemoryOpener, turn: Turn) -> Undone:
+    """Put the story's previous music back (none, or the cues composed before), deleting the new files."""
+    after = opened.story.model_copy(deep=True)
+    made = [a.path for cue in after.music for a in (cue.audio, cue.score) if a is not None]
+    after.music = [MusicCue.model_validate(cue) for cue in turn.previous.get("music", [])]
+    after.history.pop()
+    deleted = _commit_undo(opened, open_memory, after, made)
+    return Undone(turn=turn, story=after, summary=f"music back to {len(after.music)} cue(s)" if after.music
+                  else "the story has no music again", deleted=deleted)
 
 
 def _undo_fact(opened: StoryFolder, open_memory: MemoryOpener, turn: Turn) -> Undone:

@@ -211,6 +211,14 @@ class Renarrate(_OnFolder):
     voice: str | Voice | None = None  # an id or number of the narrator's voices, or a Voice
 
 
+class Score(_OnFolder):
+    """Compose the story's background music (storyteller.agent.score): a piece for each run of
+    pages that share a mood, or one piece in `mood` for the whole story."""
+
+    what: ClassVar[str] = "score"
+    mood: text("mood", 40) | None = None
+
+
 class SetVoice(_OnFolder):
     """Give a character (or "narrator") another voice; renarrate the pages where it is heard."""
 

@@ -30,7 +30,7 @@ agent_step: ContextVar[dict | None] = ContextVar("storyteller_agent_step", defau
 
 STORY_FILE = "story.json"
 LOCK_FILE = ".storyteller.lock"
-_ASSET_DIRS = {"image": "images", "reference_image": "images", "photo": "images", "audio": "audio"}
+_ASSET_DIRS = {"image": "images", "reference_image": "images", "photo": "images", "audio": "audio", "midi": "audio"}
 
 
 def shareable(path: Path) -> None:

@@ -26,7 +26,7 @@ from storyteller.errors import InvalidInput
 #   4: the story's language (Story.language, BCP-47; "en" for every older story).
 SCHEMA_VERSION = 4
 
-AssetKind = Literal["image", "audio", "reference_image", "photo"]
+AssetKind = Literal["image", "audio", "reference_image", "photo", "midi"]
 
 
 def utc_now() -> datetime:
@@ -308,6 +308,18 @@ class Page(StoryModel):
     narration: Asset | None = None
 
 
+class MusicCue(StoryModel):
+    """Background music under some pages: a piece for their mood (the composer role), played from
+    the first of them to the last, under the narration."""
+
+    pages: list[int] = Field(min_length=1, description="The pages it plays under, in order.")
+    mood: str
+    key: str = Field(description='As the composer wrote it: "G major", "A minor".')
+    tempo: int = Field(ge=1, description="Beats a minute.")
+    audio: Asset
+    score: Asset | None = Field(default=None, description="The MIDI file, where the composer writes one.")
+
+
 class Turn(StoryModel):
     """One committed step of the story's history (plan, page, ...)."""
 
@@ -337,6 +349,7 @@ class Story(StoryModel):
     seed: int = Field(default=0, ge=0, description="Base seed: page seeds derive from it, so a resume continues alike.")
     narrator_voice: Voice | None = Field(default=None, description="The voice that reads everything but dialogue.")
     bible: Bible | None = Field(default=None, description="Protagonist, want, obstacle, setting; None in stories before v2.")
+    music: list[MusicCue] = Field(default_factory=list, description="Background music, by pages (`storyteller score`).")
     plan_provenance: Provenance | None = None
     created_at: datetime = Field(default_factory=utc_now)
 
@@ -393,4 +406,6 @@ class Story(StoryModel):
         found = [a for c in self.characters for a in c.reference_assets]
         for page in self.pages:
             found += [a for a in (page.illustration, page.narration) if a is not None]
+        for cue in self.music:
+            found += [a for a in (cue.audio, cue.score) if a is not None]
         return found

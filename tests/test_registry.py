@@ -16,7 +16,7 @@ from storyteller.backends.base import Backend, TranscriberBackend
 from storyteller.errors import ConfigError
 
 BUILTIN_ROLES = ["llm", "captioner", "vqa", "detector", "illustrator", "narrator", "image_embedder", "text_embedder",
-                 "transcriber"]
+                 "composer", "transcriber"]
 
 
 @pytest.fixture

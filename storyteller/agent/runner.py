@@ -25,7 +25,7 @@ from storyteller.cancel import SupportsIsSet, as_token
 from storyteller.errors import InvalidInput, StoryFolderError
 from storyteller.events import BaseEvent, Error, StoryDone, emit, listening
 from storyteller.requests import (AddCharacter, Ask, ChangeCharacter, ContinueStory, EditStory, NewStory, PhotoScene, Reillustrate, Remember,
-                                  Renarrate, Request, Resume, SetVoice, Talk)
+                                  Renarrate, Request, Resume, Score, SetVoice, Talk)
 from storyteller.session import STORY_FILE, asset_file, load_story
 from storyteller.story import Story, Voice
 
@@ -144,6 +144,13 @@ def _renarrate(run: StoryRun, request: Renarrate) -> None:
     voice = narrator_voice(run.toolbox, request.voice)
     run.open_for_edit()
     run.renarrate(number, voice)
+
+
+@handles(Score)
+def _score(run: StoryRun, request: Score) -> None:
+    from storyteller.agent.score import score_story
+
+    score_story(run, request.mood)
 
 
 @handles(SetVoice)

@@ -588,6 +588,39 @@ class NarratorBackend(Backend):
 
 
 @dataclass
+class MusicRequest:
+    mood: str  # one of the composer's moods (the embedded one's: storyteller.backends.music.MOODS)
+    seconds: float
+    seed: int = 0
+    key: str | None = None  # "D major", "A minor"; None: the mood's
+    tempo: int | None = None  # beats a minute; None: the mood's
+    title: str = ""
+
+
+@dataclass
+class MusicResult:
+    samples: Any  # float32 mono in [-1, 1]
+    sample_rate: int
+    midi: bytes | None  # the score, where the composer writes one
+    key: str
+    tempo: int
+    provenance: Provenance
+
+    @property
+    def seconds(self) -> float:
+        return len(self.samples) / self.sample_rate
+
+
+class ComposerBackend(Backend):
+    """Background music for a story: a piece for a mood, of a given length."""
+
+    role: ClassVar[Role] = "composer"
+
+    @abc.abstractmethod
+    def compose(self, request: MusicRequest) -> MusicResult: ...
+
+
+@dataclass
 class Transcript:
     text: str
     language: str  # what the audio was heard as (the language asked for, or the one detected)

@@ -38,6 +38,9 @@ def register(registry) -> None:
     role("text_embedder", base=f"{_BASE}:TextEmbedderBackend", default="sentence-transformers",
          summary="text embeddings: how the story's memory finds what it holds about something",
          example='[text_embedder]\nbackend = "sentence-transformers"\noptions = { model = "/models/all-mpnet-base-v2" }')
+    role("composer", base=f"{_BASE}:ComposerBackend", default="procedural",
+         summary="background music for a story's moods (storyteller score)",
+         example='[composer]\nbackend = "procedural"\noptions = { soundfont = "/usr/share/sounds/sf2/FluidR3_GM.sf2" }')
     role("transcriber", base=f"{_BASE}:TranscriberBackend", default="faster-whisper",
          summary="speech to text: what a reader says (voice input, talk --say)",
          example='# voice input (talk --say)\n[transcriber]\nbackend = "faster-whisper"\n'
@@ -47,6 +50,8 @@ def register(registry) -> None:
     # -- embedded default: runs offline from PyPI packages ----------------------------------
     add("llm", "llamacpp", "storyteller.backends.llamacpp:LlamaCppLLM",
         summary="GGUF chat model via llama.cpp (embedded Qwen2.5-Coder-0.5B or any .gguf file)", extra="llamacpp")
+    add("composer", "procedural", "storyteller.backends.music:ProceduralComposer",
+        summary="rule-composed pieces per mood (key, tempo, GM instruments), MIDI played by FluidSynth", extra="embedded")
     add("narrator", "piper", "storyteller.backends.piper:PiperNarrator",
         summary="Piper ONNX voice (embedded en_US-joe-medium or any .onnx voice file)", extra="embedded")
     add("narrator", "ensemble", "storyteller.backends.speakers:EnsembleNarrator",

@@ -329,17 +329,32 @@ def renarrate(
 
 
 @app.command()
+def score(
+    folder: FolderArgument,
+    mood: Annotated[Optional[str], typer.Option(help="One piece in this mood for the whole story (default: each run of "
+                                                "pages gets its own mood's). Moods: warm, calm, playful, adventurous, "
+                                                "triumphant, mysterious, tense, sad.")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Compose background music for the story's moods; the MP4 and HTML exports play it under the narration."""
+    story = _storyteller(config).score(folder, mood=mood)
+    for cue in story.music:
+        typer.echo(f"pages {cue.pages[0]}-{cue.pages[-1]}\t{cue.mood}\t{cue.key}, {cue.tempo} bpm\t{cue.audio.path}")
+
+
+@app.command()
 def export(
     folder: FolderArgument,
     format: Annotated[str, typer.Option("--format", "-f", help="html, json, mp4, epub, or a format a plugin adds (`storyteller doctor` lists them).")] = "html",
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output path (default: FOLDER/exports/TITLE.EXT).")] = None,
     as_folder: Annotated[bool, typer.Option("--as-folder", help="HTML only: a folder with index.html and asset files instead of one self-contained file.")] = False,
     blur_faces: Annotated[bool, typer.Option("--blur-faces", help="Blur the faces in the reader's photos (the story keeps them).")] = False,
+    music: Annotated[bool, typer.Option("--music/--no-music", help="MP4 and HTML: the story's music (`storyteller score`) under the narration.")] = True,
 ) -> None:
     """Export a story as a self-contained HTML page, JSON, a narrated MP4 or an EPUB 3 e-book."""
     from storyteller.api import export_story
 
-    path = export_story(folder, format, out, self_contained=not as_folder, blur_faces=blur_faces)
+    path = export_story(folder, format, out, self_contained=not as_folder, blur_faces=blur_faces, music=music)
     typer.echo(str(path))
 
 

@@ -58,6 +58,7 @@ def export_story(
     *,
     self_contained: bool = True,
     blur_faces: bool = False,
+    music: bool = True,
     registry=None,
 ) -> Path:
     """Export the story in `folder` as `fmt` and return the path written.
@@ -68,6 +69,9 @@ def export_story(
 
     `blur_faces`: the faces in the reader's photos and in their crops are blurred in the export
     (found by OpenCV's face cascades, classical, and where the photo scene recorded them).
+
+    `music` False: the story's background music (`storyteller score`) is left out; the export is
+    then what it is for a story that has none.
 
     `registry`: where the formats come from (default: the process's plugin registry).
 
@@ -81,7 +85,7 @@ def export_story(
     entry = registry.exporter(fmt)
     write = registry.export_writer(fmt, folder=not self_contained)
     folder = Path(folder)
-    source = StorySource.open(folder, blur_faces=blur_faces)
+    source = StorySource.open(folder, blur_faces=blur_faces, music=music)
     out = Path(out) if out is not None else default_output(folder, source.story.title, fmt,
                                                             self_contained=self_contained, registry=registry)
     _check_output(folder, source, out)

@@ -113,6 +113,9 @@ def _render(source: StorySource, *, inline: bool) -> str:
         view["heard"] = _heard(page)
         pages.append(view)
 
+    music = [{"src": src(cue.audio), "pages": " ".join(map(str, cue.pages)), "first": cue.pages[0], "last": cue.pages[-1],
+              "mood": cue.mood, "key": cue.key, "tempo": cue.tempo} for cue in story.music]
+
     characters = []
     for character in story.characters:
         references = []
@@ -143,6 +146,7 @@ def _render(source: StorySource, *, inline: bool) -> str:
             story=story,
             title=source.title,
             pages=pages,
+            music=music,
             characters=characters,
             provenance=_provenance_rows(source),
             palette_src=_palette_svg(story.style.palette),
@@ -291,4 +295,6 @@ def _provenance_rows(source: StorySource) -> list[dict]:
             add(f"Page {page.number}: illustration", page.illustration.provenance, page.illustration)
         if page.narration:
             add(f"Page {page.number}: narration", page.narration.provenance, page.narration)
+    for cue in story.music:
+        add(f"Music, pages {cue.pages[0]}-{cue.pages[-1]} ({cue.mood})", cue.audio.provenance, cue.audio)
     return rows

@@ -25,11 +25,14 @@ class StorySource:
     _data: dict[str, bytes] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def open(cls, folder: Path | str, *, blur_faces: bool = False) -> StorySource:
+    def open(cls, folder: Path | str, *, blur_faces: bool = False, music: bool = True) -> StorySource:
         """The folder's story and verified assets; with `blur_faces`, the reader's photos and the
-        crops of them are handed out with their faces blurred (the story folder keeps them)."""
+        crops of them are handed out with their faces blurred (the story folder keeps them);
+        without `music`, the story as if it had no music."""
         folder = Path(folder)
         source = cls(folder, load_story(folder))
+        if not music:
+            source.story.music = []
         for asset in source.story.assets():
             source._data[asset.path] = source._read_verified(asset)
         if blur_faces:

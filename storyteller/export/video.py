@@ -1,4 +1,5 @@
-"""MP4 export: a narrated slideshow, one scene per page shown exactly as long as its narration.
+"""MP4 export: a narrated slideshow, one scene per page shown exactly as long as its narration,
+with the story's music under the narration where it has some (`storyteller score`; export.soundtrack).
 
 H.264 (libx264, yuv420p) + AAC, with the page text twice: burned into the frames below the
 picture (readable anywhere) and as a mov_text subtitle track (exact text, selectable in players).
@@ -184,18 +185,32 @@ def write_mp4(source: StorySource, out: Path) -> None:
 
         inputs = ["-f", "concat", "-safe", "0", "-i", str(tmp / "frames.ffconcat")]
         filters, labels = [f"[0:v]fps={FPS},format=yuv420p[v]"], []
-        for k, scene in enumerate(scenes, 1):
-            if scene.audio is not None:
-                wav = tmp / f"page{scene.number:04d}.wav"
-                wav.write_bytes(scene.audio)
-                inputs += ["-i", str(wav)]
-            else:
-                inputs += ["-f", "lavfi", "-t", f"{scene.duration:.6f}", "-i", f"anullsrc=r={SAMPLE_RATE}:cl=mono"]
-            # Narrations may come from different voices at different rates: resample each to one.
-            filters.append(f"[{k}:a]aresample={SAMPLE_RATE},aformat=sample_fmts=fltp:channel_layouts=mono[a{k}]")
-            labels.append(f"[a{k}]")
-        filters.append(f"{''.join(labels)}concat=n={len(scenes)}:v=0:a=1[a]")
-        subtitle_input = len(scenes) + 1
+        if source.story.music:
+            # The story's music under the narration, ducked while someone speaks (export.soundtrack).
+            from storyteller.agent.graph import wav_bytes
+            from storyteller.export.soundtrack import soundtrack
+
+            story = source.story
+            mixed, _ = soundtrack(story, source.data, [(p.narration, s.duration) for p, s in zip(story.pages, scenes,
+                                                                                                   strict=True)],
+                                  SAMPLE_RATE)
+            (tmp / "soundtrack.wav").write_bytes(wav_bytes(mixed, SAMPLE_RATE))
+            inputs += ["-i", str(tmp / "soundtrack.wav")]
+            filters.append("[1:a]aformat=sample_fmts=fltp:channel_layouts=mono[a]")
+            subtitle_input = 2
+        else:
+            for k, scene in enumerate(scenes, 1):
+                if scene.audio is not None:
+                    wav = tmp / f"page{scene.number:04d}.wav"
+                    wav.write_bytes(scene.audio)
+                    inputs += ["-i", str(wav)]
+                else:
+                    inputs += ["-f", "lavfi", "-t", f"{scene.duration:.6f}", "-i", f"anullsrc=r={SAMPLE_RATE}:cl=mono"]
+                # Narrations may come from different voices at different rates: resample each to one.
+                filters.append(f"[{k}:a]aresample={SAMPLE_RATE},aformat=sample_fmts=fltp:channel_layouts=mono[a{k}]")
+                labels.append(f"[a{k}]")
+            filters.append(f"{''.join(labels)}concat=n={len(scenes)}:v=0:a=1[a]")
+            subtitle_input = len(scenes) + 1
         inputs += ["-i", str(tmp / "captions.ass")]
         command = [
             ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-y",

@@ -94,3 +94,45 @@
     audio.addEventListener("ended", function () { mark(-1); });
   });
 })();
+
+// Background music (storyteller score): the button plays the current page's piece, looped, and
+// lowers it while a narration plays. Off until the reader turns it on (browsers play sound only
+// after a click). Without this script each piece has its own player.
+(function () {
+  "use strict";
+  var tracks = Array.prototype.slice.call(document.querySelectorAll("audio.music"));
+  var toggle = document.querySelector("button.music-toggle");
+  if (!tracks.length || !toggle) { return; }
+  var narrations = Array.prototype.slice.call(document.querySelectorAll(".page audio"));
+  var on = false, BED = 0.35, DUCKED = 0.08;
+  toggle.hidden = false;
+
+  function shownPage() {
+    var page = document.querySelector(".page:not([hidden])");
+    return page ? page.id.replace("page-", "") : "1";
+  }
+
+  function update() {
+    var number = shownPage(), want = null;
+    if (on) {
+      want = tracks.filter(function (t) { return (" " + t.getAttribute("data-pages") + " ").indexOf(" " + number + " ") >= 0; })[0] || null;
+    }
+    var speaking = narrations.some(function (a) { return !a.paused && !a.ended; });
+    tracks.forEach(function (track) { if (track !== want) { track.pause(); } });
+    if (want) {
+      want.volume = speaking ? DUCKED : BED;
+      if (want.paused) { var played = want.play(); if (played && played.catch) { played.catch(function () {}); } }
+    }
+    toggle.setAttribute("aria-pressed", on ? "true" : "false");
+    toggle.textContent = on ? "Music: on" : "Music: off";
+  }
+
+  toggle.addEventListener("click", function () { on = !on; update(); });
+  narrations.forEach(function (audio) {
+    ["play", "pause", "ended"].forEach(function (name) { audio.addEventListener(name, update); });
+  });
+  // Turning a page (buttons, arrow keys, a link) changes which piece plays.
+  document.addEventListener("click", function () { setTimeout(update, 0); });
+  document.addEventListener("keyup", function () { setTimeout(update, 0); });
+  window.addEventListener("hashchange", update);
+})();
