@@ -14,6 +14,7 @@ import mido
 import numpy as np
 import pytest
 from story_fixtures import build_story_folder
+from tiny_models import one_thread  # noqa: F401 (autouse: the tiny MusicGen runs on one thread)
 
 from storyteller.agent.score import page_moods, runs
 from storyteller.backends.base import MusicRequest
@@ -163,3 +164,50 @@ def test_the_command_scores_and_says_what_it_made(tmp_path):
         assert "pages 1-" in done.stdout and "bpm" in done.stdout and "Traceback" not in done.stderr
     bad = subprocess.run([*command, "--mood", "gloomy"], env=env, capture_output=True, text=True, timeout=120)
     assert bad.returncode != 0 and "moods:" in (bad.stdout + bad.stderr) and "Traceback" not in bad.stderr
+
+
+# -- MusicGen (transformers), on a tiny random model built here ----------------------------------
+@pytest.fixture(scope="module")
+def tiny_musicgen(tmp_path_factory):
+    pytest.importorskip("transformers")
+    from tiny_models import build_musicgen
+
+    return build_musicgen(tmp_path_factory.mktemp("musicgen") / "model")
+
+
+def test_musicgen_makes_a_seeded_piece_of_the_asked_length(tiny_musicgen):
+    from storyteller.backends.hf_music import MusicGenComposer
+
+    composer = MusicGenComposer(model=str(tiny_musicgen), max_seconds=3)
+    first = composer.compose(MusicRequest(mood="playful", seconds=2, seed=7))
+    assert first.sample_rate == 8000 and first.seconds == pytest.approx(2, abs=0.1)
+    assert first.midi is None and first.key == "C major" and first.tempo == 116
+    assert np.isfinite(first.samples).all() and np.abs(first.samples).max() <= 0.9 + 1e-6
+    assert first.provenance.backend == "musicgen" and first.provenance.kind == "neural"
+    assert "playful" in first.provenance.prompt and first.provenance.seed == 7
+    assert np.array_equal(composer.compose(MusicRequest(mood="playful", seconds=2, seed=7)).samples, first.samples)
+    long = composer.compose(MusicRequest(mood="sad", seconds=20, seed=1))  # made at max_seconds, looped by exports
+    assert long.seconds == pytest.approx(3, abs=0.1) and long.provenance.parameters["asked_seconds"] == 20
+    with pytest.raises(InvalidInput):
+        composer.compose(MusicRequest(mood="gloomy", seconds=2))
+
+
+def test_a_story_scored_by_musicgen_exports_with_its_piece_looped(tiny_musicgen, make_teller, tmp_path):
+    folder = build_story_folder(tmp_path / "fox")
+    teller = make_teller(composer={"backend": "musicgen", "options": {"model": str(tiny_musicgen), "max_seconds": 1}})
+    story = teller.score(folder, mood="calm")
+    assert story.music[0].score is None and story.music[0].audio.provenance.backend == "musicgen"
+    heard = _decoded(export_story(folder, "mp4", tmp_path / "story.mp4"))
+    assert len(heard) / 16000 == pytest.approx(sum(p[3] for p in __import__("story_fixtures").PAGES), abs=0.5)
+
+
+def test_musicgen_refuses_a_folder_of_another_model(tmp_path):
+    from storyteller.backends.hf_music import MusicGenComposer
+    from storyteller.errors import BackendUnavailable
+
+    (tmp_path / "vits").mkdir()
+    (tmp_path / "vits" / "config.json").write_text('{"model_type": "vits"}')
+    with pytest.raises(BackendUnavailable, match="model_type musicgen"):
+        MusicGenComposer(model=str(tmp_path / "vits")).ensure_setup()
+    with pytest.raises(BackendUnavailable, match="does not exist"):
+        MusicGenComposer(model=str(tmp_path / "nothing")).ensure_setup()

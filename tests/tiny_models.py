@@ -281,6 +281,31 @@ def build_pixart(folder):
     return Path(folder)
 
 
+def build_musicgen(folder):
+    """MusicGen: a tiny T5 text encoder, EnCodec at 8 kHz (125 frames a second, 5 codebooks), one
+    decoder layer."""
+    import torch
+    from transformers import (EncodecConfig, EncodecFeatureExtractor, MusicgenConfig, MusicgenDecoderConfig,
+                              MusicgenForConditionalGeneration, MusicgenProcessor, T5Config, T5Tokenizer)
+
+    pieces = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0), ("▁", -2.0)]
+    pieces += [(c, -3.0) for c in string.ascii_lowercase] + [("▁" + c, -3.5) for c in string.ascii_lowercase]
+    text = T5Config(vocab_size=len(pieces), d_model=16, d_kv=4, d_ff=24, num_layers=1, num_heads=2,
+                    decoder_start_token_id=0)
+    audio = EncodecConfig(target_bandwidths=[2.5], sampling_rate=8000, audio_channels=1, num_filters=4, hidden_size=8,
+                          upsampling_ratios=[8, 8], codebook_size=16, codebook_dim=8, num_residual_layers=1,
+                          num_lstm_layers=1)
+    decoder = MusicgenDecoderConfig(vocab_size=16, max_position_embeddings=512, num_hidden_layers=1, ffn_dim=16,
+                                    num_attention_heads=2, hidden_size=16, num_codebooks=audio.num_quantizers,
+                                    audio_channels=1, pad_token_id=16, bos_token_id=16)
+    torch.manual_seed(0)
+    model = MusicgenForConditionalGeneration(MusicgenConfig(text_encoder=text, audio_encoder=audio, decoder=decoder))
+    model.save_pretrained(_folder(folder))
+    MusicgenProcessor(feature_extractor=EncodecFeatureExtractor(feature_size=1, sampling_rate=8000),
+                      tokenizer=T5Tokenizer(vocab=pieces, extra_ids=0)).save_pretrained(folder)
+    return Path(folder)
+
+
 # ---------------------------------------------------------------------------------------------
 # Text to speech (narrator "transformers-tts")
 # ---------------------------------------------------------------------------------------------

@@ -40,7 +40,7 @@ def register(registry) -> None:
          example='[text_embedder]\nbackend = "sentence-transformers"\noptions = { model = "/models/all-mpnet-base-v2" }')
     role("composer", base=f"{_BASE}:ComposerBackend", default="procedural",
          summary="background music for a story's moods (storyteller score)",
-         example='[composer]\nbackend = "procedural"\noptions = { soundfont = "/usr/share/sounds/sf2/FluidR3_GM.sf2" }')
+         example='[composer]\nbackend = "musicgen"\noptions = { model = "/models/musicgen-small" }')
     role("transcriber", base=f"{_BASE}:TranscriberBackend", default="faster-whisper",
          summary="speech to text: what a reader says (voice input, talk --say)",
          example='# voice input (talk --say)\n[transcriber]\nbackend = "faster-whisper"\n'
@@ -108,6 +108,8 @@ def register(registry) -> None:
         extra="diffusion")
     add("narrator", "transformers-tts", "storyteller.backends.hf_tts:TransformersNarrator",
         summary="VITS/MMS-TTS or SpeechT5 + HiFi-GAN via transformers, from a hub id or directory", extra="tts")
+    add("composer", "musicgen", "storyteller.backends.hf_music:MusicGenComposer",
+        summary="MusicGen via transformers (the mood as its prompt), from a hub id or directory", extra="tts")
     add("image_embedder", "clip", "storyteller.backends.hf_clip:ClipImageEmbedder",
         summary="CLIP or SigLIP image and text embeddings from a hub id or directory", extra="vision")
 
