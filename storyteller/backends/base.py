@@ -598,17 +598,10 @@ class MusicRequest:
 
 
 @dataclass
-class MusicResult:
-    samples: Any  # float32 mono in [-1, 1]
-    sample_rate: int
+class MusicResult(AudioResult):
     midi: bytes | None  # the score, where the composer writes one
-    key: str
+    key: str  # what the piece is in, as the composer made or was asked for it
     tempo: int
-    provenance: Provenance
-
-    @property
-    def seconds(self) -> float:
-        return len(self.samples) / self.sample_rate
 
 
 class ComposerBackend(Backend):
