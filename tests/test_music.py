@@ -134,6 +134,11 @@ def test_a_story_scored_plays_its_music_under_the_narration(make_teller, tmp_pat
     assert speech_db - under_db >= -DUCKED_DB - 3, (speech_db, under_db)  # speech 23+ dB above the music
     assert np.sqrt((music[~speaking] ** 2).mean()) > 2 * np.sqrt((music[speaking] ** 2).mean())  # it comes back up
     assert levels["cues"] == 1
+    # A page written after the scoring (continue) keeps the music of the cue before it.
+    only_first = story.model_copy(update={"music": [story.music[0].model_copy(update={"pages": [1]})]})
+    mixed_first, _ = soundtrack(only_first, data, durations, 44100)
+    last = slice(int((durations[0][1] + durations[1][1] + 0.5) * 44100), None)
+    assert np.sqrt(((mixed_first - voice)[last] ** 2).mean()) > 0.1 * np.sqrt((music[last] ** 2).mean())
 
     with_music = export_story(folder, "mp4", tmp_path / "music.mp4")
     heard, quiet = _decoded(with_music), _decoded(silent_mp4)

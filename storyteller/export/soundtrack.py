@@ -1,7 +1,8 @@
 """The story's soundtrack for the MP4: the narration, page after page, with the story's music under it.
 
-Each music cue (storyteller score) plays from the start of its first page to the end of its last,
-looped where the pages outlast the piece, cross-faded into the next cue. The music is *ducked*:
+Each music cue (storyteller score) plays from the start of its first page to the end of its last
+(or, for pages written after the scoring, to the next cue), looped where the pages outlast the
+piece, cross-faded into the next cue. The music is *ducked*:
 while someone speaks it drops to DUCKED_DB below the speech, between lines and on silent pages it
 comes back up to BED_DB below the speech's level, with a quick attack and a slow release (so it
 does not pump between words). Levels are measured, not guessed: the speech's level is the RMS of
@@ -68,10 +69,15 @@ def music_bed(story: Story, data, starts: dict[int, float], ends: dict[int, floa
     to fill its pages and cross-faded into the next."""
     bed = np.zeros(length, dtype=np.float32)
     fade = int(FADE_S * rate)
+    numbers = sorted(starts)
+    firsts = sorted(min(n for n in cue.pages if n in starts) for cue in story.music if any(n in starts for n in cue.pages))
     for cue in story.music:
         pages = [n for n in cue.pages if n in starts]
         if not pages:
             continue  # its pages were undone since
+        # Pages written after the scoring (continue) keep the music of the cue before them.
+        following = [f for f in firsts if f > pages[0]]
+        pages = [n for n in numbers if pages[0] <= n < (following[0] if following else numbers[-1] + 1)]
         piece, piece_rate = read_wav(data(cue.audio))
         piece = to_rate(piece, piece_rate, rate)
         rms = float(np.sqrt((piece ** 2).mean())) if len(piece) else 0.0

@@ -114,8 +114,12 @@
 
   function update() {
     var number = shownPage(), want = null;
-    if (on) {
-      want = tracks.filter(function (t) { return (" " + t.getAttribute("data-pages") + " ").indexOf(" " + number + " ") >= 0; })[0] || null;
+    if (on) {  // the cue of this page, or of the last page before it that has one (pages written after scoring)
+      var best = -1;
+      tracks.forEach(function (t) {
+        var first = Number(t.getAttribute("data-pages").split(" ")[0]);
+        if (first <= Number(number) && first > best) { best = first; want = t; }
+      });
     }
     var speaking = narrations.some(function (a) { return !a.paused && !a.ended; });
     tracks.forEach(function (track) { if (track !== want) { track.pause(); } });
