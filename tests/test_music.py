@@ -21,7 +21,8 @@ from storyteller.backends.base import MusicRequest
 from storyteller.backends.music import MOODS, ProceduralComposer
 from storyteller.errors import InvalidInput
 from storyteller.export import export_story
-from storyteller.export.soundtrack import DUCKED_DB, envelope, read_wav, soundtrack
+from storyteller.backends.speakers import read_wav
+from storyteller.export.soundtrack import DUCKED_DB, envelope, soundtrack
 from storyteller.session import StoryFolder, load_story
 from storyteller.story import Page, Story, StyleGuide
 

@@ -16,13 +16,13 @@ import random
 import shutil
 import subprocess
 import tempfile
-import wave
 from pathlib import Path
 from typing import Any
 
 from pydantic import Field
 
 from storyteller.backends.base import BackendOptions, ComposerBackend, MusicRequest, MusicResult
+from storyteller.backends.speakers import read_wav
 from storyteller.errors import BackendCallError, BackendUnavailable, InvalidInput
 from storyteller.install import install_hint
 
@@ -176,10 +176,7 @@ class ProceduralComposer(ComposerBackend):
                                       capture_output=True, text=True, timeout=300)
                 if done.returncode != 0 or not target.is_file():
                     raise BackendCallError(f"fluidsynth could not play the piece: {(done.stderr or done.stdout).strip()[-500:]}")
-                with wave.open(str(target)) as wav:
-                    channels, rate = wav.getnchannels(), wav.getframerate()
-                    frames = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2").astype(np.float32) / 32768
-            samples = frames.reshape(-1, channels).mean(axis=1)
+                samples, rate = read_wav(target.read_bytes())
             length = int(request.seconds * rate)
             samples = np.pad(samples, (0, max(0, length - len(samples))))[:length]
             fade = min(len(samples), int(1.5 * rate))  # the piece is cut to the asked length: it ends softly

@@ -72,6 +72,20 @@ def to_rate(samples, rate: int, target: int):
     return resample(samples, rate / target) if rate != target else samples
 
 
+def read_wav(data: bytes):
+    """(mono float32 samples, rate) of a 16-bit PCM WAV, its channels averaged; wave.Error or
+    EOFError for what is not one, ValueError for another sample width."""
+    import numpy as np
+
+    with wave.open(io.BytesIO(data)) as audio:
+        channels, rate, width = audio.getnchannels(), audio.getframerate(), audio.getsampwidth()
+        frames = audio.readframes(audio.getnframes())
+    if width != 2:
+        raise ValueError(f"a {8 * width}-bit WAV; 16-bit PCM was expected")
+    samples = np.frombuffer(frames, dtype="<i2").astype(np.float32) / 32768
+    return samples.reshape(-1, channels).mean(axis=1, dtype=np.float32), rate
+
+
 def _check_text(text: str) -> None:
     if not text.strip():
         raise InvalidInput("nothing to narrate: the text is empty")
@@ -463,19 +477,15 @@ class EspeakNarrator(_WavProgramNarrator):
 
 def _wav_of(command: list[str], engine: str, text: str, voice: VoiceSpec, stdin: str | None = None):
     """(samples at the voice's pitch, rate) of a program that writes a WAV to stdout (flite, espeak-ng)."""
-    import numpy as np
-
     try:
         result = subprocess.run(command, input=None if stdin is None else stdin.encode("utf-8"), capture_output=True,
                                 timeout=120, check=True)
-        with wave.open(io.BytesIO(result.stdout)) as wav:
-            rate = wav.getframerate()
-            pcm = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
-    except (OSError, subprocess.SubprocessError, wave.Error, EOFError) as exc:
+        samples, rate = read_wav(result.stdout)
+    except (OSError, subprocess.SubprocessError, wave.Error, EOFError, ValueError) as exc:
         raise BackendCallError(f"{engine} failed to synthesise {text[:60]!r}: {exc}") from exc
-    if not len(pcm):
+    if not len(samples):
         raise BackendCallError(f"{engine} produced no audio for {text[:60]!r}")
-    return resample(pcm.astype(np.float32) / 32768, pitch_factor(voice)), rate
+    return resample(samples, pitch_factor(voice)), rate
 
 
 def _voice_parameters(voice: VoiceSpec) -> dict:

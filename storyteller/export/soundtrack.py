@@ -11,12 +11,9 @@ the narration where it is voiced, and the music's gain is set from the music's o
 
 from __future__ import annotations
 
-import io
-import wave
-
 import numpy as np
 
-from storyteller.backends.speakers import to_rate
+from storyteller.backends.speakers import read_wav, to_rate
 from storyteller.story import Asset, Story
 
 BED_DB = -14.0  # music alone (between lines, silent pages), below the speech's level
@@ -26,17 +23,6 @@ WINDOW_S = 0.05  # the envelope's window: what counts as "someone is speaking" n
 VOICED = 0.1  # a window is speech where its RMS is above this share of the narration's loudest windows'
 FADE_S = 1.0  # cross-fade between cues, fade in at the start and out at the end
 SPEECH_RMS_WITHOUT_SPEECH = 0.05  # the level music is set against when a story has no narration at all
-
-
-def read_wav(data: bytes) -> tuple[np.ndarray, int]:
-    """Mono float samples of a 16-bit PCM WAV (as storyteller writes them), and its rate."""
-    with wave.open(io.BytesIO(data)) as audio:
-        channels, rate, width = audio.getnchannels(), audio.getframerate(), audio.getsampwidth()
-        frames = audio.readframes(audio.getnframes())
-    if width != 2:
-        raise ValueError(f"a {8 * width}-bit WAV; storyteller reads 16-bit PCM")
-    samples = np.frombuffer(frames, dtype="<i2").astype(np.float32) / 32768
-    return samples.reshape(-1, channels).mean(axis=1), rate
 
 
 def envelope(samples: np.ndarray, rate: int) -> np.ndarray:
