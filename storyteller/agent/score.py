@@ -112,12 +112,9 @@ def score_story(run: StoryRun, mood: str | None = None) -> list[MusicCue]:
         seconds = min(MAX_SECONDS, max(4.0, sum(page_seconds(run, n) for n in pages) + 1.0))
         result = composer.compose(MusicRequest(mood=cue_mood, seconds=round(seconds, 2), seed=story.seed * 100 + pages[0],
                                                title=story.title))
-        # Never over a file an earlier scoring made: undo puts that scoring's cues back.
-        stem = base = f"music-{index:02d}-pages-{pages[0]}-{pages[-1]}"
-        version = 1
-        while (run.opened.root / "audio" / f"{stem}.wav").exists():
-            version += 1
-            stem = f"{base}-v{version}"
+        # Named by the turn, as a redrawn page is: never over a file an earlier scoring made, which
+        # undo puts back.
+        stem = f"music-{index:02d}-pages-{pages[0]}-{pages[-1]}-turn{len(story.history) + 1}"
         audio = run.opened.write_asset("audio", stem, wav_bytes(result.samples, result.sample_rate), suffix=".wav",
                                        media_type="audio/wav", provenance=result.provenance)
         score = None if result.midi is None else run.opened.write_asset(
